@@ -1,0 +1,236 @@
+/*
+ * ax_buf: growable byte buffer (see ax_buf.h).
+ */
+#include "ax_buf.h"
+#include "ax_err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ax_buf_init(ax_buf_t *b)
+{
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->oom = 0;
+}
+
+void ax_buf_fini(ax_buf_t *b)
+{
+	if (b == NULL)
+		return;
+	free(b->p);
+	ax_buf_init(b);
+}
+
+void ax_buf_reset(ax_buf_t *b)
+{
+	b->len = 0;
+	b->oom = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+int ax_buf_ok(const ax_buf_t *b)
+{
+	return !b->oom;
+}
+
+int ax_buf_reserve(ax_buf_t *b, size_t n)
+{
+	size_t need, ncap;
+	char *np;
+
+	if (b->oom)
+		return AX_ENOMEM;
+	if (n > SIZE_MAX - b->len - 1) {
+		b->oom = 1;
+		return AX_ENOMEM;
+	}
+	need = b->len + n + 1;
+	if (need <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 64;
+	while (ncap < need)
+		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+	np = realloc(b->p, ncap);
+	if (np == NULL) {
+		b->oom = 1;
+		return AX_ENOMEM;
+	}
+	b->p = np;
+	b->cap = ncap;
+	return 0;
+}
+
+void ax_buf_append(ax_buf_t *b, const void *data, size_t n)
+{
+	if (ax_buf_reserve(b, n) != 0)
+		return;
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void ax_buf_puts(ax_buf_t *b, const char *s)
+{
+	ax_buf_append(b, s, strlen(s));
+}
+
+void ax_buf_putc(ax_buf_t *b, char c)
+{
+	ax_buf_append(b, &c, 1);
+}
+
+void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		b->oom = 1;
+		return;
+	}
+	if (ax_buf_reserve(b, (size_t)n) != 0)
+		return;
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void ax_buf_printf(ax_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ax_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+int ax_fmt_double(char *out, size_t cap, double v)
+{
+	char tmp[40];
+	int prec, n;
+	char *e;
+
+	if (isnan(v))
+		return snprintf(out, cap, "NaN");
+	if (isinf(v))
+		return snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
+	if (v == 0)
+		return snprintf(out, cap, signbit(v) ? "-0" : "0");
+	/* Shortest representation that round-trips, as Go's 'g' with -1. */
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	/* Go uses exponent form when exp < -4 || exp >= 21 (for -1
+	 * precision, eprec = 21 when shortest digits fit). */
+	{
+		int exp10 = 0;
+		char digits[40];
+		int nd = 0, neg = v < 0;
+		char *p = tmp;
+		char ebuf[40];
+
+		snprintf(ebuf, sizeof(ebuf), "%.*e", prec - 1, v);
+		/* parse mantissa digits and exponent */
+		p = ebuf;
+		if (*p == '-')
+			p++;
+		for (; *p && *p != 'e'; p++)
+			if (*p >= '0' && *p <= '9')
+				digits[nd++] = *p;
+		digits[nd] = '\0';
+		e = strchr(ebuf, 'e');
+		exp10 = e ? atoi(e + 1) : 0;
+		while (nd > 1 && digits[nd - 1] == '0')
+			digits[--nd] = '\0';
+		if (exp10 < -4 || exp10 >= 21) {
+			/* d.ddddde+XX */
+			n = snprintf(out, cap, "%s%c%s%s%se%c%02d", neg ? "-" : "",
+			    digits[0], nd > 1 ? "." : "", nd > 1 ? digits + 1 : "",
+			    "", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+			return n;
+		}
+		/* plain decimal */
+		{
+			char res[64];
+			int ri = 0, i;
+
+			if (neg)
+				res[ri++] = '-';
+			if (exp10 < 0) {
+				res[ri++] = '0';
+				res[ri++] = '.';
+				for (i = -1; i > exp10; i--)
+					res[ri++] = '0';
+				for (i = 0; i < nd; i++)
+					res[ri++] = digits[i];
+			} else {
+				for (i = 0; i <= exp10; i++)
+					res[ri++] = i < nd ? digits[i] : '0';
+				if (nd > exp10 + 1) {
+					res[ri++] = '.';
+					for (i = exp10 + 1; i < nd; i++)
+						res[ri++] = digits[i];
+				}
+			}
+			res[ri] = '\0';
+			return snprintf(out, cap, "%s", res);
+		}
+	}
+}
+
+void ax_buf_put_double(ax_buf_t *b, double v)
+{
+	char tmp[64];
+	int n = ax_fmt_double(tmp, sizeof(tmp), v);
+
+	ax_buf_append(b, tmp, (size_t)n);
+}
+
+void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *rep = NULL;
+
+		if (s[i] == '\\')
+			rep = "\\\\";
+		else if (s[i] == '\n')
+			rep = "\\n";
+		else if (s[i] == '"' && escape_quote)
+			rep = "\\\"";
+		if (rep) {
+			ax_buf_append(b, s + start, i - start);
+			ax_buf_puts(b, rep);
+			start = i + 1;
+		}
+	}
+	ax_buf_append(b, s + start, n - start);
+}
+
+char *ax_buf_take(ax_buf_t *b, size_t *len_out)
+{
+	char *p;
+
+	if (b->oom) {
+		ax_buf_fini(b);
+		return NULL;
+	}
+	if (b->p == NULL && ax_buf_reserve(b, 0) != 0)
+		return NULL;
+	p = b->p;
+	if (len_out)
+		*len_out = b->len;
+	ax_buf_init(b);
+	return p;
+}

@@ -1,0 +1,56 @@
+/*
+ * ax_buf: a growable byte buffer with a sticky out-of-memory flag.
+ *
+ * Appends never fail loudly: on allocation failure the buffer sets `oom`
+ * and ignores later appends, so a renderer can append freely and check
+ * ax_buf_ok() once at the end.  The content is always NUL-terminated when
+ * p != NULL (the NUL is not counted in len).
+ */
+#ifndef AX_BUF_H
+#define AX_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ax_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	int oom;
+} ax_buf_t;
+
+#define AX_BUF_INIT {NULL, 0, 0, 0}
+
+void ax_buf_init(ax_buf_t *b);
+/* Free the storage; the buffer may be reused after ax_buf_init. */
+void ax_buf_fini(ax_buf_t *b);
+/* Forget the content, keep the storage. */
+void ax_buf_reset(ax_buf_t *b);
+/* 1 when no append has failed. */
+int ax_buf_ok(const ax_buf_t *b);
+/* Make room for n more bytes; returns 0 or AX_ENOMEM (and sets oom). */
+int ax_buf_reserve(ax_buf_t *b, size_t n);
+void ax_buf_append(ax_buf_t *b, const void *data, size_t n);
+void ax_buf_puts(ax_buf_t *b, const char *s);
+void ax_buf_putc(ax_buf_t *b, char c);
+void ax_buf_printf(ax_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap);
+/* Append a double the way Prometheus formats sample values (Go's
+ * strconv.FormatFloat(v, 'g', -1, 64) with +Inf, -Inf, NaN). */
+void ax_buf_put_double(ax_buf_t *b, double v);
+/* Append s with ", \ and newline escaped as \", \\ and \n. */
+void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote);
+/*
+ * Take the content: returns the malloc'd string (caller owns, frees with
+ * free()) and leaves the buffer empty.  Returns NULL if oom was set or the
+ * buffer is empty and cannot allocate.
+ */
+char *ax_buf_take(ax_buf_t *b, size_t *len_out);
+
+/* Format a double like Go's strconv.FormatFloat(v, 'g', -1, 64) into out
+ * (at least 32 bytes).  Returns the length. */
+int ax_fmt_double(char *out, size_t cap, double v);
+
+#endif

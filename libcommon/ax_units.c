@@ -1,0 +1,184 @@
+/*
+ * ax_units: durations, sizes and clocks (see ax_units.h).
+ */
+#include "ax_units.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const struct {
+	const char *unit;
+	int64_t ms;
+} dur_units[] = {
+	{"y", 365LL * 24 * 3600 * 1000},
+	{"w", 7LL * 24 * 3600 * 1000},
+	{"d", 24LL * 3600 * 1000},
+	{"h", 3600LL * 1000},
+	{"m", 60LL * 1000},
+	{"s", 1000},
+	{"ms", 1},
+};
+#define N_DUR_UNITS (sizeof(dur_units) / sizeof(dur_units[0]))
+
+int ax_duration_parse(const char *s, int64_t *out, ax_err_t *err)
+{
+	const char *p = s;
+	size_t next_unit = 0;
+	int64_t total = 0;
+
+	if (s == NULL || *s == '\0')
+		return ax_err_set(err, AX_EINVAL, "empty duration string");
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*p) {
+		int64_t n = 0;
+		const char *start = p;
+		size_t u, ulen = 0;
+
+		while (*p >= '0' && *p <= '9') {
+			if (n > (INT64_MAX - 9) / 10)
+				return ax_err_set(err, AX_EINVAL,
+				    "not a valid duration string: \"%s\" (out of range)", s);
+			n = n * 10 + (*p - '0');
+			p++;
+		}
+		if (p == start)
+			goto bad;
+		/* longest unit match at p: "ms" before "m" */
+		for (u = next_unit; u < N_DUR_UNITS; u++) {
+			size_t l = strlen(dur_units[u].unit);
+
+			if (strncmp(p, dur_units[u].unit, l) == 0) {
+				if (l == 1 && dur_units[u].unit[0] == 'm' && p[1] == 's')
+					continue; /* "ms", handled below */
+				ulen = l;
+				break;
+			}
+		}
+		if (u == N_DUR_UNITS || ulen == 0)
+			goto bad;
+		if (n != 0 && dur_units[u].ms > INT64_MAX / n)
+			return ax_err_set(err, AX_EINVAL,
+			    "not a valid duration string: \"%s\" (out of range)", s);
+		if (total > INT64_MAX - n * dur_units[u].ms)
+			return ax_err_set(err, AX_EINVAL,
+			    "not a valid duration string: \"%s\" (out of range)", s);
+		total += n * dur_units[u].ms;
+		next_unit = u + 1;
+		p += ulen;
+	}
+	*out = total;
+	return 0;
+bad:
+	return ax_err_set(err, AX_EINVAL, "not a valid duration string: \"%s\"", s);
+}
+
+void ax_duration_format(int64_t ms, char *out, size_t cap)
+{
+	size_t i, len = 0;
+
+	if (ms == 0) {
+		snprintf(out, cap, "0s");
+		return;
+	}
+	out[0] = '\0';
+	if (ms < 0) {
+		len += (size_t)snprintf(out + len, cap - len, "-");
+		ms = -ms;
+	}
+	for (i = 0; i < N_DUR_UNITS && len < cap; i++) {
+		int64_t q = ms / dur_units[i].ms;
+
+		/* As Prometheus: years and weeks only when they divide exactly
+		 * (90d reads better than 12w6d). */
+		if (i < 2 && ms % dur_units[i].ms != 0)
+			continue;
+		if (q > 0) {
+			len += (size_t)snprintf(out + len, cap - len, "%lld%s",
+			    (long long)q, dur_units[i].unit);
+			ms -= q * dur_units[i].ms;
+		}
+	}
+}
+
+static const struct {
+	const char *unit;
+	int shift;
+} size_units[] = {
+	{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"PiB", 50},
+	{"EiB", 60}, {"KB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40},
+	{"PB", 50}, {"EB", 60}, {"B", 0},
+};
+
+int ax_size_parse(const char *s, int64_t *out, ax_err_t *err)
+{
+	const char *p = s;
+	double total = 0;
+
+	if (s == NULL || *s == '\0')
+		return ax_err_set(err, AX_EINVAL, "empty size string");
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*p) {
+		double n = 0, frac = 0.1;
+		const char *start = p;
+		size_t u;
+		int got = 0;
+
+		while (*p >= '0' && *p <= '9') {
+			n = n * 10 + (*p - '0');
+			p++;
+			got = 1;
+		}
+		if (*p == '.') {
+			p++;
+			while (*p >= '0' && *p <= '9') {
+				n += (*p - '0') * frac;
+				frac /= 10;
+				p++;
+				got = 1;
+			}
+		}
+		if (!got || p == start)
+			goto bad;
+		for (u = 0; u < sizeof(size_units) / sizeof(size_units[0]); u++) {
+			size_t l = strlen(size_units[u].unit);
+
+			if (strncmp(p, size_units[u].unit, l) == 0)
+				break;
+		}
+		if (u == sizeof(size_units) / sizeof(size_units[0]))
+			goto bad;
+		total += ldexp(n, size_units[u].shift);
+		p += strlen(size_units[u].unit);
+	}
+	if (total >= 9.2e18)
+		return ax_err_set(err, AX_EINVAL, "size \"%s\" out of range", s);
+	*out = (int64_t)total;
+	return 0;
+bad:
+	return ax_err_set(err, AX_EINVAL,
+	    "not a valid size: \"%s\" (want e.g. 512MB, 1GiB, 0)", s);
+}
+
+int64_t ax_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t ax_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

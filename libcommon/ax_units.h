@@ -1,0 +1,32 @@
+/*
+ * ax_units: Prometheus-style durations and byte sizes.
+ *
+ * Durations follow Prometheus' model.ParseDuration: an ordered sequence of
+ * <int><unit> with units y (365d), w, d, h, m, s, ms, each at most once and
+ * in that order ("1h30m", "5s", "1d", "0").  Sizes follow the Base2Bytes
+ * syntax Prometheus uses for body_size_limit and retention.size: numbers
+ * with B, KB, MB, GB, TB, PB, EB or KiB ... EiB (all powers of 1024),
+ * which may be combined ("1GB512MB") and may have a fraction ("1.5GB").
+ */
+#ifndef AX_UNITS_H
+#define AX_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ax_err.h"
+
+/* Parse s into milliseconds.  OUT: *ms on success.  AX_EINVAL otherwise,
+ * with "not a valid duration string: \"...\"" in err. */
+int ax_duration_parse(const char *s, int64_t *ms, ax_err_t *err);
+/* Format ms the way Prometheus prints a model.Duration ("1h30m", "0s"). */
+void ax_duration_format(int64_t ms, char *out, size_t cap);
+
+/* Parse a byte size.  OUT: *bytes on success. */
+int ax_size_parse(const char *s, int64_t *bytes, ax_err_t *err);
+
+/* Monotonic and wall clocks in milliseconds. */
+int64_t ax_now_ms(void);
+int64_t ax_mono_ms(void);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * axon: the command-line client of the Axon daemons.
+ *
+ * A plain HTTP client of the daemons' Prometheus- and Alertmanager-
+ * compatible APIs (no gRPC).  Subcommands are dispatched from the table
+ * below; each prints a table by default.
+ */
+#include <stdio.h>
+#include <string.h>
+
+typedef struct cmd {
+	const char *name;
+	const char *help;
+	int (*fn)(int argc, char **argv);
+} cmd_t;
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("axon, version %s (revision: %s)\n", AX_VERSION, AX_REVISION);
+	return 0;
+}
+
+static const cmd_t cmds[] = {
+	{"version", "Print the version and exit.", cmd_version},
+	{NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+	const cmd_t *c;
+
+	fprintf(f,
+	    "usage: axon [--help] [--version] <command> [<args>]\n\n"
+	    "The Axon command-line client: talks HTTP to the Axon daemons.\n\n"
+	    "Commands:\n");
+	for (c = cmds; c->name; c++)
+		fprintf(f, "  %-12s %s\n", c->name, c->help);
+	fprintf(f, "\nFlags:\n  -h, --help   Show this help and exit.\n"
+	    "  --version    Show the version and exit.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const cmd_t *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	for (c = cmds; c->name; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->fn(argc - 1, argv + 1);
+	fprintf(stderr, "axon: unknown command \"%s\" (see axon --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,176 @@
+/*
+ * ax-testpeer: a helper for the integration tests.
+ *
+ *   ax-testpeer freeport
+ *       print a TCP port on 127.0.0.1 that was free a moment ago
+ *   ax-testpeer rw-send URL SERIES SAMPLES START_MS STEP_MS
+ *       remote-write SERIES series x SAMPLES samples with the libcommon
+ *       sender (test_rw_series{idx="i"} = i * 1000 + sample number) and
+ *       exit 0 once every sample was acknowledged
+ *   ax-testpeer rep ADDR
+ *       answer nng requests with their own bytes reversed until killed
+ *   ax-testpeer req ADDR TEXT
+ *       send TEXT to a rep peer and print the reply
+ *   ax-testpeer bcrypt PASSWORD
+ *       print a bcrypt hash of PASSWORD (for web config tests)
+ */
+#include "ax_buf.h"
+#include "ax_labels.h"
+#include "ax_msg.h"
+#include "ax_rw.h"
+#include "ax_units.h"
+
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int freeport(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		perror("freeport");
+		return 1;
+	}
+	printf("%d\n", ntohs(sa.sin_port));
+	close(fd);
+	return 0;
+}
+
+static int rw_send(int argc, char **argv)
+{
+	ax_rw_config_t cfg;
+	ax_rw_sender_t *s;
+	ax_err_t err;
+	long series, samples, i, j;
+	int64_t start, step, deadline;
+	ax_rw_stats_t st;
+
+	if (argc != 7) {
+		fprintf(stderr, "usage: rw-send URL SERIES SAMPLES START_MS STEP_MS\n");
+		return 2;
+	}
+	series = atol(argv[3]);
+	samples = atol(argv[4]);
+	start = atoll(argv[5]);
+	step = atoll(argv[6]);
+	ax_rw_config_init(&cfg);
+	cfg.url = argv[2];
+	cfg.queue_config.min_shards = 2;
+	cfg.queue_config.batch_send_deadline_ms = 100;
+	cfg.queue_config.max_samples_per_send = 100;
+	cfg.queue_config.min_backoff_ms = 10;
+	cfg.queue_config.max_backoff_ms = 200;
+	if (ax_rw_sender_new(&cfg, NULL, &s, &err) != 0) {
+		fprintf(stderr, "rw-send: %s\n", err.msg);
+		return 1;
+	}
+	for (i = 0; i < series; i++) {
+		char idx[32];
+		ax_labels_t *ls;
+
+		snprintf(idx, sizeof(idx), "%ld", i);
+		if (ax_labels_from_strings(&ls, &err, "__name__", "test_rw_series",
+		    "idx", idx, NULL) != 0 ||
+		    ax_rw_store_series(s, (uint64_t)i, ls) != 0) {
+			fprintf(stderr, "rw-send: cannot store series\n");
+			return 1;
+		}
+		ax_labels_free(ls);
+	}
+	/* sample-major order keeps each series' timestamps ascending */
+	for (j = 0; j < samples; j++)
+		for (i = 0; i < series; i++)
+			if (ax_rw_append(s, (uint64_t)i, start + j * step,
+			    (double)(i * 1000 + j), 10000) != 0) {
+				fprintf(stderr, "rw-send: queue full\n");
+				return 1;
+			}
+	deadline = ax_mono_ms() + 20000;
+	do {
+		ax_rw_stats(s, &st);
+		if (st.sent + st.failed + st.dropped >= (uint64_t)(series * samples))
+			break;
+		usleep(20000);
+	} while (ax_mono_ms() < deadline);
+	ax_rw_sender_stop_free(s, 1000);
+	printf("sent=%llu failed=%llu retried=%llu dropped=%llu\n",
+	    (unsigned long long)st.sent, (unsigned long long)st.failed,
+	    (unsigned long long)st.retried, (unsigned long long)st.dropped);
+	return st.sent == (uint64_t)(series * samples) ? 0 : 1;
+}
+
+static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < len; i++)
+		ax_buf_putc(reply, (char)req[len - 1 - i]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	ax_msg_opts_t o;
+	ax_err_t err;
+
+	memset(&o, 0, sizeof(o));
+	if (argc >= 2 && strcmp(argv[1], "freeport") == 0)
+		return freeport();
+	if (argc == 3 && strcmp(argv[1], "bcrypt") == 0) {
+		struct crypt_data cd;
+		char salt[64];
+		const char *h;
+
+		memset(&cd, 0, sizeof(cd));
+		if (crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof(salt)) == NULL ||
+		    (h = crypt_r(argv[2], salt, &cd)) == NULL) {
+			fprintf(stderr, "bcrypt: failed\n");
+			return 1;
+		}
+		printf("%s\n", h);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "rw-send") == 0)
+		return rw_send(argc, argv);
+	if (argc == 3 && strcmp(argv[1], "rep") == 0) {
+		ax_msg_server_t *s;
+
+		if (ax_msg_server_open(argv[2], &o, echo_rev, NULL, &s, &err) != 0) {
+			fprintf(stderr, "rep: %s\n", err.msg);
+			return 1;
+		}
+		for (;;)
+			pause();
+	}
+	if (argc == 4 && strcmp(argv[1], "req") == 0) {
+		ax_msg_client_t *c;
+		ax_buf_t out = AX_BUF_INIT;
+
+		o.timeout_ms = 2000;
+		o.retries = 2;
+		if (ax_msg_client_open(argv[2], &o, &c, &err) != 0 ||
+		    ax_msg_call_raw(c, argv[3], strlen(argv[3]), &out, &err) != 0) {
+			fprintf(stderr, "req: %s\n", err.msg);
+			return 1;
+		}
+		printf("%.*s\n", (int)out.len, out.p ? out.p : "");
+		ax_buf_fini(&out);
+		ax_msg_client_close(c);
+		return 0;
+	}
+	fprintf(stderr, "usage: ax-testpeer freeport | rw-send ... | rep ADDR | req ADDR TEXT\n");
+	return 2;
+}
