@@ -154,9 +154,10 @@ int ax_fmt_double(char *out, size_t cap, double v)
 			digits[--nd] = '\0';
 		if (exp10 < -4 || exp10 >= 21) {
 			/* d.ddddde+XX */
-			n = snprintf(out, cap, "%s%c%s%s%se%c%02d", neg ? "-" : "",
-			    digits[0], nd > 1 ? "." : "", nd > 1 ? digits + 1 : "",
-			    "", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+			n = snprintf(out, cap, "%s%c%s%s%se%c%02d",
+			    neg ? "-" : "", digits[0], nd > 1 ? "." : "",
+			    nd > 1 ? digits + 1 : "", "", exp10 < 0 ? '-' : '+',
+			    exp10 < 0 ? -exp10 : exp10);
 			return n;
 		}
 		/* plain decimal */

@@ -20,7 +20,10 @@ typedef struct ax_buf {
 	int oom;
 } ax_buf_t;
 
-#define AX_BUF_INIT {NULL, 0, 0, 0}
+#define AX_BUF_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0, 0                                                  \
+	}
 
 void ax_buf_init(ax_buf_t *b);
 /* Free the storage; the buffer may be reused after ax_buf_init. */

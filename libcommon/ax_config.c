@@ -26,9 +26,10 @@ int ax_cfg_errorf(ax_cfg_t *c, yaml_node_t *node, const char *path,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (node)
-		return ax_err_set(err, AX_ECONFIG, "%s:%zu:%zu: %s%s%s", c->file,
-		    node->start_mark.line + 1, node->start_mark.column + 1,
-		    path && *path ? path : "", path && *path ? ": " : "", msg);
+		return ax_err_set(err, AX_ECONFIG, "%s:%zu:%zu: %s%s%s",
+		    c->file, node->start_mark.line + 1,
+		    node->start_mark.column + 1, path && *path ? path : "",
+		    path && *path ? ": " : "", msg);
 	return ax_err_set(err, AX_ECONFIG, "%s: %s%s%s", c->file,
 	    path && *path ? path : "", path && *path ? ": " : "", msg);
 }
@@ -43,9 +44,11 @@ static int check_dups(ax_cfg_t *c, yaml_node_t *node, int depth, ax_err_t *err)
 		return ax_cfg_errorf(c, node, "", err, "nesting too deep");
 	if (node->type == YAML_MAPPING_NODE) {
 		for (p = node->data.mapping.pairs.start;
-		    p < node->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
-			yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
+		     p < node->data.mapping.pairs.top; p++) {
+			yaml_node_t *k =
+			    yaml_document_get_node(&c->doc, p->key);
+			yaml_node_t *v =
+			    yaml_document_get_node(&c->doc, p->value);
 			int rv;
 
 			if (k == NULL || v == NULL)
@@ -54,14 +57,18 @@ static int check_dups(ax_cfg_t *c, yaml_node_t *node, int depth, ax_err_t *err)
 				return ax_cfg_errorf(c, k, "", err,
 				    "mapping keys must be scalars");
 			for (q = node->data.mapping.pairs.start; q < p; q++) {
-				yaml_node_t *k2 = yaml_document_get_node(&c->doc, q->key);
+				yaml_node_t *k2 =
+				    yaml_document_get_node(&c->doc, q->key);
 
 				if (k2 && k2->type == YAML_SCALAR_NODE &&
-				    k2->data.scalar.length == k->data.scalar.length &&
-				    memcmp(k2->data.scalar.value, k->data.scalar.value,
-				    k->data.scalar.length) == 0)
+				    k2->data.scalar.length ==
+				        k->data.scalar.length &&
+				    memcmp(k2->data.scalar.value,
+				        k->data.scalar.value,
+				        k->data.scalar.length) == 0)
 					return ax_cfg_errorf(c, k, "", err,
-					    "mapping key \"%s\" already defined at line %zu",
+					    "mapping key \"%s\" already "
+					    "defined at line %zu",
 					    (char *)k->data.scalar.value,
 					    k2->start_mark.line + 1);
 			}
@@ -70,7 +77,7 @@ static int check_dups(ax_cfg_t *c, yaml_node_t *node, int depth, ax_err_t *err)
 		}
 	} else if (node->type == YAML_SEQUENCE_NODE) {
 		for (it = node->data.sequence.items.start;
-		    it < node->data.sequence.items.top; it++) {
+		     it < node->data.sequence.items.top; it++) {
 			yaml_node_t *v = yaml_document_get_node(&c->doc, *it);
 			int rv;
 
@@ -81,8 +88,8 @@ static int check_dups(ax_cfg_t *c, yaml_node_t *node, int depth, ax_err_t *err)
 	return 0;
 }
 
-int ax_cfg_load_string(ax_cfg_t *c, const char *name, const char *text,
-    size_t len, ax_err_t *err)
+int ax_cfg_load_string(
+    ax_cfg_t *c, const char *name, const char *text, size_t len, ax_err_t *err)
 {
 	yaml_parser_t parser;
 	yaml_node_t *root;
@@ -105,9 +112,10 @@ int ax_cfg_load_string(ax_cfg_t *c, const char *name, const char *text,
 			line = parser.context_mark.line + 1;
 			col = parser.context_mark.column + 1;
 		}
-		ax_err_set(err, AX_ECONFIG, "%s:%zu:%zu: yaml: %s%s%s", name, line,
-		    col, parser.problem ? parser.problem : "syntax error",
-		    parser.context ? " " : "", parser.context ? parser.context : "");
+		ax_err_set(err, AX_ECONFIG, "%s:%zu:%zu: yaml: %s%s%s", name,
+		    line, col, parser.problem ? parser.problem : "syntax error",
+		    parser.context ? " " : "",
+		    parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		free(c->file);
 		c->file = NULL;
@@ -156,7 +164,8 @@ int ax_cfg_load_file(ax_cfg_t *c, const char *path, ax_err_t *err)
 			if (nt == NULL) {
 				fclose(f);
 				free(text);
-				return ax_err_set(err, AX_ENOMEM, "out of memory");
+				return ax_err_set(
+				    err, AX_ENOMEM, "out of memory");
 			}
 			text = nt;
 			cap = ncap;
@@ -239,13 +248,13 @@ static int need_scalar(ax_cfg_t *c, yaml_node_t *n, const char *path,
     const char *want, ax_err_t *err)
 {
 	if (n->type != YAML_SCALAR_NODE)
-		return ax_cfg_errorf(c, n, path, err, "cannot unmarshal %s into %s",
-		    kind_name(n), want);
+		return ax_cfg_errorf(c, n, path, err,
+		    "cannot unmarshal %s into %s", kind_name(n), want);
 	return 0;
 }
 
-int ax_cfg_get_string(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    char **out, ax_err_t *err)
+int ax_cfg_get_string(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, char **out, ax_err_t *err)
 {
 	char *s;
 	int rv;
@@ -253,7 +262,8 @@ int ax_cfg_get_string(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	if ((rv = need_scalar(c, n, path, "string", err)) != 0)
 		return rv;
 	if (strlen((char *)n->data.scalar.value) != n->data.scalar.length)
-		return ax_cfg_errorf(c, n, path, err, "string contains a NUL byte");
+		return ax_cfg_errorf(
+		    c, n, path, err, "string contains a NUL byte");
 	s = strdup((char *)n->data.scalar.value);
 	if (s == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -261,8 +271,8 @@ int ax_cfg_get_string(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
-int ax_cfg_get_duration(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    int64_t *out, ax_err_t *err)
+int ax_cfg_get_duration(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, int64_t *out, ax_err_t *err)
 {
 	ax_err_t e;
 	int rv;
@@ -274,8 +284,8 @@ int ax_cfg_get_duration(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
-static int decode_bool(ax_cfg_t *c, yaml_node_t *n, const char *path, int *out,
-    ax_err_t *err)
+static int decode_bool(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, int *out, ax_err_t *err)
 {
 	static const char *t[] = {"true", "yes", "on", "y"};
 	static const char *f[] = {"false", "no", "off", "n"};
@@ -296,11 +306,12 @@ static int decode_bool(ax_cfg_t *c, yaml_node_t *n, const char *path, int *out,
 			return 0;
 		}
 	}
-	return ax_cfg_errorf(c, n, path, err, "cannot unmarshal \"%s\" into bool", s);
+	return ax_cfg_errorf(
+	    c, n, path, err, "cannot unmarshal \"%s\" into bool", s);
 }
 
-static int decode_int(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    int64_t *out, ax_err_t *err)
+static int decode_int(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, int64_t *out, ax_err_t *err)
 {
 	const char *s;
 	char *end;
@@ -319,8 +330,8 @@ static int decode_int(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
-static int decode_float(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    double *out, ax_err_t *err)
+static int decode_float(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, double *out, ax_err_t *err)
 {
 	const char *s;
 	char *end;
@@ -356,7 +367,8 @@ static int decode_labels(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	pairs = calloc(cnt ? cnt : 1, sizeof(*pairs));
 	if (pairs == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
 		const char *ks = ax_cfg_scalar(k);
@@ -366,20 +378,23 @@ static int decode_labels(ax_cfg_t *c, yaml_node_t *n, const char *path,
 		if (v->type != YAML_SCALAR_NODE) {
 			free(pairs);
 			return ax_cfg_errorf(c, v, sub, err,
-			    "cannot unmarshal %s into a label value", kind_name(v));
+			    "cannot unmarshal %s into a label value",
+			    kind_name(v));
 		}
 		if (!ax_label_name_valid(ks, strlen(ks))) {
 			free(pairs);
 			return ax_cfg_errorf(c, k, path, err,
 			    "\"%s\" is not a valid label name", ks);
 		}
-		if (!ax_utf8_valid((char *)v->data.scalar.value, v->data.scalar.length)) {
+		if (!ax_utf8_valid(
+		        (char *)v->data.scalar.value, v->data.scalar.length)) {
 			free(pairs);
-			return ax_cfg_errorf(c, v, sub, err,
-			    "label value is not valid UTF-8");
+			return ax_cfg_errorf(
+			    c, v, sub, err, "label value is not valid UTF-8");
 		}
 		pairs[np].name = ks;
-		pairs[np].value = ax_cfg_is_null(v) ? "" : (char *)v->data.scalar.value;
+		pairs[np].value =
+		    ax_cfg_is_null(v) ? "" : (char *)v->data.scalar.value;
 		np++;
 	}
 	rv = ax_labels_new(pairs, np, &ls, &e);
@@ -401,12 +416,13 @@ static int decode_strings(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	if (n->type != YAML_SEQUENCE_NODE)
 		return ax_cfg_errorf(c, n, path, err,
 		    "cannot unmarshal %s into a list of strings", kind_name(n));
-	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cnt =
+	    (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	v = calloc(cnt ? cnt : 1, sizeof(*v));
 	if (v == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	    it++, i++) {
+	     it++, i++) {
 		yaml_node_t *e = yaml_document_get_node(&c->doc, *it);
 		char sub[512];
 
@@ -436,12 +452,13 @@ static int decode_list(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	if (n->type != YAML_SEQUENCE_NODE)
 		return ax_cfg_errorf(c, n, path, err,
 		    "cannot unmarshal %s into a list", kind_name(n));
-	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cnt =
+	    (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	items = calloc(cnt ? cnt : 1, f->elem_size);
 	if (items == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	    it++, i++) {
+	     it++, i++) {
 		yaml_node_t *e = yaml_document_get_node(&c->doc, *it);
 		void *dst = items + i * f->elem_size;
 		char sub[512];
@@ -458,7 +475,8 @@ static int decode_list(ax_cfg_t *c, yaml_node_t *n, const char *path,
 
 			for (k = 0; k <= i; k++) {
 				if (f->fields)
-					ax_cfg_free_fields(f->fields, items + k * f->elem_size);
+					ax_cfg_free_fields(f->fields,
+					    items + k * f->elem_size);
 				else if (f->free_fn)
 					f->free_fn(items + k * f->elem_size);
 			}
@@ -478,7 +496,8 @@ static int decode_field(ax_cfg_t *c, yaml_node_t *v, const char *sub,
 	ax_err_t e;
 	int rv;
 
-	if (f->type != AX_CFG_SKIP && f->type != AX_CFG_IGNORE && ax_cfg_is_null(v))
+	if (f->type != AX_CFG_SKIP && f->type != AX_CFG_IGNORE &&
+	    ax_cfg_is_null(v))
 		return 0; /* keep the default */
 	if (f->type != AX_CFG_SECTION)
 		free_field(f, base); /* a default may hold memory */
@@ -487,37 +506,41 @@ static int decode_field(ax_cfg_t *c, yaml_node_t *v, const char *sub,
 		if ((rv = ax_cfg_get_string(c, v, sub, (char **)dst, err)) != 0)
 			return rv;
 		if ((f->flags & AX_CFG_NONEMPTY) && **(char **)dst == '\0')
-			return ax_cfg_errorf(c, v, sub, err, "must not be empty");
+			return ax_cfg_errorf(
+			    c, v, sub, err, "must not be empty");
 		return 0;
-	case AX_CFG_BOOL:
-		return decode_bool(c, v, sub, (int *)dst, err);
+	case AX_CFG_BOOL: return decode_bool(c, v, sub, (int *)dst, err);
 	case AX_CFG_INT:
 		if ((rv = decode_int(c, v, sub, (int64_t *)dst, err)) != 0)
 			return rv;
 		if ((f->flags & AX_CFG_POSITIVE) && *(int64_t *)dst <= 0)
-			return ax_cfg_errorf(c, v, sub, err, "must be greater than 0");
+			return ax_cfg_errorf(
+			    c, v, sub, err, "must be greater than 0");
 		if (*(int64_t *)dst < 0)
-			return ax_cfg_errorf(c, v, sub, err, "must not be negative");
+			return ax_cfg_errorf(
+			    c, v, sub, err, "must not be negative");
 		return 0;
-	case AX_CFG_FLOAT:
-		return decode_float(c, v, sub, (double *)dst, err);
+	case AX_CFG_FLOAT: return decode_float(c, v, sub, (double *)dst, err);
 	case AX_CFG_DURATION:
-		if ((rv = ax_cfg_get_duration(c, v, sub, (int64_t *)dst, err)) != 0)
+		if ((rv = ax_cfg_get_duration(
+		         c, v, sub, (int64_t *)dst, err)) != 0)
 			return rv;
 		if ((f->flags & AX_CFG_POSITIVE) && *(int64_t *)dst <= 0)
-			return ax_cfg_errorf(c, v, sub, err, "must be greater than 0");
+			return ax_cfg_errorf(
+			    c, v, sub, err, "must be greater than 0");
 		return 0;
 	case AX_CFG_SIZE:
 		if ((rv = need_scalar(c, v, sub, "size", err)) != 0)
 			return rv;
-		if (ax_size_parse((char *)v->data.scalar.value, (int64_t *)dst, &e))
+		if (ax_size_parse(
+		        (char *)v->data.scalar.value, (int64_t *)dst, &e))
 			return ax_cfg_errorf(c, v, sub, err, "%s", e.msg);
 		return 0;
 	case AX_CFG_REGEX:
 		if ((rv = need_scalar(c, v, sub, "regex", err)) != 0)
 			return rv;
-		if (ax_regex_compile((char *)v->data.scalar.value,
-		    (ax_regex_t **)dst, &e))
+		if (ax_regex_compile(
+		        (char *)v->data.scalar.value, (ax_regex_t **)dst, &e))
 			return ax_cfg_errorf(c, v, sub, err, "%s", e.msg);
 		return 0;
 	case AX_CFG_LABELS:
@@ -528,16 +551,16 @@ static int decode_field(ax_cfg_t *c, yaml_node_t *v, const char *sub,
 		return ax_cfg_decode(c, v, sub, f->fields, dst, err);
 	case AX_CFG_LIST:
 		return decode_list(c, v, sub, f, (ax_cfg_list_t *)dst, err);
-	case AX_CFG_CUSTOM:
-		return f->decode(c, v, sub, dst, err);
+	case AX_CFG_CUSTOM: return f->decode(c, v, sub, dst, err);
 	case AX_CFG_SKIP:
 		if (!c->quiet)
-			ax_log_info("skipping configuration section owned by another daemon",
-			    "section", sub, "owner", f->owner ? f->owner : "another daemon",
-			    "file", c->file);
+			ax_log_info("skipping configuration section owned by "
+			            "another daemon",
+			    "section", sub, "owner",
+			    f->owner ? f->owner : "another daemon", "file",
+			    c->file);
 		return 0;
-	case AX_CFG_IGNORE:
-		return 0;
+	case AX_CFG_IGNORE: return 0;
 	}
 	return ax_err_set(err, AX_EINTERNAL, "bad field type");
 }
@@ -560,8 +583,8 @@ int ax_cfg_decode(ax_cfg_t *c, yaml_node_t *node, const char *path,
 		return ax_cfg_errorf(c, node, path, err,
 		    "cannot unmarshal %s into a section (want a map)",
 		    kind_name(node));
-	for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
-	    p++) {
+	for (p = node->data.mapping.pairs.start;
+	     p < node->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
 		const char *ks = ax_cfg_scalar(k);
@@ -582,11 +605,14 @@ int ax_cfg_decode(ax_cfg_t *c, yaml_node_t *node, const char *path,
 		if (!(f->flags & AX_CFG_REQUIRED))
 			continue;
 		for (p = node->data.mapping.pairs.start;
-		    p < node->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
-			yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
+		     p < node->data.mapping.pairs.top; p++) {
+			yaml_node_t *k =
+			    yaml_document_get_node(&c->doc, p->key);
+			yaml_node_t *v =
+			    yaml_document_get_node(&c->doc, p->value);
 
-			if (strcmp(ax_cfg_scalar(k), f->name) == 0 && !ax_cfg_is_null(v))
+			if (strcmp(ax_cfg_scalar(k), f->name) == 0 &&
+			    !ax_cfg_is_null(v))
 				break;
 		}
 		if (p == node->data.mapping.pairs.top)
@@ -624,9 +650,7 @@ static void free_field(const ax_cfg_field_t *f, void *base)
 		s->n = 0;
 		break;
 	}
-	case AX_CFG_SECTION:
-		ax_cfg_free_fields(f->fields, dst);
-		break;
+	case AX_CFG_SECTION: ax_cfg_free_fields(f->fields, dst); break;
 	case AX_CFG_LIST: {
 		ax_cfg_list_t *l = dst;
 		size_t i;
@@ -648,8 +672,7 @@ static void free_field(const ax_cfg_field_t *f, void *base)
 		if (f->free_fn)
 			f->free_fn(dst);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -666,20 +689,25 @@ void ax_cfg_free_fields(const ax_cfg_field_t *fields, void *base)
 /* ---- Prometheus' global section ---- */
 
 const ax_cfg_field_t ax_prom_global_fields[] = {
-	{.name = "scrape_interval", .type = AX_CFG_DURATION,
-	    .offset = offsetof(ax_prom_global_t, scrape_interval_ms),
-	    .flags = AX_CFG_POSITIVE},
-	{.name = "scrape_timeout", .type = AX_CFG_DURATION,
-	    .offset = offsetof(ax_prom_global_t, scrape_timeout_ms),
-	    .flags = AX_CFG_POSITIVE},
-	{.name = "evaluation_interval", .type = AX_CFG_DURATION,
-	    .offset = offsetof(ax_prom_global_t, evaluation_interval_ms),
-	    .flags = AX_CFG_POSITIVE},
-	{.name = "query_log_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_prom_global_t, query_log_file)},
-	{.name = "external_labels", .type = AX_CFG_LABELS,
-	    .offset = offsetof(ax_prom_global_t, external_labels)},
-	{0},
+    {.name = "scrape_interval",
+        .type = AX_CFG_DURATION,
+        .offset = offsetof(ax_prom_global_t, scrape_interval_ms),
+        .flags = AX_CFG_POSITIVE},
+    {.name = "scrape_timeout",
+        .type = AX_CFG_DURATION,
+        .offset = offsetof(ax_prom_global_t, scrape_timeout_ms),
+        .flags = AX_CFG_POSITIVE},
+    {.name = "evaluation_interval",
+        .type = AX_CFG_DURATION,
+        .offset = offsetof(ax_prom_global_t, evaluation_interval_ms),
+        .flags = AX_CFG_POSITIVE},
+    {.name = "query_log_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_prom_global_t, query_log_file)},
+    {.name = "external_labels",
+        .type = AX_CFG_LABELS,
+        .offset = offsetof(ax_prom_global_t, external_labels)},
+    {0},
 };
 
 void ax_prom_global_init(ax_prom_global_t *g)
@@ -690,8 +718,7 @@ void ax_prom_global_init(ax_prom_global_t *g)
 	g->evaluation_interval_ms = 60000;
 }
 
-int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g,
-    ax_err_t *err)
+int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g, ax_err_t *err)
 {
 	if (g->scrape_timeout_ms > g->scrape_interval_ms) {
 		char a[32], b[32];
@@ -699,7 +726,8 @@ int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g,
 		ax_duration_format(g->scrape_timeout_ms, a, sizeof(a));
 		ax_duration_format(g->scrape_interval_ms, b, sizeof(b));
 		return ax_cfg_errorf(c, NULL, "global", err,
-		    "global scrape timeout (%s) greater than scrape interval (%s)",
+		    "global scrape timeout (%s) greater than scrape interval "
+		    "(%s)",
 		    a, b);
 	}
 	return 0;
@@ -720,7 +748,8 @@ int ax_cfg_check_nng_addr(const char *addr, ax_err_t *err)
 			return ax_err_set(err, AX_EINVAL,
 			    "\"%s\": want tcp://host:port", addr);
 		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
+		if (*end != '\0' || end == colon + 1 || port < 0 ||
+		    port > 65535)
 			return ax_err_set(err, AX_EINVAL,
 			    "\"%s\": bad port (want 0-65535)", addr);
 		return 0;
@@ -730,6 +759,7 @@ int ax_cfg_check_nng_addr(const char *addr, ax_err_t *err)
 	if (strncmp(addr, "inproc://", 9) == 0 && addr[9] != '\0')
 		return 0;
 	return ax_err_set(err, AX_EINVAL,
-	    "\"%s\": not an nng address (want tcp://host:port, ipc:///path or inproc://name)",
+	    "\"%s\": not an nng address (want tcp://host:port, ipc:///path or "
+	    "inproc://name)",
 	    addr);
 }

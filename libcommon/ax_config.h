@@ -64,8 +64,8 @@ typedef struct ax_cfg_list {
 
 struct ax_cfg_field;
 
-typedef int (*ax_cfg_decode_fn)(ax_cfg_t *c, yaml_node_t *node,
-    const char *path, void *dst, ax_err_t *err);
+typedef int (*ax_cfg_decode_fn)(
+    ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err);
 typedef void (*ax_cfg_free_fn)(void *dst);
 typedef void (*ax_cfg_init_fn)(void *dst);
 
@@ -89,8 +89,8 @@ typedef struct ax_cfg_field {
 /* Load and check a file or an in-memory text.  On error the document is
  * released and err holds file:line:col. */
 int ax_cfg_load_file(ax_cfg_t *c, const char *path, ax_err_t *err);
-int ax_cfg_load_string(ax_cfg_t *c, const char *name, const char *text,
-    size_t len, ax_err_t *err);
+int ax_cfg_load_string(
+    ax_cfg_t *c, const char *name, const char *text, size_t len, ax_err_t *err);
 void ax_cfg_fini(ax_cfg_t *c);
 
 /* The root node, or NULL for an empty document. */
@@ -113,10 +113,10 @@ const char *ax_cfg_scalar(yaml_node_t *node);
 int ax_cfg_is_null(yaml_node_t *node);
 
 /* Scalar helpers usable from custom decoders. */
-int ax_cfg_get_string(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    char **out, ax_err_t *err);
-int ax_cfg_get_duration(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    int64_t *out, ax_err_t *err);
+int ax_cfg_get_string(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, char **out, ax_err_t *err);
+int ax_cfg_get_duration(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, int64_t *out, ax_err_t *err);
 
 /*
  * The `global` section of prometheus.yml, shared by every daemon that reads
@@ -134,8 +134,7 @@ typedef struct ax_prom_global {
 extern const ax_cfg_field_t ax_prom_global_fields[];
 void ax_prom_global_init(ax_prom_global_t *g);
 /* Cross-field checks (scrape_timeout <= scrape_interval). */
-int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g,
-    ax_err_t *err);
+int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g, ax_err_t *err);
 
 /* Validate an nng address (tcp://host:port, ipc:///path, inproc://name). */
 int ax_cfg_check_nng_addr(const char *addr, ax_err_t *err);

@@ -17,26 +17,28 @@
 
 /* Flags every daemon has. */
 static const ax_flag_t common_flags[] = {
-	{"config.file", AX_FLAG_STRING, NULL, "Configuration file path."},
-	{"web.listen-address", AX_FLAG_STRING, NULL,
-	    "Address to listen on for the HTTP API, /metrics and health checks."},
-	{"web.external-url", AX_FLAG_STRING, "",
-	    "The URL under which this daemon is externally reachable (for links)."},
-	{"web.config.file", AX_FLAG_STRING, "",
-	    "Web configuration file (basic_auth_users with bcrypt hashes, bearer_tokens)."},
-	{"web.enable-lifecycle", AX_FLAG_BOOL, "true",
-	    "Enable reload and shutdown via HTTP (POST /-/reload, /-/quit)."},
-	{"web.max-connections", AX_FLAG_INT, "512",
-	    "Maximum number of simultaneous HTTP connections."},
-	{"web.read-timeout", AX_FLAG_DURATION, "5m",
-	    "Idle timeout of an HTTP connection."},
-	{"web.max-request-bytes", AX_FLAG_SIZE, "32MiB",
-	    "Largest HTTP request body accepted (413 above)."},
-	{"log.level", AX_FLAG_STRING, "info",
-	    "Only log messages with the given severity or above: debug, info, warn, error."},
-	{"log.format", AX_FLAG_STRING, "logfmt",
-	    "Output format of log messages: logfmt or json."},
-	{NULL, 0, NULL, NULL},
+    {"config.file", AX_FLAG_STRING, NULL, "Configuration file path."},
+    {"web.listen-address", AX_FLAG_STRING, NULL,
+        "Address to listen on for the HTTP API, /metrics and health checks."},
+    {"web.external-url", AX_FLAG_STRING, "",
+        "The URL under which this daemon is externally reachable (for links)."},
+    {"web.config.file", AX_FLAG_STRING, "",
+        "Web configuration file (basic_auth_users with bcrypt hashes, "
+        "bearer_tokens)."},
+    {"web.enable-lifecycle", AX_FLAG_BOOL, "true",
+        "Enable reload and shutdown via HTTP (POST /-/reload, /-/quit)."},
+    {"web.max-connections", AX_FLAG_INT, "512",
+        "Maximum number of simultaneous HTTP connections."},
+    {"web.read-timeout", AX_FLAG_DURATION, "5m",
+        "Idle timeout of an HTTP connection."},
+    {"web.max-request-bytes", AX_FLAG_SIZE, "32MiB",
+        "Largest HTTP request body accepted (413 above)."},
+    {"log.level", AX_FLAG_STRING, "info",
+        "Only log messages with the given severity or above: debug, info, "
+        "warn, error."},
+    {"log.format", AX_FLAG_STRING, "logfmt",
+        "Output format of log messages: logfmt or json."},
+    {NULL, 0, NULL, NULL},
 };
 
 #define MAX_FLAGS 96
@@ -57,12 +59,30 @@ struct ax_daemon {
 	ax_metric_t *m_reload_ok, *m_reload_ts, *m_reloads, *m_reload_fail;
 };
 
-ax_metrics_t *ax_daemon_metrics(ax_daemon_t *d) { return d->metrics; }
-ax_http_server_t *ax_daemon_http(ax_daemon_t *d) { return d->http; }
-const ax_daemon_spec_t *ax_daemon_spec(ax_daemon_t *d) { return d->spec; }
-void *ax_daemon_config(ax_daemon_t *d) { return d->cfg; }
-void ax_daemon_set_state(ax_daemon_t *d, void *state) { d->state = state; }
-void *ax_daemon_state(ax_daemon_t *d) { return d->state; }
+ax_metrics_t *ax_daemon_metrics(ax_daemon_t *d)
+{
+	return d->metrics;
+}
+ax_http_server_t *ax_daemon_http(ax_daemon_t *d)
+{
+	return d->http;
+}
+const ax_daemon_spec_t *ax_daemon_spec(ax_daemon_t *d)
+{
+	return d->spec;
+}
+void *ax_daemon_config(ax_daemon_t *d)
+{
+	return d->cfg;
+}
+void ax_daemon_set_state(ax_daemon_t *d, void *state)
+{
+	d->state = state;
+}
+void *ax_daemon_state(ax_daemon_t *d)
+{
+	return d->state;
+}
 
 void ax_daemon_request_stop(ax_daemon_t *d)
 {
@@ -129,8 +149,7 @@ static int set_flag(ax_daemon_t *d, int idx, const char *val, ax_err_t *err)
 
 	d->values[idx] = val;
 	switch (fl->type) {
-	case AX_FLAG_STRING:
-		return 0;
+	case AX_FLAG_STRING: return 0;
 	case AX_FLAG_BOOL:
 		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
 			d->ivalues[idx] = 1;
@@ -138,15 +157,18 @@ static int set_flag(ax_daemon_t *d, int idx, const char *val, ax_err_t *err)
 			d->ivalues[idx] = 0;
 		else
 			return ax_err_set(err, AX_EINVAL,
-			    "--%s: want true or false, got \"%s\"", fl->name, val);
+			    "--%s: want true or false, got \"%s\"", fl->name,
+			    val);
 		return 0;
 	case AX_FLAG_DURATION:
 		if (ax_duration_parse(val, &d->ivalues[idx], &e) != 0)
-			return ax_err_set(err, AX_EINVAL, "--%s: %s", fl->name, e.msg);
+			return ax_err_set(
+			    err, AX_EINVAL, "--%s: %s", fl->name, e.msg);
 		return 0;
 	case AX_FLAG_SIZE:
 		if (ax_size_parse(val, &d->ivalues[idx], &e) != 0)
-			return ax_err_set(err, AX_EINVAL, "--%s: %s", fl->name, e.msg);
+			return ax_err_set(
+			    err, AX_EINVAL, "--%s: %s", fl->name, e.msg);
 		return 0;
 	case AX_FLAG_INT: {
 		char *end;
@@ -172,7 +194,8 @@ static int parse_flags(ax_daemon_t *d, int argc, char **argv, ax_err_t *err)
 	for (t = 0; t < 2; t++) {
 		for (i = 0; tables[t] && tables[t][i].name; i++) {
 			if (d->n_flags == MAX_FLAGS)
-				return ax_err_set(err, AX_EINTERNAL, "too many flags");
+				return ax_err_set(
+				    err, AX_EINTERNAL, "too many flags");
 			d->flags[d->n_flags] = &tables[t][i];
 			d->n_flags++;
 		}
@@ -203,7 +226,8 @@ static int parse_flags(ax_daemon_t *d, int argc, char **argv, ax_err_t *err)
 		}
 		if (strncmp(arg, "--", 2) != 0)
 			return ax_err_set(err, AX_EINVAL,
-			    "unexpected argument \"%s\" (flags start with --; see --help)",
+			    "unexpected argument \"%s\" (flags start with --; "
+			    "see --help)",
 			    arg);
 		arg += 2;
 		eq = strchr(arg, '=');
@@ -212,7 +236,8 @@ static int parse_flags(ax_daemon_t *d, int argc, char **argv, ax_err_t *err)
 		idx = flag_index(d, name);
 		if (idx < 0 && strncmp(name, "no-", 3) == 0) {
 			idx = flag_index(d, name + 3);
-			if (idx >= 0 && d->flags[idx]->type == AX_FLAG_BOOL && !eq)
+			if (idx >= 0 && d->flags[idx]->type == AX_FLAG_BOOL &&
+			    !eq)
 				neg = 1;
 			else
 				idx = -1;
@@ -229,8 +254,8 @@ static int parse_flags(ax_daemon_t *d, int argc, char **argv, ax_err_t *err)
 		else if (a + 1 < argc)
 			val = argv[++a];
 		else
-			return ax_err_set(err, AX_EINVAL, "expected argument for flag '--%s'",
-			    name);
+			return ax_err_set(err, AX_EINVAL,
+			    "expected argument for flag '--%s'", name);
 		if ((rv = set_flag(d, idx, val, err)) != 0)
 			return rv;
 	}
@@ -239,22 +264,25 @@ static int parse_flags(ax_daemon_t *d, int argc, char **argv, ax_err_t *err)
 
 /* ---- web config (--web.config.file) ---- */
 
-static int decode_users(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    void *dst, ax_err_t *err)
+static int decode_users(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
 {
 	ax_http_server_t *srv = *(ax_http_server_t **)dst;
 	yaml_node_pair_t *p;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return ax_cfg_errorf(c, n, path, err, "want a map of user names to bcrypt hashes");
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		return ax_cfg_errorf(c, n, path, err,
+		    "want a map of user names to bcrypt hashes");
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
 		const char *hash = ax_cfg_scalar(v);
 
 		if (hash == NULL || strncmp(hash, "$2", 2) != 0)
 			return ax_cfg_errorf(c, v, path, err,
-			    "password of user \"%s\" must be a bcrypt hash ($2y$...)",
+			    "password of user \"%s\" must be a bcrypt hash "
+			    "($2y$...)",
 			    ax_cfg_scalar(k));
 		if (ax_http_add_basic_user(srv, ax_cfg_scalar(k), hash) != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -262,12 +290,13 @@ static int decode_users(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
-static int refuse_tls(ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst,
-    ax_err_t *err)
+static int refuse_tls(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
 {
 	(void)dst;
 	return ax_cfg_errorf(c, n, path, err,
-	    "TLS termination is not supported by axon in this version; put a TLS proxy in front");
+	    "TLS termination is not supported by axon in this version; put a "
+	    "TLS proxy in front");
 }
 
 typedef struct web_dec {
@@ -276,13 +305,16 @@ typedef struct web_dec {
 } web_dec_t;
 
 static const ax_cfg_field_t web_fields[] = {
-	{.name = "basic_auth_users", .type = AX_CFG_CUSTOM, .offset = 0,
-	    .decode = decode_users},
-	{.name = "bearer_tokens", .type = AX_CFG_STRINGS,
-	    .offset = offsetof(web_dec_t, tokens)},
-	{.name = "tls_server_config", .type = AX_CFG_CUSTOM, .decode = refuse_tls},
-	{.name = "http_server_config", .type = AX_CFG_IGNORE},
-	{0},
+    {.name = "basic_auth_users",
+        .type = AX_CFG_CUSTOM,
+        .offset = 0,
+        .decode = decode_users},
+    {.name = "bearer_tokens",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(web_dec_t, tokens)},
+    {.name = "tls_server_config", .type = AX_CFG_CUSTOM, .decode = refuse_tls},
+    {.name = "http_server_config", .type = AX_CFG_IGNORE},
+    {0},
 };
 
 static int load_web_config(ax_daemon_t *d, const char *path, ax_err_t *err)
@@ -352,7 +384,8 @@ static void h_reload(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	if (ax_daemon_reload(d, &err) != 0) {
 		char msg[AX_ERR_MSG_MAX + 64];
 
-		snprintf(msg, sizeof(msg), "failed to reload config: %s\n", err.msg);
+		snprintf(
+		    msg, sizeof(msg), "failed to reload config: %s\n", err.msg);
 		ax_http_resp_text(resp, 500, msg);
 		return;
 	}
@@ -394,12 +427,14 @@ static void h_buildinfo(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	(void)req;
 	(void)arg;
-	ax_buf_puts(&resp->body, "{\"status\":\"success\",\"data\":{\"version\":");
+	ax_buf_puts(
+	    &resp->body, "{\"status\":\"success\",\"data\":{\"version\":");
 	json_str(&resp->body, AX_VERSION);
 	ax_buf_puts(&resp->body, ",\"revision\":");
 	json_str(&resp->body, AX_REVISION);
 	ax_buf_puts(&resp->body,
-	    ",\"branch\":\"\",\"buildUser\":\"\",\"buildDate\":\"\",\"goVersion\":\"\"}}");
+	    ",\"branch\":\"\",\"buildUser\":\"\",\"buildDate\":\"\","
+	    "\"goVersion\":\"\"}}");
 }
 
 static void h_flags(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
@@ -428,7 +463,8 @@ int ax_daemon_reload(ax_daemon_t *d, ax_err_t *err)
 
 	pthread_mutex_lock(&d->reload_mu);
 	ax_counter_inc(d->m_reloads);
-	rv = d->spec->load_config(d, ax_daemon_flag(d, "config.file"), &ncfg, err);
+	rv = d->spec->load_config(
+	    d, ax_daemon_flag(d, "config.file"), &ncfg, err);
 	if (rv == 0 && d->spec->reload)
 		rv = d->spec->reload(d, ncfg, err);
 	if (rv != 0) {
@@ -436,7 +472,8 @@ int ax_daemon_reload(ax_daemon_t *d, ax_err_t *err)
 			d->spec->free_config(ncfg);
 		ax_gauge_set(d->m_reload_ok, 0);
 		ax_counter_inc(d->m_reload_fail);
-		ax_log_error("error reloading config; the previous config stays in force",
+		ax_log_error("error reloading config; the previous config "
+		             "stays in force",
 		    "err", err->msg);
 		pthread_mutex_unlock(&d->reload_mu);
 		return rv;
@@ -462,7 +499,8 @@ static int setup_metrics(ax_daemon_t *d)
 	if (d->metrics == NULL || ax_metrics_register_process(d->metrics) != 0)
 		return AX_ENOMEM;
 	f = ax_metrics_family(d->metrics, AX_METRIC_GAUGE, "axon_build_info",
-	    "A metric with a constant '1' value labeled by version, revision and component.",
+	    "A metric with a constant '1' value labeled by version, revision "
+	    "and component.",
 	    3, bi_names, NULL, 0);
 	if (f == NULL)
 		return AX_ENOMEM;
@@ -473,12 +511,14 @@ static int setup_metrics(ax_daemon_t *d)
 	d->m_reload_ts = ax_metrics_gauge(d->metrics,
 	    "axon_config_last_reload_success_timestamp_seconds",
 	    "Timestamp of the last successful configuration reload.");
-	d->m_reloads = ax_metrics_counter(d->metrics, "axon_config_reloads_total",
-	    "Configuration reload attempts (SIGHUP or POST /-/reload).");
-	d->m_reload_fail = ax_metrics_counter(d->metrics,
-	    "axon_config_reload_failures_total",
-	    "Configuration reload attempts that were rejected.");
-	if (!d->m_reload_ok || !d->m_reload_ts || !d->m_reloads || !d->m_reload_fail)
+	d->m_reloads =
+	    ax_metrics_counter(d->metrics, "axon_config_reloads_total",
+	        "Configuration reload attempts (SIGHUP or POST /-/reload).");
+	d->m_reload_fail =
+	    ax_metrics_counter(d->metrics, "axon_config_reload_failures_total",
+	        "Configuration reload attempts that were rejected.");
+	if (!d->m_reload_ok || !d->m_reload_ts || !d->m_reloads ||
+	    !d->m_reload_fail)
 		return AX_ENOMEM;
 	return 0;
 }
@@ -511,7 +551,7 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	}
 	ax_log_set_component(spec->component);
 	if (ax_log_setup(ax_daemon_flag(d, "log.level"),
-	    ax_daemon_flag(d, "log.format"), &err) != 0) {
+	        ax_daemon_flag(d, "log.format"), &err) != 0) {
 		fprintf(stderr, "%s: error: %s\n", spec->name, err.msg);
 		code = 2;
 		goto out;
@@ -525,7 +565,8 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	ax_log_info("starting", "version", AX_VERSION, "revision", AX_REVISION);
-	rv = spec->load_config(d, ax_daemon_flag(d, "config.file"), &d->cfg, &err);
+	rv = spec->load_config(
+	    d, ax_daemon_flag(d, "config.file"), &d->cfg, &err);
 	if (rv != 0) {
 		ax_log_error("error loading config", "err", err.msg);
 		goto out;
@@ -538,15 +579,19 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	ax_gauge_set(d->m_reload_ts, (double)ax_now_ms() / 1000.0);
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.listen = ax_daemon_flag(d, "web.listen-address");
-	hopts.max_connections = (unsigned)ax_daemon_flag_int(d, "web.max-connections");
-	hopts.timeout_s = (unsigned)(ax_daemon_flag_int(d, "web.read-timeout") / 1000);
-	hopts.max_body_bytes = (size_t)ax_daemon_flag_int(d, "web.max-request-bytes");
+	hopts.max_connections =
+	    (unsigned)ax_daemon_flag_int(d, "web.max-connections");
+	hopts.timeout_s =
+	    (unsigned)(ax_daemon_flag_int(d, "web.read-timeout") / 1000);
+	hopts.max_body_bytes =
+	    (size_t)ax_daemon_flag_int(d, "web.max-request-bytes");
 	if ((rv = ax_http_server_new(&hopts, &d->http, &err)) != 0) {
 		ax_log_error("cannot create HTTP server", "err", err.msg);
 		goto out;
 	}
 	if (ax_daemon_flag(d, "web.config.file")[0] &&
-	    load_web_config(d, ax_daemon_flag(d, "web.config.file"), &err) != 0) {
+	    load_web_config(d, ax_daemon_flag(d, "web.config.file"), &err) !=
+	        0) {
 		ax_log_error("error loading web config", "err", err.msg);
 		goto out;
 	}
@@ -557,7 +602,8 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	ax_http_route(d->http, "PUT", "/-/reload", h_reload, d);
 	ax_http_route(d->http, "POST", "/-/quit", h_quit, d);
 	ax_http_route(d->http, "PUT", "/-/quit", h_quit, d);
-	ax_http_route(d->http, "GET", "/api/v1/status/buildinfo", h_buildinfo, d);
+	ax_http_route(
+	    d->http, "GET", "/api/v1/status/buildinfo", h_buildinfo, d);
 	ax_http_route(d->http, "GET", "/api/v1/status/flags", h_flags, d);
 	if (spec->start && (rv = spec->start(d, d->cfg, &err)) != 0) {
 		ax_log_error("cannot start", "err", err.msg);
@@ -573,9 +619,10 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	{
 		char port[16];
 
-		snprintf(port, sizeof(port), "%d", ax_http_server_port(d->http));
-		ax_log_info("listening", "address", ax_daemon_flag(d, "web.listen-address"),
-		    "port", port);
+		snprintf(
+		    port, sizeof(port), "%d", ax_http_server_port(d->http));
+		ax_log_info("listening", "address",
+		    ax_daemon_flag(d, "web.listen-address"), "port", port);
 	}
 	ax_log_info("ready to serve");
 	for (;;) {
@@ -588,7 +635,8 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 					break;
 				continue;
 			}
-			ax_log_error("sigtimedwait failed", "err", strerror(errno));
+			ax_log_error(
+			    "sigtimedwait failed", "err", strerror(errno));
 			break;
 		}
 		if (sig == SIGHUP) {

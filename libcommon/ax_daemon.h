@@ -38,7 +38,7 @@ typedef enum {
 typedef struct ax_flag {
 	const char *name; /* without leading dashes, e.g. "storage.tsdb.path" */
 	ax_flag_type_t type;
-	const char *def;  /* default value as text, or NULL for none */
+	const char *def; /* default value as text, or NULL for none */
 	const char *help;
 } ax_flag_t;
 
@@ -50,14 +50,15 @@ typedef struct ax_daemon_spec {
 	const char *description;    /* one line for --help */
 	const char *default_config; /* default --config.file */
 	const char *default_listen; /* default --web.listen-address */
-	const ax_flag_t *flags;     /* daemon flags, NULL-name terminated, or NULL */
+	const ax_flag_t
+	    *flags; /* daemon flags, NULL-name terminated, or NULL */
 	/*
 	 * Parse and validate a config file without side effects.  OUT: *cfg,
 	 * owned by the daemon skeleton, released with free_config.  Errors
 	 * read "file:line:col: field: why".
 	 */
-	int (*load_config)(ax_daemon_t *d, const char *path, void **cfg,
-	    ax_err_t *err);
+	int (*load_config)(
+	    ax_daemon_t *d, const char *path, void **cfg, ax_err_t *err);
 	void (*free_config)(void *cfg);
 	/* Start with the first config: add HTTP routes, open sockets, start
 	 * threads.  Runs before the HTTP server starts serving. */

@@ -13,22 +13,22 @@
 
 enum {
 	AX_OK = 0,
-	AX_ENOMEM = -1,    /* allocation failed */
-	AX_EINVAL = -2,    /* invalid argument or input */
-	AX_EIO = -3,       /* I/O error */
-	AX_ENOENT = -4,    /* no such thing */
-	AX_ETIMEDOUT = -5, /* deadline passed */
-	AX_EPARSE = -6,    /* syntax error in a text format */
-	AX_ECLOSED = -7,   /* object closed or shutting down */
-	AX_EFULL = -8,     /* queue or buffer full */
-	AX_EPROTO = -9,    /* peer spoke the protocol wrongly */
-	AX_ETOOBIG = -10,  /* message or body exceeds a limit */
-	AX_EAGAIN = -11,   /* retriable fault, try again later */
-	AX_EEXIST = -12,   /* already exists */
+	AX_ENOMEM = -1,     /* allocation failed */
+	AX_EINVAL = -2,     /* invalid argument or input */
+	AX_EIO = -3,        /* I/O error */
+	AX_ENOENT = -4,     /* no such thing */
+	AX_ETIMEDOUT = -5,  /* deadline passed */
+	AX_EPARSE = -6,     /* syntax error in a text format */
+	AX_ECLOSED = -7,    /* object closed or shutting down */
+	AX_EFULL = -8,      /* queue or buffer full */
+	AX_EPROTO = -9,     /* peer spoke the protocol wrongly */
+	AX_ETOOBIG = -10,   /* message or body exceeds a limit */
+	AX_EAGAIN = -11,    /* retriable fault, try again later */
+	AX_EEXIST = -12,    /* already exists */
 	AX_EINTERNAL = -13, /* bug or library failure */
-	AX_EUNAVAIL = -14, /* peer unreachable */
-	AX_ELIMIT = -15,   /* configured limit reached */
-	AX_ECONFIG = -16,  /* configuration invalid */
+	AX_EUNAVAIL = -14,  /* peer unreachable */
+	AX_ELIMIT = -15,    /* configured limit reached */
+	AX_ECONFIG = -16,   /* configuration invalid */
 };
 
 #define AX_ERR_MSG_MAX 1024

@@ -97,8 +97,8 @@ int ax_http_split_hostport(const char *hp, char *host, size_t cap, int *port)
 	return 0;
 }
 
-int ax_http_server_new(const ax_http_opts_t *opts, ax_http_server_t **out,
-    ax_err_t *err)
+int ax_http_server_new(
+    const ax_http_opts_t *opts, ax_http_server_t **out, ax_err_t *err)
 {
 	ax_http_server_t *s = calloc(1, sizeof(*s));
 
@@ -149,7 +149,8 @@ static int add_cred(ax_http_server_t *s, const char *user, const char *secret)
 	s->creds = nc;
 	nc[s->n_creds].user = user ? strdup(user) : NULL;
 	nc[s->n_creds].secret = strdup(secret);
-	if ((user && nc[s->n_creds].user == NULL) || nc[s->n_creds].secret == NULL) {
+	if ((user && nc[s->n_creds].user == NULL) ||
+	    nc[s->n_creds].secret == NULL) {
 		free(nc[s->n_creds].user);
 		free(nc[s->n_creds].secret);
 		return AX_ENOMEM;
@@ -158,8 +159,8 @@ static int add_cred(ax_http_server_t *s, const char *user, const char *secret)
 	return 0;
 }
 
-int ax_http_add_basic_user(ax_http_server_t *s, const char *user,
-    const char *hash)
+int ax_http_add_basic_user(
+    ax_http_server_t *s, const char *user, const char *hash)
 {
 	return add_cred(s, user, hash);
 }
@@ -203,12 +204,14 @@ long ax_url_decode(char *s)
 			int hi, lo;
 			char h = r[1], l = h ? r[2] : 0;
 
-			hi = (h >= '0' && h <= '9') ? h - '0' :
-			    (h >= 'a' && h <= 'f') ? h - 'a' + 10 :
-			    (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
-			lo = (l >= '0' && l <= '9') ? l - '0' :
-			    (l >= 'a' && l <= 'f') ? l - 'a' + 10 :
-			    (l >= 'A' && l <= 'F') ? l - 'A' + 10 : -1;
+			hi = (h >= '0' && h <= '9')  ? h - '0'
+			    : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+			    : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+			                             : -1;
+			lo = (l >= '0' && l <= '9')  ? l - '0'
+			    : (l >= 'a' && l <= 'f') ? l - 'a' + 10
+			    : (l >= 'A' && l <= 'F') ? l - 'A' + 10
+			                             : -1;
 			if (hi < 0 || lo < 0)
 				return -1;
 			*w++ = (char)(hi * 16 + lo);
@@ -221,8 +224,8 @@ long ax_url_decode(char *s)
 	return (long)(w - s);
 }
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
-    const char *key, const char *value)
+static enum MHD_Result collect_arg(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	ax_http_req_t *r = cls;
 
@@ -242,9 +245,11 @@ static void parse_params(ax_http_req_t *r)
 	if (r->params_parsed)
 		return;
 	r->params_parsed = 1;
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+	MHD_get_connection_values(
+	    r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 	ct = ax_http_header(r, "Content-Type");
-	if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 &&
+	if (ct &&
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 &&
 	    r->body.len > 0) {
 		char *p, *save = NULL, *tok;
 
@@ -254,7 +259,7 @@ static void parse_params(ax_http_req_t *r)
 		memcpy(r->form, r->body.p, r->body.len);
 		r->form[r->body.len] = '\0';
 		for (tok = strtok_r(r->form, "&", &save), p = NULL; tok;
-		    tok = strtok_r(NULL, "&", &save)) {
+		     tok = strtok_r(NULL, "&", &save)) {
 			char *eq = strchr(tok, '=');
 
 			if (r->n_params == MAX_PARAMS)
@@ -284,8 +289,8 @@ const char *ax_http_param(ax_http_req_t *r, const char *name)
 	return NULL;
 }
 
-size_t ax_http_params(ax_http_req_t *r, const char *name, const char **out,
-    size_t max)
+size_t ax_http_params(
+    ax_http_req_t *r, const char *name, const char **out, size_t max)
 {
 	size_t i, n = 0;
 
@@ -296,8 +301,8 @@ size_t ax_http_params(ax_http_req_t *r, const char *name, const char **out,
 	return n;
 }
 
-void ax_http_resp_header(ax_http_resp_t *resp, const char *name,
-    const char *value)
+void ax_http_resp_header(
+    ax_http_resp_t *resp, const char *name, const char *value)
 {
 	size_t old = resp->headers ? strlen(resp->headers) : 0;
 	size_t add = strlen(name) + strlen(value) + 3;
@@ -327,8 +332,8 @@ static void json_escape(ax_buf_t *b, const char *s)
 	}
 }
 
-void ax_http_resp_error(ax_http_resp_t *resp, int status, const char *type,
-    const char *fmt, ...)
+void ax_http_resp_error(
+    ax_http_resp_t *resp, int status, const char *type, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -478,8 +483,8 @@ static enum MHD_Result send_resp(ax_http_req_t *r, ax_http_resp_t *resp)
 		body = &gz;
 		gzipped = 1;
 	}
-	mr = MHD_create_response_from_buffer(body->len, body->p ? body->p : (char *)"",
-	    MHD_RESPMEM_MUST_COPY);
+	mr = MHD_create_response_from_buffer(
+	    body->len, body->p ? body->p : (char *)"", MHD_RESPMEM_MUST_COPY);
 	ax_buf_fini(&gz);
 	if (mr == NULL)
 		return MHD_NO;
@@ -492,7 +497,7 @@ static enum MHD_Result send_resp(ax_http_req_t *r, ax_http_resp_t *resp)
 		char *line, *save = NULL;
 
 		for (line = strtok_r(resp->headers, "\n", &save); line;
-		    line = strtok_r(NULL, "\n", &save)) {
+		     line = strtok_r(NULL, "\n", &save)) {
 			char *c = strchr(line, ':');
 
 			if (c == NULL)
@@ -514,14 +519,15 @@ static route_t *find_route(ax_http_server_t *s, const char *method,
 	*method_mismatch = 0;
 	for (i = 0; i < s->n_routes; i++) {
 		route_t *rt = &s->routes[i];
-		int pm = rt->prefix_len ?
-		    strncmp(path, rt->path, rt->prefix_len) == 0 :
-		    strcmp(path, rt->path) == 0;
+		int pm = rt->prefix_len
+		    ? strncmp(path, rt->path, rt->prefix_len) == 0
+		    : strcmp(path, rt->path) == 0;
 
 		if (!pm)
 			continue;
 		if (rt->method && strcmp(rt->method, method) != 0 &&
-		    !(strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
+		    !(strcmp(method, "HEAD") == 0 &&
+		        strcmp(rt->method, "GET") == 0)) {
 			*method_mismatch = 1;
 			continue;
 		}
@@ -554,7 +560,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!r->too_big && r->body.len + *upload_data_size > s->opts.max_body_bytes)
+		if (!r->too_big &&
+		    r->body.len + *upload_data_size > s->opts.max_body_bytes)
 			r->too_big = 1;
 		if (!r->too_big)
 			ax_buf_append(&r->body, upload_data, *upload_data_size);
@@ -568,7 +575,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		ax_http_resp_header(&resp, "WWW-Authenticate", "Basic");
 	} else if (r->too_big) {
 		ax_http_resp_error(&resp, 413, "bad_data",
-		    "request body larger than %zu bytes", s->opts.max_body_bytes);
+		    "request body larger than %zu bytes",
+		    s->opts.max_body_bytes);
 	} else if (!ax_buf_ok(&r->body)) {
 		ax_http_resp_error(&resp, 503, "unavailable", "out of memory");
 	} else if ((rt = find_route(s, method, url, &mm)) == NULL) {
@@ -585,8 +593,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-    void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
 {
 	ax_http_req_t *r = *con_cls;
 
@@ -619,8 +627,8 @@ static int bind_listen(ax_http_server_t *s, ax_err_t *err)
 	hints.ai_flags = AI_PASSIVE;
 	rv = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
 	if (rv != 0)
-		return ax_err_set(err, AX_EIO, "listen %s: %s", s->listen,
-		    gai_strerror(rv));
+		return ax_err_set(
+		    err, AX_EIO, "listen %s: %s", s->listen, gai_strerror(rv));
 	/* prefer IPv6 wildcard when host is empty, else first result */
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
@@ -630,7 +638,8 @@ static int bind_listen(ax_http_server_t *s, ax_err_t *err)
 		if (ai->ai_family == AF_INET6) {
 			int zero = 0;
 
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+			setsockopt(
+			    fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		}
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, 1024) == 0)
@@ -642,13 +651,14 @@ static int bind_listen(ax_http_server_t *s, ax_err_t *err)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return ax_err_set(err, AX_EIO, "listen %s: %s", s->listen,
-		    strerror(errno));
+		return ax_err_set(
+		    err, AX_EIO, "listen %s: %s", s->listen, strerror(errno));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET)
 			s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		else
-			s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			s->port =
+			    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	s->fd = fd;
 	return 0;
@@ -684,7 +694,8 @@ int ax_http_server_start(ax_http_server_t *s, ax_err_t *err)
 		    MHD_OPTION_LISTEN_SOCKET, s->fd,
 		    MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_s,
 		    MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		    MHD_OPTION_END);
 	else
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
@@ -693,12 +704,13 @@ int ax_http_server_start(ax_http_server_t *s, ax_err_t *err)
 		    s->opts.threads > 1 ? s->opts.threads : 0,
 		    MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_s,
 		    MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		    MHD_OPTION_END);
 	if (s->d == NULL) {
 		close(s->fd);
 		s->fd = -1;
-		return ax_err_set(err, AX_EIO, "cannot start HTTP server on %s",
-		    s->listen);
+		return ax_err_set(
+		    err, AX_EIO, "cannot start HTTP server on %s", s->listen);
 	}
 	return 0;
 }

@@ -31,11 +31,12 @@ typedef struct ax_http_resp {
 	int status;
 	const char *content_type; /* static string; default application/json */
 	ax_buf_t body;
-	char *headers; /* "Name: value\n" lines, malloc'd; see ax_http_resp_header */
+	char *headers; /* "Name: value\n" lines, malloc'd; see
+	                  ax_http_resp_header */
 } ax_http_resp_t;
 
-typedef void (*ax_http_handler_fn)(ax_http_req_t *req, ax_http_resp_t *resp,
-    void *arg);
+typedef void (*ax_http_handler_fn)(
+    ax_http_req_t *req, ax_http_resp_t *resp, void *arg);
 
 typedef struct ax_http_opts {
 	const char *listen;        /* "host:port", ":port", "[::1]:port" */
@@ -47,8 +48,8 @@ typedef struct ax_http_opts {
 } ax_http_opts_t;
 
 /* OUT: *out, owned by the caller (ax_http_server_free).  Not started. */
-int ax_http_server_new(const ax_http_opts_t *opts, ax_http_server_t **out,
-    ax_err_t *err);
+int ax_http_server_new(
+    const ax_http_opts_t *opts, ax_http_server_t **out, ax_err_t *err);
 /* Register a route before start.  method NULL matches any method.  path
  * and method are borrowed (string literals). */
 int ax_http_route(ax_http_server_t *s, const char *method, const char *path,
@@ -57,8 +58,8 @@ int ax_http_route(ax_http_server_t *s, const char *method, const char *path,
  * Protection: add basic-auth users (name -> bcrypt hash) and bearer
  * tokens.  With none configured, everything is open.  Copied.
  */
-int ax_http_add_basic_user(ax_http_server_t *s, const char *user,
-    const char *bcrypt_hash);
+int ax_http_add_basic_user(
+    ax_http_server_t *s, const char *user, const char *bcrypt_hash);
 int ax_http_add_bearer_token(ax_http_server_t *s, const char *token);
 /* Bind and start serving.  AX_EIO with the reason when binding fails. */
 int ax_http_server_start(ax_http_server_t *s, ax_err_t *err);
@@ -78,12 +79,12 @@ const char *ax_http_header(const ax_http_req_t *r, const char *name);
 const char *ax_http_param(ax_http_req_t *r, const char *name);
 /* All values of a repeated parameter (match[]).  OUT: up to max pointers,
  * returns the count. */
-size_t ax_http_params(ax_http_req_t *r, const char *name, const char **out,
-    size_t max);
+size_t ax_http_params(
+    ax_http_req_t *r, const char *name, const char **out, size_t max);
 
 /* Response helpers. */
-void ax_http_resp_header(ax_http_resp_t *resp, const char *name,
-    const char *value);
+void ax_http_resp_header(
+    ax_http_resp_t *resp, const char *name, const char *value);
 /* Set status and a JSON error body {"status":"error","errorType":t,"error":msg}
  * as Prometheus' API does. */
 void ax_http_resp_error(ax_http_resp_t *resp, int status, const char *type,

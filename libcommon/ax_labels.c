@@ -18,8 +18,8 @@ static int pair_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int ax_labels_new(const ax_label_t *pairs, size_t n, ax_labels_t **out,
-    ax_err_t *err)
+int ax_labels_new(
+    const ax_label_t *pairs, size_t n, ax_labels_t **out, ax_err_t *err)
 {
 	ax_label_t *tmp = NULL;
 	size_t i, m = 0, bytes;
@@ -44,8 +44,8 @@ int ax_labels_new(const ax_label_t *pairs, size_t n, ax_labels_t **out,
 		qsort(tmp, m, sizeof(*tmp), pair_cmp);
 	for (i = 0; i < m; i++) {
 		if (i > 0 && strcmp(tmp[i - 1].name, tmp[i].name) == 0) {
-			ax_err_set(err, AX_EINVAL, "duplicate label name \"%s\"",
-			    tmp[i].name);
+			ax_err_set(err, AX_EINVAL,
+			    "duplicate label name \"%s\"", tmp[i].name);
 			free(tmp);
 			return AX_EINVAL;
 		}
@@ -65,7 +65,8 @@ int ax_labels_new(const ax_label_t *pairs, size_t n, ax_labels_t **out,
 	ls->bytes = (uint32_t)bytes;
 	sp = (char *)&ls->l[m];
 	for (i = 0; i < m; i++) {
-		size_t nl = strlen(tmp[i].name) + 1, vl = strlen(tmp[i].value) + 1;
+		size_t nl = strlen(tmp[i].name) + 1,
+		       vl = strlen(tmp[i].value) + 1;
 
 		memcpy(sp, tmp[i].name, nl);
 		ls->l[i].name = sp;
@@ -114,7 +115,8 @@ ax_labels_t *ax_labels_dup(const ax_labels_t *ls)
 	delta = (const char *)c - (const char *)ls;
 	for (i = 0; i < c->n; i++) {
 		c->l[i].name = (const char *)((uintptr_t)ls->l[i].name + delta);
-		c->l[i].value = (const char *)((uintptr_t)ls->l[i].value + delta);
+		c->l[i].value =
+		    (const char *)((uintptr_t)ls->l[i].value + delta);
 	}
 	return c;
 }
@@ -194,7 +196,7 @@ int ax_label_name_valid(const char *s, size_t n)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    c == '_' || (i > 0 && c >= '0' && c <= '9')))
+		        c == '_' || (i > 0 && c >= '0' && c <= '9')))
 			return 0;
 	}
 	return 1;
@@ -210,7 +212,8 @@ int ax_metric_name_valid(const char *s, size_t n)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9')))
+		        c == '_' || c == ':' ||
+		        (i > 0 && c >= '0' && c <= '9')))
 			return 0;
 	}
 	return 1;
@@ -275,19 +278,22 @@ int ax_labels_validate(const ax_labels_t *ls, int flags, ax_err_t *err)
 			continue;
 		}
 		if (!ax_label_name_valid(nm, nl))
-			return ax_err_set(err, AX_EINVAL,
-			    "invalid label name \"%s\"", nm);
+			return ax_err_set(
+			    err, AX_EINVAL, "invalid label name \"%s\"", nm);
 		if (nl >= 2 && nm[0] == '_' && nm[1] == '_' &&
 		    !(flags & AX_LABELS_ALLOW_RESERVED))
 			return ax_err_set(err, AX_EINVAL,
-			    "label name \"%s\" is reserved (names starting with __ are internal)",
+			    "label name \"%s\" is reserved (names starting "
+			    "with __ are internal)",
 			    nm);
 		if (!ax_utf8_valid(v, vl))
 			return ax_err_set(err, AX_EINVAL,
-			    "label \"%s\" has a value that is not valid UTF-8", nm);
+			    "label \"%s\" has a value that is not valid UTF-8",
+			    nm);
 	}
 	if ((flags & AX_LABELS_REQUIRE_NAME) && !has_name)
-		return ax_err_set(err, AX_EINVAL, "missing metric name (__name__)");
+		return ax_err_set(
+		    err, AX_EINVAL, "missing metric name (__name__)");
 	return 0;
 }
 
@@ -308,7 +314,8 @@ void ax_labels_format(const ax_labels_t *ls, ax_buf_t *b)
 		first = 0;
 		ax_buf_puts(b, ls->l[i].name);
 		ax_buf_puts(b, "=\"");
-		ax_buf_put_escaped(b, ls->l[i].value, strlen(ls->l[i].value), 1);
+		ax_buf_put_escaped(
+		    b, ls->l[i].value, strlen(ls->l[i].value), 1);
 		ax_buf_putc(b, '"');
 	}
 	ax_buf_putc(b, '}');
@@ -351,8 +358,8 @@ void ax_labels_builder_del(ax_labels_builder_t *b, const char *name)
 	}
 }
 
-void ax_labels_builder_set(ax_labels_builder_t *b, const char *name,
-    const char *value)
+void ax_labels_builder_set(
+    ax_labels_builder_t *b, const char *name, const char *value)
 {
 	size_t i;
 
@@ -382,8 +389,8 @@ void ax_labels_builder_set(ax_labels_builder_t *b, const char *name,
 	b->n++;
 }
 
-int ax_labels_builder_build(ax_labels_builder_t *b, ax_labels_t **out,
-    ax_err_t *err)
+int ax_labels_builder_build(
+    ax_labels_builder_t *b, ax_labels_t **out, ax_err_t *err)
 {
 	if (b->oom)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -479,7 +486,7 @@ const char *ax_intern_get(ax_intern_t *in, const char *s, size_t n)
 		return NULL;
 	}
 	for (j = h & (in->cap - 1); (e = in->slots[j]) != NULL;
-	    j = (j + 1) & (in->cap - 1)) {
+	     j = (j + 1) & (in->cap - 1)) {
 		if (e == TOMB) {
 			if (tomb == SIZE_MAX)
 				tomb = j;
@@ -537,7 +544,7 @@ void ax_intern_release(ax_intern_t *in, const char *s)
 		return;
 	}
 	for (j = e->hash & (in->cap - 1); in->slots[j];
-	    j = (j + 1) & (in->cap - 1)) {
+	     j = (j + 1) & (in->cap - 1)) {
 		if (in->slots[j] == e) {
 			in->slots[j] = TOMB;
 			in->tombs++;

@@ -44,8 +44,8 @@ typedef struct ax_labels {
  * error (AX_EINVAL with the name in err).  OUT: *out, owned by the caller,
  * released with ax_labels_free().
  */
-int ax_labels_new(const ax_label_t *pairs, size_t n, ax_labels_t **out,
-    ax_err_t *err);
+int ax_labels_new(
+    const ax_label_t *pairs, size_t n, ax_labels_t **out, ax_err_t *err);
 
 /* Convenience: from a NULL-terminated list "name", "value", ..., NULL. */
 int ax_labels_from_strings(ax_labels_t **out, ax_err_t *err, ...);
@@ -99,12 +99,12 @@ typedef struct ax_labels_builder {
 void ax_labels_builder_init(ax_labels_builder_t *b, const ax_labels_t *base);
 void ax_labels_builder_fini(ax_labels_builder_t *b);
 /* Set name=value (value "" or NULL deletes). */
-void ax_labels_builder_set(ax_labels_builder_t *b, const char *name,
-    const char *value);
+void ax_labels_builder_set(
+    ax_labels_builder_t *b, const char *name, const char *value);
 void ax_labels_builder_del(ax_labels_builder_t *b, const char *name);
 /* OUT: *out owned by the caller. */
-int ax_labels_builder_build(ax_labels_builder_t *b, ax_labels_t **out,
-    ax_err_t *err);
+int ax_labels_builder_build(
+    ax_labels_builder_t *b, ax_labels_t **out, ax_err_t *err);
 
 /*
  * The interner: one shared copy of each distinct string, reference

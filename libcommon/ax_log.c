@@ -29,7 +29,8 @@ int ax_log_setup(const char *level, const char *format, ax_err_t *err)
 				break;
 		if (i == 4)
 			return ax_err_set(err, AX_EINVAL,
-			    "--log.level: unrecognized log level \"%s\" (want debug, info, warn or error)",
+			    "--log.level: unrecognized log level \"%s\" (want "
+			    "debug, info, warn or error)",
 			    level);
 		g_level = (ax_log_level_t)i;
 	}
@@ -40,7 +41,8 @@ int ax_log_setup(const char *level, const char *format, ax_err_t *err)
 			g_json = 1;
 		else
 			return ax_err_set(err, AX_EINVAL,
-			    "--log.format: unrecognized log format \"%s\" (want logfmt or json)",
+			    "--log.format: unrecognized log format \"%s\" "
+			    "(want logfmt or json)",
 			    format);
 	}
 	return 0;
@@ -127,8 +129,8 @@ static void put_kv(ax_buf_t *b, const char *k, const char *v, int first)
 	}
 }
 
-void ax_log__kv(ax_log_level_t lvl, const char *file, int line,
-    const char *msg, ...)
+void ax_log__kv(
+    ax_log_level_t lvl, const char *file, int line, const char *msg, ...)
 {
 	char ts[64], caller[128];
 	struct timeval tv;
@@ -143,8 +145,8 @@ void ax_log__kv(ax_log_level_t lvl, const char *file, int line,
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(tv.tv_usec / 1000));
 	base = strrchr(file, '/');
 	snprintf(caller, sizeof(caller), "%s:%d", base ? base + 1 : file, line);
 	if (g_json)

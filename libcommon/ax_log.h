@@ -33,16 +33,16 @@ void ax_log_set_stream(FILE *f);
 int ax_log_enabled(ax_log_level_t lvl);
 
 /* Log msg with key/value string pairs, terminated by NULL. */
-void ax_log__kv(ax_log_level_t lvl, const char *file, int line,
-    const char *msg, ...);
+void ax_log__kv(
+    ax_log_level_t lvl, const char *file, int line, const char *msg, ...);
 
-#define ax_log_debug(msg, ...) \
+#define ax_log_debug(msg, ...)                                                 \
 	ax_log__kv(AX_LOG_DEBUG, __FILE__, __LINE__, msg, ##__VA_ARGS__, NULL)
-#define ax_log_info(msg, ...) \
+#define ax_log_info(msg, ...)                                                  \
 	ax_log__kv(AX_LOG_INFO, __FILE__, __LINE__, msg, ##__VA_ARGS__, NULL)
-#define ax_log_warn(msg, ...) \
+#define ax_log_warn(msg, ...)                                                  \
 	ax_log__kv(AX_LOG_WARN, __FILE__, __LINE__, msg, ##__VA_ARGS__, NULL)
-#define ax_log_error(msg, ...) \
+#define ax_log_error(msg, ...)                                                 \
 	ax_log__kv(AX_LOG_ERROR, __FILE__, __LINE__, msg, ##__VA_ARGS__, NULL)
 
 /* Small formatting helpers for values: return buf. */

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-const double ax_metrics_default_buckets[] = {.005, .01, .025, .05, .1, .25,
-    .5, 1, 2.5, 5, 10};
+const double ax_metrics_default_buckets[] = {
+    .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 const size_t ax_metrics_n_default_buckets = 11;
 
 struct ax_metric {
@@ -164,7 +164,8 @@ ax_mfam_t *ax_metrics_family(ax_metrics_t *r, ax_metric_type_t type,
 	f->label_names = dup_strs(label_names, n_labels);
 	if (type == AX_METRIC_HISTOGRAM) {
 		f->n_bounds = n_buckets;
-		f->bounds = malloc((n_buckets ? n_buckets : 1) * sizeof(double));
+		f->bounds =
+		    malloc((n_buckets ? n_buckets : 1) * sizeof(double));
 		if (f->bounds)
 			memcpy(f->bounds, buckets, n_buckets * sizeof(double));
 	}
@@ -221,20 +222,20 @@ oom:
 	return NULL;
 }
 
-ax_metric_t *ax_metrics_counter(ax_metrics_t *r, const char *name,
-    const char *help)
+ax_metric_t *ax_metrics_counter(
+    ax_metrics_t *r, const char *name, const char *help)
 {
-	ax_mfam_t *f = ax_metrics_family(r, AX_METRIC_COUNTER, name, help, 0,
-	    NULL, NULL, 0);
+	ax_mfam_t *f = ax_metrics_family(
+	    r, AX_METRIC_COUNTER, name, help, 0, NULL, NULL, 0);
 
 	return f ? ax_mfam_with(f, NULL) : NULL;
 }
 
-ax_metric_t *ax_metrics_gauge(ax_metrics_t *r, const char *name,
-    const char *help)
+ax_metric_t *ax_metrics_gauge(
+    ax_metrics_t *r, const char *name, const char *help)
 {
-	ax_mfam_t *f = ax_metrics_family(r, AX_METRIC_GAUGE, name, help, 0,
-	    NULL, NULL, 0);
+	ax_mfam_t *f =
+	    ax_metrics_family(r, AX_METRIC_GAUGE, name, help, 0, NULL, NULL, 0);
 
 	return f ? ax_mfam_with(f, NULL) : NULL;
 }
@@ -242,8 +243,8 @@ ax_metric_t *ax_metrics_gauge(ax_metrics_t *r, const char *name,
 ax_metric_t *ax_metrics_histogram(ax_metrics_t *r, const char *name,
     const char *help, const double *buckets, size_t n_buckets)
 {
-	ax_mfam_t *f = ax_metrics_family(r, AX_METRIC_HISTOGRAM, name, help, 0,
-	    NULL, buckets, n_buckets);
+	ax_mfam_t *f = ax_metrics_family(
+	    r, AX_METRIC_HISTOGRAM, name, help, 0, NULL, buckets, n_buckets);
 
 	return f ? ax_mfam_with(f, NULL) : NULL;
 }
@@ -251,8 +252,8 @@ ax_metric_t *ax_metrics_histogram(ax_metrics_t *r, const char *name,
 ax_mfam_t *ax_metrics_gauge_fn(ax_metrics_t *r, const char *name,
     const char *help, double (*fn)(void *), void *arg)
 {
-	ax_mfam_t *f = ax_metrics_family(r, AX_METRIC_GAUGE, name, help, 0,
-	    NULL, NULL, 0);
+	ax_mfam_t *f =
+	    ax_metrics_family(r, AX_METRIC_GAUGE, name, help, 0, NULL, NULL, 0);
 
 	if (f == NULL)
 		return NULL;
@@ -322,8 +323,8 @@ uint64_t ax_histogram_count(const ax_metric_t *m)
 	return atomic_load(&((ax_metric_t *)m)->count);
 }
 
-static void put_labels(ax_buf_t *b, const ax_mfam_t *f, const ax_metric_t *m,
-    const char *le)
+static void put_labels(
+    ax_buf_t *b, const ax_mfam_t *f, const ax_metric_t *m, const char *le)
 {
 	size_t i;
 	int any = 0;
@@ -363,7 +364,8 @@ static int child_cmp(const void *a, const void *b)
 
 static int fam_cmp(const void *a, const void *b)
 {
-	return strcmp((*(ax_mfam_t *const *)a)->name, (*(ax_mfam_t *const *)b)->name);
+	return strcmp(
+	    (*(ax_mfam_t *const *)a)->name, (*(ax_mfam_t *const *)b)->name);
 }
 
 static void render_family(ax_mfam_t *f, ax_buf_t *b)
@@ -376,8 +378,8 @@ static void render_family(ax_mfam_t *f, ax_buf_t *b)
 	if (f->fn) {
 		ax_buf_printf(b, "# HELP %s ", f->name);
 		ax_buf_put_escaped(b, f->help, strlen(f->help), 0);
-		ax_buf_printf(b, "\n# TYPE %s %s\n%s ", f->name, tn[f->type],
-		    f->name);
+		ax_buf_printf(
+		    b, "\n# TYPE %s %s\n%s ", f->name, tn[f->type], f->name);
 		ax_buf_put_double(b, f->fn(f->fn_arg));
 		ax_buf_putc(b, '\n');
 		pthread_mutex_unlock(&f->mu);
@@ -417,12 +419,14 @@ static void render_family(ax_mfam_t *f, ax_buf_t *b)
 			for (k = 0; k <= f->n_bounds; k++) {
 				cum += atomic_load(&m->buckets[k]);
 				if (k < f->n_bounds)
-					ax_fmt_double(le, sizeof(le), f->bounds[k]);
+					ax_fmt_double(
+					    le, sizeof(le), f->bounds[k]);
 				else
 					strcpy(le, "+Inf");
 				ax_buf_printf(b, "%s_bucket", f->name);
 				put_labels(b, f, m, le);
-				ax_buf_printf(b, " %llu\n", (unsigned long long)cum);
+				ax_buf_printf(
+				    b, " %llu\n", (unsigned long long)cum);
 			}
 			ax_buf_printf(b, "%s_sum", f->name);
 			put_labels(b, f, m, NULL);
@@ -480,10 +484,12 @@ static int read_stat(double *cpu_s, double *vsize, double *rss)
 	p = strrchr(buf, ')');
 	if (p == NULL)
 		return -1;
-	/* fields after ") ": state(3) ... utime(14) stime(15) ... vsize(23) rss(24) */
+	/* fields after ") ": state(3) ... utime(14) stime(15) ... vsize(23)
+	 * rss(24) */
 	if (sscanf(p + 2,
-	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %*u %lu %ld",
-	    &utime, &stime, &vs, &rs) != 4)
+	        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d "
+	        "%*d %*d %*d %*d %*u %lu %ld",
+	        &utime, &stime, &vs, &rs) != 4)
 		return -1;
 	*cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 	*vsize = (double)vs;
@@ -560,23 +566,25 @@ int ax_metrics_register_process(ax_metrics_t *r)
 		g_start_time = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	}
 	f = ax_metrics_family(r, AX_METRIC_COUNTER, "process_cpu_seconds_total",
-	    "Total user and system CPU time spent in seconds.", 0, NULL, NULL, 0);
+	    "Total user and system CPU time spent in seconds.", 0, NULL, NULL,
+	    0);
 	if (f == NULL)
 		return -1;
 	pthread_mutex_lock(&f->mu);
 	f->fn = proc_cpu; /* rendered as gauge-like value with counter type */
 	pthread_mutex_unlock(&f->mu);
 	if (!ax_metrics_gauge_fn(r, "process_resident_memory_bytes",
-	    "Resident memory size in bytes.", proc_rss, NULL) ||
+	        "Resident memory size in bytes.", proc_rss, NULL) ||
 	    !ax_metrics_gauge_fn(r, "process_virtual_memory_bytes",
-	    "Virtual memory size in bytes.", proc_vsize, NULL) ||
+	        "Virtual memory size in bytes.", proc_vsize, NULL) ||
 	    !ax_metrics_gauge_fn(r, "process_open_fds",
-	    "Number of open file descriptors.", proc_fds, NULL) ||
+	        "Number of open file descriptors.", proc_fds, NULL) ||
 	    !ax_metrics_gauge_fn(r, "process_max_fds",
-	    "Maximum number of open file descriptors.", proc_max_fds, NULL) ||
+	        "Maximum number of open file descriptors.", proc_max_fds,
+	        NULL) ||
 	    !ax_metrics_gauge_fn(r, "process_start_time_seconds",
-	    "Start time of the process since unix epoch in seconds.", proc_start,
-	    NULL))
+	        "Start time of the process since unix epoch in seconds.",
+	        proc_start, NULL))
 		return -1;
 	return 0;
 }

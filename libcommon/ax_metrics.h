@@ -52,10 +52,10 @@ ax_metric_t *ax_mfam_with(ax_mfam_t *f, const char *const *values);
 
 /* Shorthands for families without labels: register and return the only
  * child. */
-ax_metric_t *ax_metrics_counter(ax_metrics_t *r, const char *name,
-    const char *help);
-ax_metric_t *ax_metrics_gauge(ax_metrics_t *r, const char *name,
-    const char *help);
+ax_metric_t *ax_metrics_counter(
+    ax_metrics_t *r, const char *name, const char *help);
+ax_metric_t *ax_metrics_gauge(
+    ax_metrics_t *r, const char *name, const char *help);
 ax_metric_t *ax_metrics_histogram(ax_metrics_t *r, const char *name,
     const char *help, const double *buckets, size_t n_buckets);
 

@@ -31,15 +31,16 @@ void ax_msg_opts_defaults(ax_msg_opts_t *o)
 
 static int nng_err(ax_err_t *err, int rv, const char *what, const char *addr)
 {
-	int code = rv == NNG_ETIMEDOUT ? AX_ETIMEDOUT :
-	    rv == NNG_ENOMEM ? AX_ENOMEM :
-	    rv == NNG_ECLOSED ? AX_ECLOSED :
-	    rv == NNG_EMSGSIZE ? AX_ETOOBIG :
-	    (rv == NNG_ECONNREFUSED || rv == NNG_EUNREACHABLE) ? AX_EUNAVAIL :
-	    rv == NNG_EADDRINUSE ? AX_EIO : AX_EIO;
+	int code = rv == NNG_ETIMEDOUT                           ? AX_ETIMEDOUT
+	    : rv == NNG_ENOMEM                                   ? AX_ENOMEM
+	    : rv == NNG_ECLOSED                                  ? AX_ECLOSED
+	    : rv == NNG_EMSGSIZE                                 ? AX_ETOOBIG
+	    : (rv == NNG_ECONNREFUSED || rv == NNG_EUNREACHABLE) ? AX_EUNAVAIL
+	    : rv == NNG_EADDRINUSE                               ? AX_EIO
+	                                                         : AX_EIO;
 
-	return ax_err_set(err, code, "%s %s: %s", what, addr ? addr : "",
-	    nng_strerror(rv));
+	return ax_err_set(
+	    err, code, "%s %s: %s", what, addr ? addr : "", nng_strerror(rv));
 }
 
 int ax_msg_pack(const ProtobufCMessage *m, size_t max_bytes, uint8_t **buf,
@@ -61,8 +62,8 @@ int ax_msg_pack(const ProtobufCMessage *m, size_t max_bytes, uint8_t **buf,
 	return 0;
 }
 
-int ax_msg_pack_buf(const ProtobufCMessage *m, size_t max_bytes, ax_buf_t *b,
-    ax_err_t *err)
+int ax_msg_pack_buf(
+    const ProtobufCMessage *m, size_t max_bytes, ax_buf_t *b, ax_err_t *err)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
 
@@ -90,8 +91,8 @@ int ax_msg_unpack(const ProtobufCMessageDescriptor *d, const void *data,
 	m = protobuf_c_message_unpack(d, NULL, len, data);
 	if (m == NULL)
 		return ax_err_set(err, AX_EPROTO,
-		    "malformed %s message (%zu bytes): not valid protobuf", d->name,
-		    len);
+		    "malformed %s message (%zu bytes): not valid protobuf",
+		    d->name, len);
 	*out = m;
 	return 0;
 }
@@ -112,8 +113,10 @@ static int dial_bg(nng_socket sock, const char *addr, const ax_msg_opts_t *o,
 
 	if ((rv = nng_dialer_create(d, sock, addr)) != 0)
 		return nng_err(err, rv, "dial", addr);
-	nng_dialer_set_ms(*d, NNG_OPT_RECONNMINT, (nng_duration)o->reconnect_min_ms);
-	nng_dialer_set_ms(*d, NNG_OPT_RECONNMAXT, (nng_duration)o->reconnect_max_ms);
+	nng_dialer_set_ms(
+	    *d, NNG_OPT_RECONNMINT, (nng_duration)o->reconnect_min_ms);
+	nng_dialer_set_ms(
+	    *d, NNG_OPT_RECONNMAXT, (nng_duration)o->reconnect_max_ms);
 	nng_dialer_set_size(*d, NNG_OPT_RECVMAXSZ, o->max_msg_bytes);
 	if ((rv = nng_dialer_start(*d, NNG_FLAG_NONBLOCK)) != 0)
 		return nng_err(err, rv, "dial", addr);
@@ -141,7 +144,8 @@ int ax_msg_client_open(const char *addr, const ax_msg_opts_t *opts,
 		return nng_err(err, rv, "open req socket for", addr);
 	}
 	/* Resends are ours (bounded); disable nng's automatic ones. */
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_ms(
+	    c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, c->opts.max_msg_bytes);
 	if ((rv = dial_bg(c->sock, addr, &c->opts, &c->dialer, err)) != 0) {
 		nng_close(c->sock);
@@ -230,7 +234,8 @@ int ax_msg_call(ax_msg_client_t *c, const ProtobufCMessage *req,
 	ax_buf_t out = AX_BUF_INIT;
 	int rv;
 
-	if ((rv = ax_msg_pack(req, c->opts.max_msg_bytes, &buf, &len, err)) != 0)
+	if ((rv = ax_msg_pack(req, c->opts.max_msg_bytes, &buf, &len, err)) !=
+	    0)
 		return rv;
 	rv = ax_msg_call_raw(c, buf, len, &out, err);
 	free(buf);
@@ -289,8 +294,8 @@ static void worker_cb(void *arg)
 		}
 		m = nng_aio_get_msg(w->aio);
 		ax_buf_reset(&w->reply);
-		rv = w->srv->fn(w->srv->arg, nng_msg_body(m), nng_msg_len(m),
-		    &w->reply);
+		rv = w->srv->fn(
+		    w->srv->arg, nng_msg_body(m), nng_msg_len(m), &w->reply);
 		if (rv != 0 || !ax_buf_ok(&w->reply)) {
 			nng_msg_free(m);
 			if (!ax_buf_ok(&w->reply))
@@ -299,7 +304,8 @@ static void worker_cb(void *arg)
 			return;
 		}
 		nng_msg_clear(m);
-		if (nng_msg_append(m, w->reply.p ? w->reply.p : "", w->reply.len) != 0) {
+		if (nng_msg_append(
+		        m, w->reply.p ? w->reply.p : "", w->reply.len) != 0) {
 			nng_msg_free(m);
 			nng_ctx_recv(w->ctx, w->aio);
 			return;
@@ -415,7 +421,8 @@ int ax_msg_publish(ax_msg_pub_t *p, const char *topic,
 	int rv;
 
 	if (strchr(topic, '\n'))
-		return ax_err_set(err, AX_EINVAL, "topic must not contain a newline");
+		return ax_err_set(
+		    err, AX_EINVAL, "topic must not contain a newline");
 	ax_buf_puts(&b, topic);
 	ax_buf_putc(&b, '\n');
 	if ((rv = ax_msg_pack_buf(m, p->opts.max_msg_bytes, &b, err)) != 0) {
@@ -468,7 +475,8 @@ static void sub_cb(void *arg)
 			s->fn(s->arg, topic, (const uint8_t *)nl + 1,
 			    len - (size_t)(nl - body) - 1);
 		} else {
-			ax_log_warn("dropping published message without a topic line");
+			ax_log_warn(
+			    "dropping published message without a topic line");
 		}
 		nng_msg_free(m);
 	}
@@ -506,8 +514,8 @@ int ax_msg_sub_open(const char *addr, const ax_msg_opts_t *opts,
 		memcpy(t, topics[i], tl);
 		t[tl] = '\n';
 		/* "" subscribes to everything; else "topic\n" exactly */
-		rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, t,
-		    tl ? tl + 1 : 0);
+		rv = nng_socket_set(
+		    s->sock, NNG_OPT_SUB_SUBSCRIBE, t, tl ? tl + 1 : 0);
 		if (rv != 0) {
 			nng_close(s->sock);
 			free(s);

@@ -30,8 +30,8 @@
 #include "ax_err.h"
 
 typedef struct ax_msg_opts {
-	int64_t timeout_ms;       /* per attempt; default 5000 */
-	int retries;              /* extra attempts after a timeout; default 2 */
+	int64_t timeout_ms; /* per attempt; default 5000 */
+	int retries;        /* extra attempts after a timeout; default 2 */
 	int64_t reconnect_min_ms; /* default 100 */
 	int64_t reconnect_max_ms; /* default 5000 */
 	size_t max_msg_bytes;     /* default 64 MiB */
@@ -46,8 +46,8 @@ void ax_msg_opts_defaults(ax_msg_opts_t *o);
 int ax_msg_pack(const ProtobufCMessage *m, size_t max_bytes, uint8_t **buf,
     size_t *len, ax_err_t *err);
 /* Pack m and append it to b. */
-int ax_msg_pack_buf(const ProtobufCMessage *m, size_t max_bytes, ax_buf_t *b,
-    ax_err_t *err);
+int ax_msg_pack_buf(
+    const ProtobufCMessage *m, size_t max_bytes, ax_buf_t *b, ax_err_t *err);
 /*
  * Unpack len bytes as a message of descriptor d.  OUT: *out, free with
  * protobuf_c_message_free_unpacked(*out, NULL).  AX_ETOOBIG past
@@ -86,8 +86,8 @@ typedef struct ax_msg_server ax_msg_server_t;
  * return non-zero to send nothing (the requester times out and retries).
  * Runs on an nng worker thread; may block briefly.
  */
-typedef int (*ax_msg_handler_fn)(void *arg, const uint8_t *req, size_t len,
-    ax_buf_t *reply);
+typedef int (*ax_msg_handler_fn)(
+    void *arg, const uint8_t *req, size_t len, ax_buf_t *reply);
 
 /* Listen on addr with a REP socket and opts->workers handlers. */
 int ax_msg_server_open(const char *addr, const ax_msg_opts_t *opts,
@@ -110,8 +110,8 @@ void ax_msg_pub_close(ax_msg_pub_t *p);
 
 /* Callback for a received message: topic and payload are borrowed.  Runs
  * on an nng thread, one message at a time. */
-typedef void (*ax_msg_sub_fn)(void *arg, const char *topic,
-    const uint8_t *data, size_t len);
+typedef void (*ax_msg_sub_fn)(
+    void *arg, const char *topic, const uint8_t *data, size_t len);
 
 /* Dial addr and subscribe to the n_topics topics ("" = all). */
 int ax_msg_sub_open(const char *addr, const ax_msg_opts_t *opts,

@@ -117,7 +117,7 @@ void ax_matcher_format(const ax_matcher_t *m, ax_buf_t *b)
 typedef struct parser {
 	ax_lexer_t lx;
 	const char *in;
-	ax_tok_t tok;   /* current token */
+	ax_tok_t tok; /* current token */
 	ax_err_t *err;
 	int failed;
 } parser_t;
@@ -156,7 +156,8 @@ static void tok_desc(const ax_tok_t *t, char *out, size_t cap)
 	    t->type == AX_TOK_NUMBER || t->type == AX_TOK_DURATION ||
 	    t->type == AX_TOK_STRING || ax_tok_is_keyword(t->type))
 		snprintf(out, cap, "%s \"%.*s\"",
-		    ax_tok_is_keyword(t->type) ? "keyword" : ax_tok_name(t->type),
+		    ax_tok_is_keyword(t->type) ? "keyword"
+		                               : ax_tok_name(t->type),
 		    (int)(t->len > 40 ? 40 : t->len), t->text);
 	else
 		snprintf(out, cap, "%s", ax_tok_name(t->type));
@@ -176,8 +177,8 @@ static int unexpected(parser_t *p, const char *context, const char *expected)
 
 static int add_matcher(ax_selector_t *s, ax_matcher_t *m)
 {
-	ax_matcher_t **nm = realloc(s->matchers,
-	    (s->n_matchers + 1) * sizeof(*nm));
+	ax_matcher_t **nm =
+	    realloc(s->matchers, (s->n_matchers + 1) * sizeof(*nm));
 
 	if (nm == NULL)
 		return AX_ENOMEM;
@@ -215,8 +216,8 @@ static int parse_matchers(parser_t *p, ax_selector_t *s)
 		ax_err_t e;
 
 		if (name.type != AX_TOK_IDENT)
-			return unexpected(p, "in label matching",
-			    "label matching operator");
+			return unexpected(
+			    p, "in label matching", "label matching operator");
 		if ((rv = advance(p)) != 0)
 			return rv;
 		op = p->tok;
@@ -226,8 +227,8 @@ static int parse_matchers(parser_t *p, ax_selector_t *s)
 		case AX_TOK_EQL_REGEX: mt = AX_MATCH_REGEX; break;
 		case AX_TOK_NEQ_REGEX: mt = AX_MATCH_NOT_REGEX; break;
 		default:
-			return unexpected(p, "in label matching",
-			    "label matching operator");
+			return unexpected(
+			    p, "in label matching", "label matching operator");
 		}
 		if ((rv = advance(p)) != 0)
 			return rv;
@@ -257,7 +258,8 @@ static int parse_matchers(parser_t *p, ax_selector_t *s)
 			continue;
 		}
 		if (p->tok.type != AX_TOK_RBRACE)
-			return unexpected(p, "in label matching", "\",\" or \"}\"");
+			return unexpected(
+			    p, "in label matching", "\",\" or \"}\"");
 	}
 	return advance(p);
 }
@@ -268,11 +270,13 @@ static int parse_at(parser_t *p, ax_selector_t *s)
 	size_t at_pos = p->tok.pos;
 
 	if (s->at_kind != AX_AT_NONE)
-		return perr(p, at_pos, "@ <timestamp> may not be set multiple times");
+		return perr(
+		    p, at_pos, "@ <timestamp> may not be set multiple times");
 	if ((rv = advance(p)) != 0)
 		return rv;
 	if (p->tok.type == AX_TOK_START || p->tok.type == AX_TOK_END) {
-		s->at_kind = p->tok.type == AX_TOK_START ? AX_AT_START : AX_AT_END;
+		s->at_kind =
+		    p->tok.type == AX_TOK_START ? AX_AT_START : AX_AT_END;
 		if ((rv = advance(p)) != 0)
 			return rv;
 		if (p->tok.type != AX_TOK_LPAREN)
@@ -294,7 +298,8 @@ static int parse_at(parser_t *p, ax_selector_t *s)
 		char tmp[64];
 		double f;
 
-		snprintf(tmp, sizeof(tmp), "%.*s", (int)p->tok.len, p->tok.text);
+		snprintf(
+		    tmp, sizeof(tmp), "%.*s", (int)p->tok.len, p->tok.text);
 		f = strtod(tmp, NULL);
 		if (neg)
 			f = -f;
@@ -360,7 +365,8 @@ int ax_selector_parse(const char *input, ax_selector_t **out, ax_err_t *err)
 
 		s->name = strndup(p.tok.text, p.tok.len);
 		if (s->name == NULL ||
-		    ax_matcher_new(AX_MATCH_EQUAL, AX_METRIC_NAME, s->name, &m, &e) != 0) {
+		    ax_matcher_new(
+		        AX_MATCH_EQUAL, AX_METRIC_NAME, s->name, &m, &e) != 0) {
 			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -384,7 +390,8 @@ int ax_selector_parse(const char *input, ax_selector_t **out, ax_err_t *err)
 		for (i = 1; i < s->n_matchers; i++) {
 			if (strcmp(s->matchers[i]->name, AX_METRIC_NAME) == 0) {
 				rv = perr(&p, s->pos,
-				    "metric name must not be set twice: \"%s\" or \"%s\"",
+				    "metric name must not be set twice: \"%s\" "
+				    "or \"%s\"",
 				    s->name, s->matchers[i]->value);
 				goto fail;
 			}
@@ -395,7 +402,8 @@ int ax_selector_parse(const char *input, ax_selector_t **out, ax_err_t *err)
 			break;
 	if (i == s->n_matchers) {
 		rv = perr(&p, s->pos,
-		    "vector selector must contain at least one non-empty matcher");
+		    "vector selector must contain at least one non-empty "
+		    "matcher");
 		goto fail;
 	}
 	if (p.tok.type == AX_TOK_LBRACKET) {
@@ -408,7 +416,8 @@ int ax_selector_parse(const char *input, ax_selector_t **out, ax_err_t *err)
 		if ((rv = parse_duration_tok(&p, &s->range_ms)) != 0)
 			goto fail;
 		if (s->range_ms <= 0) {
-			rv = perr(&p, p.tok.pos, "range must be greater than 0");
+			rv =
+			    perr(&p, p.tok.pos, "range must be greater than 0");
 			goto fail;
 		}
 		if ((rv = advance(&p)) != 0)

@@ -67,14 +67,14 @@ typedef enum {
 
 /* A parsed selector. */
 typedef struct ax_selector {
-	char *name;             /* metric name given before the braces, or NULL */
+	char *name; /* metric name given before the braces, or NULL */
 	ax_matcher_t **matchers; /* includes __name__="name" when name is set */
 	size_t n_matchers;
-	int64_t range_ms;       /* > 0 for a range (matrix) selector */
-	int64_t offset_ms;      /* may be negative */
+	int64_t range_ms;  /* > 0 for a range (matrix) selector */
+	int64_t offset_ms; /* may be negative */
 	ax_at_kind_t at_kind;
-	int64_t at_ms;          /* AX_AT_TIMESTAMP */
-	size_t pos, end;        /* byte span in the input */
+	int64_t at_ms;   /* AX_AT_TIMESTAMP */
+	size_t pos, end; /* byte span in the input */
 } ax_selector_t;
 
 /*

@@ -12,17 +12,32 @@ static const struct {
 	const char *word;
 	ax_tok_type_t type;
 } keywords[] = {
-	{"and", AX_TOK_AND}, {"or", AX_TOK_OR}, {"unless", AX_TOK_UNLESS},
-	{"atan2", AX_TOK_ATAN2}, {"sum", AX_TOK_SUM}, {"avg", AX_TOK_AVG},
-	{"count", AX_TOK_COUNT}, {"min", AX_TOK_MIN}, {"max", AX_TOK_MAX},
-	{"group", AX_TOK_GROUP}, {"stddev", AX_TOK_STDDEV},
-	{"stdvar", AX_TOK_STDVAR}, {"topk", AX_TOK_TOPK},
-	{"bottomk", AX_TOK_BOTTOMK}, {"count_values", AX_TOK_COUNT_VALUES},
-	{"quantile", AX_TOK_QUANTILE}, {"offset", AX_TOK_OFFSET},
-	{"by", AX_TOK_BY}, {"without", AX_TOK_WITHOUT}, {"on", AX_TOK_ON},
-	{"ignoring", AX_TOK_IGNORING}, {"group_left", AX_TOK_GROUP_LEFT},
-	{"group_right", AX_TOK_GROUP_RIGHT}, {"bool", AX_TOK_BOOL},
-	{"start", AX_TOK_START}, {"end", AX_TOK_END},
+    {"and", AX_TOK_AND},
+    {"or", AX_TOK_OR},
+    {"unless", AX_TOK_UNLESS},
+    {"atan2", AX_TOK_ATAN2},
+    {"sum", AX_TOK_SUM},
+    {"avg", AX_TOK_AVG},
+    {"count", AX_TOK_COUNT},
+    {"min", AX_TOK_MIN},
+    {"max", AX_TOK_MAX},
+    {"group", AX_TOK_GROUP},
+    {"stddev", AX_TOK_STDDEV},
+    {"stdvar", AX_TOK_STDVAR},
+    {"topk", AX_TOK_TOPK},
+    {"bottomk", AX_TOK_BOTTOMK},
+    {"count_values", AX_TOK_COUNT_VALUES},
+    {"quantile", AX_TOK_QUANTILE},
+    {"offset", AX_TOK_OFFSET},
+    {"by", AX_TOK_BY},
+    {"without", AX_TOK_WITHOUT},
+    {"on", AX_TOK_ON},
+    {"ignoring", AX_TOK_IGNORING},
+    {"group_left", AX_TOK_GROUP_LEFT},
+    {"group_right", AX_TOK_GROUP_RIGHT},
+    {"bool", AX_TOK_BOOL},
+    {"start", AX_TOK_START},
+    {"end", AX_TOK_END},
 };
 
 void ax_lex_init(ax_lexer_t *lx, const char *input, size_t len)
@@ -45,23 +60,37 @@ int ax_tok_is_aggregator(ax_tok_type_t t)
 const char *ax_tok_name(ax_tok_type_t t)
 {
 	static const char *names[AX_TOK__COUNT] = {
-		[AX_TOK_EOF] = "end of input", [AX_TOK_ERROR] = "error",
-		[AX_TOK_IDENT] = "identifier",
-		[AX_TOK_METRIC_IDENT] = "metric identifier",
-		[AX_TOK_NUMBER] = "number", [AX_TOK_DURATION] = "duration",
-		[AX_TOK_STRING] = "string", [AX_TOK_LBRACE] = "\"{\"",
-		[AX_TOK_RBRACE] = "\"}\"", [AX_TOK_LPAREN] = "\"(\"",
-		[AX_TOK_RPAREN] = "\")\"", [AX_TOK_LBRACKET] = "\"[\"",
-		[AX_TOK_RBRACKET] = "\"]\"", [AX_TOK_COMMA] = "\",\"",
-		[AX_TOK_COLON] = "\":\"", [AX_TOK_AT] = "\"@\"",
-		[AX_TOK_ASSIGN] = "\"=\"", [AX_TOK_EQLC] = "\"==\"",
-		[AX_TOK_NEQ] = "\"!=\"", [AX_TOK_EQL_REGEX] = "\"=~\"",
-		[AX_TOK_NEQ_REGEX] = "\"!~\"", [AX_TOK_LSS] = "\"<\"",
-		[AX_TOK_LTE] = "\"<=\"", [AX_TOK_GTR] = "\">\"",
-		[AX_TOK_GTE] = "\">=\"", [AX_TOK_ADD] = "\"+\"",
-		[AX_TOK_SUB] = "\"-\"", [AX_TOK_MUL] = "\"*\"",
-		[AX_TOK_DIV] = "\"/\"", [AX_TOK_MOD] = "\"%\"",
-		[AX_TOK_POW] = "\"^\"",
+	    [AX_TOK_EOF] = "end of input",
+	    [AX_TOK_ERROR] = "error",
+	    [AX_TOK_IDENT] = "identifier",
+	    [AX_TOK_METRIC_IDENT] = "metric identifier",
+	    [AX_TOK_NUMBER] = "number",
+	    [AX_TOK_DURATION] = "duration",
+	    [AX_TOK_STRING] = "string",
+	    [AX_TOK_LBRACE] = "\"{\"",
+	    [AX_TOK_RBRACE] = "\"}\"",
+	    [AX_TOK_LPAREN] = "\"(\"",
+	    [AX_TOK_RPAREN] = "\")\"",
+	    [AX_TOK_LBRACKET] = "\"[\"",
+	    [AX_TOK_RBRACKET] = "\"]\"",
+	    [AX_TOK_COMMA] = "\",\"",
+	    [AX_TOK_COLON] = "\":\"",
+	    [AX_TOK_AT] = "\"@\"",
+	    [AX_TOK_ASSIGN] = "\"=\"",
+	    [AX_TOK_EQLC] = "\"==\"",
+	    [AX_TOK_NEQ] = "\"!=\"",
+	    [AX_TOK_EQL_REGEX] = "\"=~\"",
+	    [AX_TOK_NEQ_REGEX] = "\"!~\"",
+	    [AX_TOK_LSS] = "\"<\"",
+	    [AX_TOK_LTE] = "\"<=\"",
+	    [AX_TOK_GTR] = "\">\"",
+	    [AX_TOK_GTE] = "\">=\"",
+	    [AX_TOK_ADD] = "\"+\"",
+	    [AX_TOK_SUB] = "\"-\"",
+	    [AX_TOK_MUL] = "\"*\"",
+	    [AX_TOK_DIV] = "\"/\"",
+	    [AX_TOK_MOD] = "\"%\"",
+	    [AX_TOK_POW] = "\"^\"",
 	};
 	size_t i;
 
@@ -94,8 +123,8 @@ static ax_tok_t mk(ax_lexer_t *lx, ax_tok_type_t t, size_t start)
 	return k;
 }
 
-static ax_tok_t err_tok(ax_lexer_t *lx, size_t start, const char *fmt,
-    const char *arg)
+static ax_tok_t err_tok(
+    ax_lexer_t *lx, size_t start, const char *fmt, const char *arg)
 {
 	snprintf(lx->errmsg, sizeof(lx->errmsg), fmt, arg);
 	return mk(lx, AX_TOK_ERROR, start);
@@ -129,8 +158,9 @@ static ax_tok_t lex_number(ax_lexer_t *lx, size_t start)
 
 	/* duration first: digits followed by a unit */
 	if (scan_duration(s, n, &dused) && dused > 0 &&
-	    (dused == n || !(is_alpha(s[dused]) || is_digit(s[dused]) ||
-	    s[dused] == '.'))) {
+	    (dused == n ||
+	        !(is_alpha(s[dused]) || is_digit(s[dused]) ||
+	            s[dused] == '.'))) {
 		lx->pos = start + dused;
 		return mk(lx, AX_TOK_DURATION, start);
 	}
@@ -165,8 +195,8 @@ static ax_tok_t lex_number(ax_lexer_t *lx, size_t start)
 		memcpy(bad, s, bl);
 		bad[bl] = '\0';
 		lx->pos = start + i + 1;
-		return err_tok(lx, start, "bad number or duration syntax: \"%s\"",
-		    bad);
+		return err_tok(
+		    lx, start, "bad number or duration syntax: \"%s\"", bad);
 	}
 	lx->pos = start + i;
 	return mk(lx, AX_TOK_NUMBER, start);
@@ -185,7 +215,8 @@ static ax_tok_t lex_string(ax_lexer_t *lx, size_t start, char q)
 		}
 		if (q != '`' && c == '\n') {
 			lx->pos = i;
-			return err_tok(lx, start, "unterminated quoted string%s", "");
+			return err_tok(
+			    lx, start, "unterminated quoted string%s", "");
 		}
 		if (c == q) {
 			lx->pos = i + 1;
@@ -194,8 +225,10 @@ static ax_tok_t lex_string(ax_lexer_t *lx, size_t start, char q)
 		i++;
 	}
 	lx->pos = lx->len;
-	return err_tok(lx, start, q == '`' ? "unterminated raw string%s" :
-	    "unterminated quoted string%s", "");
+	return err_tok(lx, start,
+	    q == '`' ? "unterminated raw string%s"
+	             : "unterminated quoted string%s",
+	    "");
 }
 
 ax_tok_t ax_lex_next(ax_lexer_t *lx)
@@ -218,18 +251,14 @@ again:
 	d = lx->pos + 1 < lx->len ? lx->in[lx->pos + 1] : '\0';
 	lx->pos++;
 	switch (c) {
-	case '{':
-		lx->brace_depth++;
-		return mk(lx, AX_TOK_LBRACE, start);
+	case '{': lx->brace_depth++; return mk(lx, AX_TOK_LBRACE, start);
 	case '}':
 		if (lx->brace_depth > 0)
 			lx->brace_depth--;
 		return mk(lx, AX_TOK_RBRACE, start);
 	case '(': return mk(lx, AX_TOK_LPAREN, start);
 	case ')': return mk(lx, AX_TOK_RPAREN, start);
-	case '[':
-		lx->bracket_depth++;
-		return mk(lx, AX_TOK_LBRACKET, start);
+	case '[': lx->bracket_depth++; return mk(lx, AX_TOK_LBRACKET, start);
 	case ']':
 		if (lx->bracket_depth > 0)
 			lx->bracket_depth--;
@@ -278,10 +307,8 @@ again:
 		return mk(lx, AX_TOK_GTR, start);
 	case '"':
 	case '\'':
-	case '`':
-		return lex_string(lx, start, c);
-	default:
-		break;
+	case '`': return lex_string(lx, start, c);
+	default: break;
 	}
 	if (is_digit(c) || (c == '.' && is_digit(d))) {
 		return lex_number(lx, start);
@@ -290,8 +317,9 @@ again:
 		int colon = c == ':';
 		size_t i, wl;
 
-		while (lx->pos < lx->len && (is_alpha(lx->in[lx->pos]) ||
-		    is_digit(lx->in[lx->pos]) || lx->in[lx->pos] == ':')) {
+		while (lx->pos < lx->len &&
+		    (is_alpha(lx->in[lx->pos]) || is_digit(lx->in[lx->pos]) ||
+		        lx->in[lx->pos] == ':')) {
 			if (lx->in[lx->pos] == ':')
 				colon = 1;
 			lx->pos++;
@@ -300,21 +328,25 @@ again:
 		if (colon) {
 			if (lx->brace_depth > 0)
 				return err_tok(lx, start,
-				    "unexpected character in label name: '%s'", ":");
+				    "unexpected character in label name: '%s'",
+				    ":");
 			return mk(lx, AX_TOK_METRIC_IDENT, start);
 		}
 		/* Inf and NaN are numbers, case-insensitively */
-		if ((wl == 3 && (strncasecmp(lx->in + start, "inf", 3) == 0 ||
-		    strncasecmp(lx->in + start, "nan", 3) == 0)) &&
+		if ((wl == 3 &&
+		        (strncasecmp(lx->in + start, "inf", 3) == 0 ||
+		            strncasecmp(lx->in + start, "nan", 3) == 0)) &&
 		    lx->brace_depth == 0)
 			return mk(lx, AX_TOK_NUMBER, start);
 		if (lx->brace_depth == 0) {
-			for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+			for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]);
+			     i++)
 				if (strlen(keywords[i].word) == wl &&
-				    strncasecmp(keywords[i].word, lx->in + start, wl) == 0 &&
-				    /* keywords are case-insensitive in PromQL only
-				     * for aggregators and operators; start/end are
-				     * lowercase */
+				    strncasecmp(keywords[i].word,
+				        lx->in + start, wl) == 0 &&
+				    /* keywords are case-insensitive in PromQL
+				     * only for aggregators and operators;
+				     * start/end are lowercase */
 				    1)
 					return mk(lx, keywords[i].type, start);
 		}
@@ -403,7 +435,8 @@ int ax_pq_unquote(const char *s, size_t len, char **out, ax_err_t *err)
 		case 'x': {
 			int h, l;
 
-			if (i + 2 >= len - 1 + 1 || (h = hexval(s[i + 1])) < 0 ||
+			if (i + 2 >= len - 1 + 1 ||
+			    (h = hexval(s[i + 1])) < 0 ||
 			    (l = hexval(s[i + 2])) < 0)
 				goto bad;
 			*w++ = (char)(h * 16 + l);
@@ -436,7 +469,8 @@ int ax_pq_unquote(const char *s, size_t len, char **out, ax_err_t *err)
 
 				for (k = 0; k < 3; k++) {
 					if (i + (size_t)k >= len - 1 ||
-					    s[i + (size_t)k] < '0' || s[i + (size_t)k] > '7')
+					    s[i + (size_t)k] < '0' ||
+					    s[i + (size_t)k] > '7')
 						goto bad;
 					v = v * 8 + (s[i + (size_t)k] - '0');
 				}
@@ -454,7 +488,8 @@ int ax_pq_unquote(const char *s, size_t len, char **out, ax_err_t *err)
 	return 0;
 bad:
 	free(o);
-	return ax_err_set(err, AX_EPARSE, "invalid escape sequence in string %.*s",
+	return ax_err_set(err, AX_EPARSE,
+	    "invalid escape sequence in string %.*s",
 	    (int)(len > 60 ? 60 : len), s);
 }
 

@@ -15,36 +15,36 @@ typedef struct section {
 
 /* Who owns each top-level key of prometheus.yml in Axon. */
 static const section_t prom_sections[] = {
-	{"global", NULL}, /* read by all */
-	{"scrape_configs", "scraper"},
-	{"rule_files", "ruler"},
-	{"alerting", "ruler"},
-	{"axon_alert_routers", "ruler"},
-	{"remote_write", NULL}, /* tsdb (forwarding) and scraper (agent mode) */
-	{"remote_read", "tsdb"},
-	{"storage", "tsdb"},
-	{"tracing", NULL},
-	{"axon_tsdb", "tsdb"},
-	{"axon_scraper", "scraper"},
-	{"axon_ruler", "ruler"},
-	{"axon_discoverer", "discoverer"},
-	{NULL, NULL},
+    {"global", NULL}, /* read by all */
+    {"scrape_configs", "scraper"},
+    {"rule_files", "ruler"},
+    {"alerting", "ruler"},
+    {"axon_alert_routers", "ruler"},
+    {"remote_write", NULL}, /* tsdb (forwarding) and scraper (agent mode) */
+    {"remote_read", "tsdb"},
+    {"storage", "tsdb"},
+    {"tracing", NULL},
+    {"axon_tsdb", "tsdb"},
+    {"axon_scraper", "scraper"},
+    {"axon_ruler", "ruler"},
+    {"axon_discoverer", "discoverer"},
+    {NULL, NULL},
 };
 
 static const section_t am_sections[] = {
-	{"global", "alert-router"},
-	{"route", "alert-router"},
-	{"receivers", "alert-router"},
-	{"inhibit_rules", "alert-router"},
-	{"templates", "alert-router"},
-	{"time_intervals", "alert-router"},
-	{"mute_time_intervals", "alert-router"},
-	{"axon_alert_router", "alert-router"},
-	{NULL, NULL},
+    {"global", "alert-router"},
+    {"route", "alert-router"},
+    {"receivers", "alert-router"},
+    {"inhibit_rules", "alert-router"},
+    {"templates", "alert-router"},
+    {"time_intervals", "alert-router"},
+    {"mute_time_intervals", "alert-router"},
+    {"axon_alert_router", "alert-router"},
+    {NULL, NULL},
 };
 
-int ax_cfg_refuse_nonempty(ax_cfg_t *c, yaml_node_t *node, const char *path,
-    void *dst, ax_err_t *err)
+int ax_cfg_refuse_nonempty(
+    ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err)
 {
 	(void)dst;
 	if (ax_cfg_is_null(node))
@@ -65,10 +65,11 @@ typedef struct decode_ctx {
 } decode_ctx_t;
 
 int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
-    const ax_cfg_field_t *own, void *base, ax_prom_global_t *global,
-    int quiet, ax_err_t *err)
+    const ax_cfg_field_t *own, void *base, ax_prom_global_t *global, int quiet,
+    ax_err_t *err)
 {
-	const section_t *secs = kind == AX_YML_PROMETHEUS ? prom_sections : am_sections;
+	const section_t *secs =
+	    kind == AX_YML_PROMETHEUS ? prom_sections : am_sections;
 	ax_cfg_field_t fields[32];
 	size_t n = 0, i;
 	const ax_cfg_field_t *f;
@@ -89,19 +90,22 @@ int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
 			continue;
 		memset(&fields[n], 0, sizeof(fields[n]));
 		fields[n].name = secs[i].name;
-		if (kind == AX_YML_PROMETHEUS && strcmp(secs[i].name, "global") == 0) {
+		if (kind == AX_YML_PROMETHEUS &&
+		    strcmp(secs[i].name, "global") == 0) {
 			fields[n].type = AX_CFG_IGNORE; /* second pass */
-		} else if (secs[i].owner && strcmp(secs[i].owner, daemon) == 0) {
+		} else if (secs[i].owner &&
+		    strcmp(secs[i].owner, daemon) == 0) {
 			fields[n].type = AX_CFG_CUSTOM;
 			fields[n].decode = ax_cfg_refuse_nonempty;
 		} else {
 			fields[n].type = AX_CFG_SKIP;
 			if (secs[i].owner) {
-				snprintf(owners[n_owners], sizeof(owners[0]), "axon-%s",
-				    secs[i].owner);
+				snprintf(owners[n_owners], sizeof(owners[0]),
+				    "axon-%s", secs[i].owner);
 				fields[n].owner = owners[n_owners++];
 			} else if (strcmp(secs[i].name, "remote_write") == 0) {
-				fields[n].owner = "axon-tsdb / axon-scraper (agent mode)";
+				fields[n].owner =
+				    "axon-tsdb / axon-scraper (agent mode)";
 			} else {
 				fields[n].owner = "nobody (not used by axon)";
 			}
@@ -110,7 +114,8 @@ int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
 	}
 	for (f = own; f && f->name; f++) {
 		if (n == sizeof(fields) / sizeof(fields[0]) - 1)
-			return ax_err_set(err, AX_EINTERNAL, "too many sections");
+			return ax_err_set(
+			    err, AX_EINTERNAL, "too many sections");
 		fields[n++] = *f;
 	}
 	memset(&fields[n], 0, sizeof(fields[n]));
@@ -126,15 +131,18 @@ int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
 			yaml_node_pair_t *p;
 
 			for (p = root->data.mapping.pairs.start;
-			    p < root->data.mapping.pairs.top; p++) {
-				yaml_node_t *k = yaml_document_get_node(&c.doc, p->key);
-				yaml_node_t *v = yaml_document_get_node(&c.doc, p->value);
+			     p < root->data.mapping.pairs.top; p++) {
+				yaml_node_t *k =
+				    yaml_document_get_node(&c.doc, p->key);
+				yaml_node_t *v =
+				    yaml_document_get_node(&c.doc, p->value);
 
 				if (strcmp(ax_cfg_scalar(k), "global") == 0) {
 					rv = ax_cfg_decode(&c, v, "global",
 					    ax_prom_global_fields, global, err);
 					if (rv == 0)
-						rv = ax_prom_global_check(&c, global, err);
+						rv = ax_prom_global_check(
+						    &c, global, err);
 					break;
 				}
 			}
@@ -148,8 +156,8 @@ int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
 	return rv;
 }
 
-int ax_promyml_daemon_load(ax_daemon_t *d, const char *path, void **out,
-    ax_err_t *err)
+int ax_promyml_daemon_load(
+    ax_daemon_t *d, const char *path, void **out, ax_err_t *err)
 {
 	const ax_daemon_spec_t *spec = ax_daemon_spec(d);
 	ax_daemon_cfg_t *cfg = calloc(1, sizeof(*cfg));

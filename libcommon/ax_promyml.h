@@ -16,8 +16,10 @@
 #include "ax_config.h"
 
 typedef enum {
-	AX_YML_PROMETHEUS,   /* prometheus.yml family: global, scrape_configs, ... */
-	AX_YML_ALERTMANAGER, /* alertmanager.yml family: route, receivers, ... */
+	AX_YML_PROMETHEUS, /* prometheus.yml family: global, scrape_configs, ...
+	                    */
+	AX_YML_ALERTMANAGER, /* alertmanager.yml family: route, receivers, ...
+	                      */
 } ax_yml_kind_t;
 
 /*
@@ -28,13 +30,13 @@ typedef enum {
  * the skip log lines.  On error everything decoded so far is released.
  */
 int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
-    const ax_cfg_field_t *own, void *base, ax_prom_global_t *global,
-    int quiet, ax_err_t *err);
+    const ax_cfg_field_t *own, void *base, ax_prom_global_t *global, int quiet,
+    ax_err_t *err);
 
 /* A decoder that accepts an empty or null value and refuses anything else
  * with "not supported by this version of axon". */
-int ax_cfg_refuse_nonempty(ax_cfg_t *c, yaml_node_t *node, const char *path,
-    void *dst, ax_err_t *err);
+int ax_cfg_refuse_nonempty(
+    ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err);
 
 /*
  * The config of a daemon that so far owns no section beyond `global`
@@ -47,8 +49,8 @@ typedef struct ax_daemon_cfg {
 } ax_daemon_cfg_t;
 
 struct ax_daemon;
-int ax_promyml_daemon_load(struct ax_daemon *d, const char *path, void **out,
-    ax_err_t *err);
+int ax_promyml_daemon_load(
+    struct ax_daemon *d, const char *path, void **out, ax_err_t *err);
 void ax_promyml_daemon_free(void *cfg);
 
 #endif

@@ -34,9 +34,10 @@ static int check_re2_syntax(const char *p, ax_err_t *err)
 	size_t i, n = strlen(p);
 	int in_class = 0;
 
-#define BAD(what, at) \
-	return ax_err_set(err, AX_EINVAL, \
-	    "error parsing regexp: invalid or unsupported Perl syntax: `%.*s` (%s is not RE2 syntax)", \
+#define BAD(what, at)                                                          \
+	return ax_err_set(err, AX_EINVAL,                                      \
+	    "error parsing regexp: invalid or unsupported Perl syntax: "       \
+	    "`%.*s` (%s is not RE2 syntax)",                                   \
 	    (int)((n - (at)) < 4 ? (n - (at)) : 4), p + (at), what)
 
 	for (i = 0; i < n; i++) {
@@ -47,7 +48,8 @@ static int check_re2_syntax(const char *p, ax_err_t *err)
 
 			if (i + 1 >= n)
 				return ax_err_set(err, AX_EINVAL,
-				    "error parsing regexp: trailing backslash at end of expression");
+				    "error parsing regexp: trailing backslash "
+				    "at end of expression");
 			d = p[i + 1];
 			if (d == 'Q') { /* \Q...\E literal text */
 				const char *e = strstr(p + i + 2, "\\E");
@@ -57,7 +59,8 @@ static int check_re2_syntax(const char *p, ax_err_t *err)
 			}
 			if (!in_class && d >= '1' && d <= '9')
 				BAD("a backreference", i);
-			if (strchr("gkKRXhHVGZNoucE", d) && !(in_class && d == 'E'))
+			if (strchr("gkKRXhHVGZNoucE", d) &&
+			    !(in_class && d == 'E'))
 				BAD("this escape", i);
 			i++;
 			continue;
@@ -89,7 +92,8 @@ static int check_re2_syntax(const char *p, ax_err_t *err)
 		if (c == '(' && i + 1 < n && p[i + 1] == '?') {
 			size_t j = i + 2;
 
-			if (j < n && p[j] == 'P' && j + 1 < n && p[j + 1] == '<')
+			if (j < n && p[j] == 'P' && j + 1 < n &&
+			    p[j + 1] == '<')
 				continue; /* (?P<name>re): RE2 has it */
 			if (j < n && p[j] == ':')
 				continue;
@@ -101,18 +105,23 @@ static int check_re2_syntax(const char *p, ax_err_t *err)
 			if (j < n && (p[j] == '=' || p[j] == '!'))
 				BAD("a lookahead", i);
 			if (j < n && p[j] == '<')
-				BAD(j + 1 < n && (p[j + 1] == '=' || p[j + 1] == '!') ?
-				    "a lookbehind" : "this group syntax", i);
+				BAD(j + 1 < n &&
+				            (p[j + 1] == '=' || p[j + 1] == '!')
+				        ? "a lookbehind"
+				        : "this group syntax",
+				    i);
 			if (j < n && p[j] == '>')
 				BAD("an atomic group", i);
 			BAD("this group syntax", i);
 		}
-		if ((c == '*' || c == '+' || c == '?' || c == '}') && i + 1 < n &&
-		    p[i + 1] == '+') {
-			/* x*+ x++ x?+ x{n}+ are possessive in PCRE, errors in RE2 */
+		if ((c == '*' || c == '+' || c == '?' || c == '}') &&
+		    i + 1 < n && p[i + 1] == '+') {
+			/* x*+ x++ x?+ x{n}+ are possessive in PCRE, errors in
+			 * RE2 */
 			if (c != '}' || (i > 0))
 				return ax_err_set(err, AX_EINVAL,
-				    "error parsing regexp: invalid nested repetition operator: `%c+`",
+				    "error parsing regexp: invalid nested "
+				    "repetition operator: `%c+`",
 				    c);
 		}
 		if (c == '{') {
@@ -133,7 +142,8 @@ static int check_re2_syntax(const char *p, ax_err_t *err)
 				}
 				if (*end == '}' && (a > 1000 || b > 1000))
 					return ax_err_set(err, AX_EINVAL,
-					    "error parsing regexp: invalid repeat count: `%.*s`",
+					    "error parsing regexp: invalid "
+					    "repeat count: `%.*s`",
 					    (int)(end - (p + i) + 1), p + i);
 			}
 		}
@@ -172,7 +182,7 @@ int ax_regex_compile(const char *pattern, ax_regex_t **out, ax_err_t *err)
 	memcpy(wrapped + 3 + plen, ")", 2);
 	re->code = pcre2_compile((PCRE2_SPTR)wrapped, PCRE2_ZERO_TERMINATED,
 	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF |
-	    PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF,
+	        PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF,
 	    &ec, &eoff, NULL);
 	free(wrapped);
 	if (re->code == NULL) {
@@ -181,8 +191,8 @@ int ax_regex_compile(const char *pattern, ax_regex_t **out, ax_err_t *err)
 		pcre2_get_error_message(ec, buf, sizeof(buf));
 		free(re);
 		return ax_err_set(err, AX_EINVAL,
-		    "error parsing regexp: %s at offset %zu of `%s`", (char *)buf,
-		    eoff >= 3 ? (size_t)eoff - 3 : 0, pattern);
+		    "error parsing regexp: %s at offset %zu of `%s`",
+		    (char *)buf, eoff >= 3 ? (size_t)eoff - 3 : 0, pattern);
 	}
 	pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* best effort */
 	re->mctx = pcre2_match_context_create(NULL);
@@ -225,8 +235,8 @@ int ax_regex_is_literal(const ax_regex_t *re)
 	return re->literal;
 }
 
-static int do_match(const ax_regex_t *re, const char *s, size_t n,
-    pcre2_match_data *md)
+static int do_match(
+    const ax_regex_t *re, const char *s, size_t n, pcre2_match_data *md)
 {
 	int rc;
 
@@ -248,7 +258,8 @@ int ax_regex_match(const ax_regex_t *re, const char *s, size_t n)
 	pcre2_match_data *md;
 
 	if (re->literal)
-		return strlen(re->pattern) == n && memcmp(re->pattern, s, n) == 0;
+		return strlen(re->pattern) == n &&
+		    memcmp(re->pattern, s, n) == 0;
 	md = get_md();
 	if (md == NULL)
 		return AX_ENOMEM;
@@ -268,8 +279,8 @@ static int group_by_name(const ax_regex_t *re, const char *name, size_t len)
 	return num > 0 ? num : -1;
 }
 
-int ax_regex_expand(const ax_regex_t *re, const char *s, size_t n,
-    const char *t, ax_buf_t *out)
+int ax_regex_expand(
+    const ax_regex_t *re, const char *s, size_t n, const char *t, ax_buf_t *out)
 {
 	pcre2_match_data *md = get_md();
 	PCRE2_SIZE *ov;
@@ -307,8 +318,9 @@ int ax_regex_expand(const ax_regex_t *re, const char *s, size_t n,
 			for (size_t k = 0; k < nlen; k++) {
 				char c = name[k];
 
-				if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				    (c >= '0' && c <= '9') || c == '_')) {
+				if (!((c >= 'a' && c <= 'z') ||
+				        (c >= 'A' && c <= 'Z') ||
+				        (c >= '0' && c <= '9') || c == '_')) {
 					nlen = 0;
 					break;
 				}
@@ -320,7 +332,8 @@ int ax_regex_expand(const ax_regex_t *re, const char *s, size_t n,
 			t = e + 1;
 		} else {
 			name = t;
-			while ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+			while ((*t >= 'a' && *t <= 'z') ||
+			    (*t >= 'A' && *t <= 'Z') ||
 			    (*t >= '0' && *t <= '9') || *t == '_')
 				t++;
 			nlen = (size_t)(t - name);
@@ -334,7 +347,8 @@ int ax_regex_expand(const ax_regex_t *re, const char *s, size_t n,
 			size_t k;
 			long num = 0;
 
-			for (k = 0; k < nlen && name[k] >= '0' && name[k] <= '9'; k++)
+			for (k = 0;
+			     k < nlen && name[k] >= '0' && name[k] <= '9'; k++)
 				num = num * 10 + (name[k] - '0');
 			if (k == nlen)
 				g = num <= (long)re->n_groups ? (int)num : -1;
@@ -342,7 +356,8 @@ int ax_regex_expand(const ax_regex_t *re, const char *s, size_t n,
 				g = group_by_name(re, name, nlen);
 		}
 		if (g >= 0 && ov[2 * g] != PCRE2_UNSET)
-			ax_buf_append(out, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+			ax_buf_append(
+			    out, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
 	}
 	return ax_buf_ok(out) ? 1 : AX_ENOMEM;
 }

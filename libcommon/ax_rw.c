@@ -21,83 +21,108 @@
 /* ---- configuration ---- */
 
 static const ax_cfg_field_t basic_auth_fields[] = {
-	{.name = "username", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_basic_auth_t, username)},
-	{.name = "password", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_basic_auth_t, password)},
-	{.name = "password_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_basic_auth_t, password_file)},
-	{0},
+    {.name = "username",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_basic_auth_t, username)},
+    {.name = "password",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_basic_auth_t, password)},
+    {.name = "password_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_basic_auth_t, password_file)},
+    {0},
 };
 
 static const ax_cfg_field_t authorization_fields[] = {
-	{.name = "type", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_authorization_t, type)},
-	{.name = "credentials", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_authorization_t, credentials)},
-	{.name = "credentials_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_authorization_t, credentials_file)},
-	{0},
+    {.name = "type",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_authorization_t, type)},
+    {.name = "credentials",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_authorization_t, credentials)},
+    {.name = "credentials_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_authorization_t, credentials_file)},
+    {0},
 };
 
 static const ax_cfg_field_t tls_fields[] = {
-	{.name = "ca_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_tls_t, ca_file)},
-	{.name = "cert_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_tls_t, cert_file)},
-	{.name = "key_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_tls_t, key_file)},
-	{.name = "server_name", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_tls_t, server_name)},
-	{.name = "insecure_skip_verify", .type = AX_CFG_BOOL,
-	    .offset = offsetof(ax_rw_tls_t, insecure_skip_verify)},
-	{0},
+    {.name = "ca_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_tls_t, ca_file)},
+    {.name = "cert_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_tls_t, cert_file)},
+    {.name = "key_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_tls_t, key_file)},
+    {.name = "server_name",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_tls_t, server_name)},
+    {.name = "insecure_skip_verify",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ax_rw_tls_t, insecure_skip_verify)},
+    {0},
 };
 
 static const ax_cfg_field_t queue_fields[] = {
-	{.name = "capacity", .type = AX_CFG_INT, .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, capacity)},
-	{.name = "max_shards", .type = AX_CFG_INT, .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, max_shards)},
-	{.name = "min_shards", .type = AX_CFG_INT, .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, min_shards)},
-	{.name = "max_samples_per_send", .type = AX_CFG_INT,
-	    .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, max_samples_per_send)},
-	{.name = "batch_send_deadline", .type = AX_CFG_DURATION,
-	    .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, batch_send_deadline_ms)},
-	{.name = "min_backoff", .type = AX_CFG_DURATION,
-	    .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, min_backoff_ms)},
-	{.name = "max_backoff", .type = AX_CFG_DURATION,
-	    .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_queue_config_t, max_backoff_ms)},
-	{.name = "retry_on_http_429", .type = AX_CFG_BOOL,
-	    .offset = offsetof(ax_rw_queue_config_t, retry_on_http_429)},
-	{0},
+    {.name = "capacity",
+        .type = AX_CFG_INT,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, capacity)},
+    {.name = "max_shards",
+        .type = AX_CFG_INT,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, max_shards)},
+    {.name = "min_shards",
+        .type = AX_CFG_INT,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, min_shards)},
+    {.name = "max_samples_per_send",
+        .type = AX_CFG_INT,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, max_samples_per_send)},
+    {.name = "batch_send_deadline",
+        .type = AX_CFG_DURATION,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, batch_send_deadline_ms)},
+    {.name = "min_backoff",
+        .type = AX_CFG_DURATION,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, min_backoff_ms)},
+    {.name = "max_backoff",
+        .type = AX_CFG_DURATION,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_queue_config_t, max_backoff_ms)},
+    {.name = "retry_on_http_429",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ax_rw_queue_config_t, retry_on_http_429)},
+    {0},
 };
 
 static const ax_cfg_field_t metadata_fields[] = {
-	{.name = "send", .type = AX_CFG_BOOL,
-	    .offset = offsetof(ax_rw_config_t, metadata_send)},
-	{.name = "send_interval", .type = AX_CFG_DURATION,
-	    .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_config_t, metadata_send_interval_ms)},
-	{.name = "max_samples_per_send", .type = AX_CFG_INT,
-	    .offset = offsetof(ax_rw_config_t, metadata_max_samples_per_send)},
-	{0},
+    {.name = "send",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ax_rw_config_t, metadata_send)},
+    {.name = "send_interval",
+        .type = AX_CFG_DURATION,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_config_t, metadata_send_interval_ms)},
+    {.name = "max_samples_per_send",
+        .type = AX_CFG_INT,
+        .offset = offsetof(ax_rw_config_t, metadata_max_samples_per_send)},
+    {0},
 };
 
-static int decode_headers(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    void *dst, ax_err_t *err);
+static int decode_headers(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err);
 static void free_headers(void *dst);
 
 /* Features of Prometheus' remote_write that Axon refuses rather than
  * ignores: silently dropping them would send data the user filtered or
  * authenticated otherwise. */
-static int refuse_feature(ax_cfg_t *c, yaml_node_t *node, const char *path,
-    void *dst, ax_err_t *err)
+static int refuse_feature(
+    ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err)
 {
 	(void)dst;
 	if (node->type == YAML_SEQUENCE_NODE &&
@@ -107,57 +132,79 @@ static int refuse_feature(ax_cfg_t *c, yaml_node_t *node, const char *path,
 	    strcmp((char *)node->data.scalar.value, "false") == 0)
 		return 0;
 	return ax_cfg_errorf(c, node, path, err,
-	    "not supported by axon in this version (remove it, or use an empty value)");
+	    "not supported by axon in this version (remove it, or use an empty "
+	    "value)");
 }
 
 const ax_cfg_field_t ax_rw_fields[] = {
-	{.name = "url", .type = AX_CFG_STRING, .flags = AX_CFG_REQUIRED,
-	    .offset = offsetof(ax_rw_config_t, url)},
-	{.name = "name", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_config_t, name)},
-	{.name = "remote_timeout", .type = AX_CFG_DURATION,
-	    .flags = AX_CFG_POSITIVE,
-	    .offset = offsetof(ax_rw_config_t, remote_timeout_ms)},
-	{.name = "headers", .type = AX_CFG_CUSTOM,
-	    .offset = offsetof(ax_rw_config_t, headers),
-	    .decode = decode_headers, .free_fn = free_headers},
-	{.name = "send_exemplars", .type = AX_CFG_BOOL,
-	    .offset = offsetof(ax_rw_config_t, send_exemplars)},
-	{.name = "send_native_histograms", .type = AX_CFG_CUSTOM,
-	    .decode = refuse_feature},
-	{.name = "write_relabel_configs", .type = AX_CFG_CUSTOM,
-	    .decode = refuse_feature},
-	{.name = "sigv4", .type = AX_CFG_CUSTOM, .decode = refuse_feature},
-	{.name = "oauth2", .type = AX_CFG_CUSTOM, .decode = refuse_feature},
-	{.name = "follow_redirects", .type = AX_CFG_BOOL,
-	    .offset = offsetof(ax_rw_config_t, follow_redirects)},
-	{.name = "enable_http2", .type = AX_CFG_BOOL,
-	    .offset = offsetof(ax_rw_config_t, enable_http2)},
-	{.name = "proxy_url", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_config_t, proxy_url)},
-	{.name = "bearer_token", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_config_t, bearer_token)},
-	{.name = "bearer_token_file", .type = AX_CFG_STRING,
-	    .offset = offsetof(ax_rw_config_t, bearer_token_file)},
-	{.name = "basic_auth", .type = AX_CFG_SECTION,
-	    .offset = offsetof(ax_rw_config_t, basic_auth),
-	    .fields = basic_auth_fields},
-	{.name = "authorization", .type = AX_CFG_SECTION,
-	    .offset = offsetof(ax_rw_config_t, authorization),
-	    .fields = authorization_fields},
-	{.name = "tls_config", .type = AX_CFG_SECTION,
-	    .offset = offsetof(ax_rw_config_t, tls_config), .fields = tls_fields},
-	{.name = "queue_config", .type = AX_CFG_SECTION,
-	    .offset = offsetof(ax_rw_config_t, queue_config),
-	    .fields = queue_fields},
-	{.name = "metadata_config", .type = AX_CFG_SECTION, .offset = 0,
-	    .fields = metadata_fields},
-	{0},
+    {.name = "url",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_REQUIRED,
+        .offset = offsetof(ax_rw_config_t, url)},
+    {.name = "name",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_config_t, name)},
+    {.name = "remote_timeout",
+        .type = AX_CFG_DURATION,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(ax_rw_config_t, remote_timeout_ms)},
+    {.name = "headers",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(ax_rw_config_t, headers),
+        .decode = decode_headers,
+        .free_fn = free_headers},
+    {.name = "send_exemplars",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ax_rw_config_t, send_exemplars)},
+    {.name = "send_native_histograms",
+        .type = AX_CFG_CUSTOM,
+        .decode = refuse_feature},
+    {.name = "write_relabel_configs",
+        .type = AX_CFG_CUSTOM,
+        .decode = refuse_feature},
+    {.name = "sigv4", .type = AX_CFG_CUSTOM, .decode = refuse_feature},
+    {.name = "oauth2", .type = AX_CFG_CUSTOM, .decode = refuse_feature},
+    {.name = "follow_redirects",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ax_rw_config_t, follow_redirects)},
+    {.name = "enable_http2",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ax_rw_config_t, enable_http2)},
+    {.name = "proxy_url",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_config_t, proxy_url)},
+    {.name = "bearer_token",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_config_t, bearer_token)},
+    {.name = "bearer_token_file",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_rw_config_t, bearer_token_file)},
+    {.name = "basic_auth",
+        .type = AX_CFG_SECTION,
+        .offset = offsetof(ax_rw_config_t, basic_auth),
+        .fields = basic_auth_fields},
+    {.name = "authorization",
+        .type = AX_CFG_SECTION,
+        .offset = offsetof(ax_rw_config_t, authorization),
+        .fields = authorization_fields},
+    {.name = "tls_config",
+        .type = AX_CFG_SECTION,
+        .offset = offsetof(ax_rw_config_t, tls_config),
+        .fields = tls_fields},
+    {.name = "queue_config",
+        .type = AX_CFG_SECTION,
+        .offset = offsetof(ax_rw_config_t, queue_config),
+        .fields = queue_fields},
+    {.name = "metadata_config",
+        .type = AX_CFG_SECTION,
+        .offset = 0,
+        .fields = metadata_fields},
+    {0},
 };
 
 /* headers: a plain string map (not label-name restricted). */
-static int decode_headers(ax_cfg_t *c, yaml_node_t *n, const char *path,
-    void *dst, ax_err_t *err)
+static int decode_headers(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
 {
 	yaml_node_pair_t *p;
 	ax_label_t pairs[64];
@@ -165,23 +212,28 @@ static int decode_headers(ax_cfg_t *c, yaml_node_t *n, const char *path,
 	ax_err_t e;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return ax_cfg_errorf(c, n, path, err, "want a map of header names to values");
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		return ax_cfg_errorf(
+		    c, n, path, err, "want a map of header names to values");
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
 		const char *ks = ax_cfg_scalar(k), *vs = ax_cfg_scalar(v);
 
 		if (vs == NULL)
-			return ax_cfg_errorf(c, v, path, err, "header value must be a string");
+			return ax_cfg_errorf(
+			    c, v, path, err, "header value must be a string");
 		if (np == 64)
-			return ax_cfg_errorf(c, k, path, err, "too many headers");
+			return ax_cfg_errorf(
+			    c, k, path, err, "too many headers");
 		if (strcasecmp(ks, "Authorization") == 0 ||
 		    strcasecmp(ks, "Content-Encoding") == 0 ||
 		    strcasecmp(ks, "Content-Type") == 0 ||
 		    strcasecmp(ks, "User-Agent") == 0 ||
 		    strcasecmp(ks, "X-Prometheus-Remote-Write-Version") == 0)
 			return ax_cfg_errorf(c, k, path, err,
-			    "%s is a reserved header. It must not be changed", ks);
+			    "%s is a reserved header. It must not be changed",
+			    ks);
 		pairs[np].name = ks;
 		pairs[np].value = vs;
 		np++;
@@ -218,27 +270,31 @@ void ax_rw_config_init(void *p)
 	c->metadata_max_samples_per_send = 500;
 }
 
-int ax_rw_config_check(const ax_rw_config_t *c, const char *file,
-    const char *path, ax_err_t *err)
+int ax_rw_config_check(
+    const ax_rw_config_t *c, const char *file, const char *path, ax_err_t *err)
 {
 	int n_auth = 0;
 
-	if (c->url == NULL || (strncmp(c->url, "http://", 7) != 0 &&
-	    strncmp(c->url, "https://", 8) != 0))
+	if (c->url == NULL ||
+	    (strncmp(c->url, "http://", 7) != 0 &&
+	        strncmp(c->url, "https://", 8) != 0))
 		return ax_err_set(err, AX_ECONFIG,
 		    "%s: %s.url: \"%s\" is not an http(s) URL", file, path,
 		    c->url ? c->url : "");
 	n_auth += c->basic_auth.username || c->basic_auth.password ||
 	    c->basic_auth.password_file;
-	n_auth += c->authorization.credentials || c->authorization.credentials_file;
+	n_auth +=
+	    c->authorization.credentials || c->authorization.credentials_file;
 	n_auth += c->bearer_token || c->bearer_token_file;
 	if (n_auth > 1)
 		return ax_err_set(err, AX_ECONFIG,
-		    "%s: %s: at most one of basic_auth, authorization and bearer_token(_file) must be configured",
+		    "%s: %s: at most one of basic_auth, authorization and "
+		    "bearer_token(_file) must be configured",
 		    file, path);
 	if (c->basic_auth.password && c->basic_auth.password_file)
 		return ax_err_set(err, AX_ECONFIG,
-		    "%s: %s.basic_auth: at most one of password and password_file must be configured",
+		    "%s: %s.basic_auth: at most one of password and "
+		    "password_file must be configured",
 		    file, path);
 	if (c->queue_config.min_shards > c->queue_config.max_shards)
 		return ax_err_set(err, AX_ECONFIG,
@@ -246,29 +302,30 @@ int ax_rw_config_check(const ax_rw_config_t *c, const char *file,
 		    file, path);
 	if (c->queue_config.min_backoff_ms > c->queue_config.max_backoff_ms)
 		return ax_err_set(err, AX_ECONFIG,
-		    "%s: %s.queue_config: min_backoff is larger than max_backoff",
+		    "%s: %s.queue_config: min_backoff is larger than "
+		    "max_backoff",
 		    file, path);
 	return 0;
 }
 
 /* ---- snappy ---- */
 
-int ax_snappy_compress(const void *in, size_t len, ax_buf_t *out,
-    ax_err_t *err)
+int ax_snappy_compress(const void *in, size_t len, ax_buf_t *out, ax_err_t *err)
 {
 	size_t cap = snappy_max_compressed_length(len);
 
 	if (ax_buf_reserve(out, cap) != 0)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	if (snappy_compress(in, len, out->p + out->len, &cap) != SNAPPY_OK)
-		return ax_err_set(err, AX_EINTERNAL, "snappy compression failed");
+		return ax_err_set(
+		    err, AX_EINTERNAL, "snappy compression failed");
 	out->len += cap;
 	out->p[out->len] = '\0';
 	return 0;
 }
 
-int ax_snappy_decompress(const void *in, size_t len, size_t max_bytes,
-    ax_buf_t *out, ax_err_t *err)
+int ax_snappy_decompress(
+    const void *in, size_t len, size_t max_bytes, ax_buf_t *out, ax_err_t *err)
 {
 	size_t ulen;
 
@@ -277,8 +334,8 @@ int ax_snappy_decompress(const void *in, size_t len, size_t max_bytes,
 		    "snappy: corrupt input (bad length header)");
 	if (ulen > max_bytes)
 		return ax_err_set(err, AX_ETOOBIG,
-		    "snappy: decoded size %zu exceeds the limit of %zu bytes", ulen,
-		    max_bytes);
+		    "snappy: decoded size %zu exceeds the limit of %zu bytes",
+		    ulen, max_bytes);
 	if (ax_buf_reserve(out, ulen) != 0)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	if (snappy_uncompress(in, len, out->p + out->len, &ulen) != SNAPPY_OK)
@@ -316,7 +373,7 @@ typedef struct series_ent {
 struct ax_rw_sender {
 	ax_rw_config_t cfg; /* strings owned: url, auth */
 	char *url;
-	char *auth_header;      /* "Authorization: ..." or NULL */
+	char *auth_header; /* "Authorization: ..." or NULL */
 	char *basic_user, *basic_pass;
 	struct curl_slist *headers;
 	shard_t *shards;
@@ -347,18 +404,21 @@ static char *read_secret_file(const char *path, ax_err_t *err)
 	size_t n;
 
 	if (f == NULL) {
-		ax_err_set(err, AX_ECONFIG, "cannot read %s: %s", path, strerror(errno));
+		ax_err_set(err, AX_ECONFIG, "cannot read %s: %s", path,
+		    strerror(errno));
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+	while (n > 0 &&
+	    (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return strdup(buf);
 }
 
-static series_ent_t *series_find(ax_rw_sender_t *s, uint64_t ref, int for_insert)
+static series_ent_t *series_find(
+    ax_rw_sender_t *s, uint64_t ref, int for_insert)
 {
 	size_t i, mask = s->series_cap - 1;
 
@@ -439,8 +499,8 @@ void ax_rw_drop_series(ax_rw_sender_t *s, uint64_t ref)
 	pthread_rwlock_unlock(&s->series_mu);
 }
 
-int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts, double v,
-    int64_t timeout_ms)
+int ax_rw_append(
+    ax_rw_sender_t *s, uint64_t ref, int64_t ts, double v, int64_t timeout_ms)
 {
 	shard_t *sh = &s->shards[ref % s->n_shards];
 	struct timespec dl;
@@ -455,7 +515,8 @@ int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts, double v,
 	pthread_mutex_lock(&sh->mu);
 	while (sh->n == sh->cap && !s->stopping) {
 		if (timeout_ms <= 0 ||
-		    pthread_cond_timedwait(&sh->cv_nonfull, &sh->mu, &dl) == ETIMEDOUT) {
+		    pthread_cond_timedwait(&sh->cv_nonfull, &sh->mu, &dl) ==
+		        ETIMEDOUT) {
 			pthread_mutex_unlock(&sh->mu);
 			return AX_EFULL;
 		}
@@ -473,8 +534,8 @@ int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts, double v,
 	return 0;
 }
 
-static void add_stat(ax_rw_sender_t *s, uint64_t *field, ax_metric_t *m,
-    uint64_t n)
+static void add_stat(
+    ax_rw_sender_t *s, uint64_t *field, ax_metric_t *m, uint64_t n)
 {
 	pthread_mutex_lock(&s->stat_mu);
 	*field += n;
@@ -513,7 +574,8 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 
 	pthread_rwlock_rdlock(&s->series_mu);
 	for (i = 0; i < n; i++) {
-		series_ent_t *se = s->series_cap ? series_find(s, batch[i].ref, 0) : NULL;
+		series_ent_t *se =
+		    s->series_cap ? series_find(s, batch[i].ref, 0) : NULL;
 
 		if (se)
 			total_labels += se->ls->n;
@@ -527,7 +589,8 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 	if (!ts || !tsp || !smp || !smpp || !lab || !labp)
 		goto done;
 	for (i = 0; i < n; i++) {
-		series_ent_t *se = s->series_cap ? series_find(s, batch[i].ref, 0) : NULL;
+		series_ent_t *se =
+		    s->series_cap ? series_find(s, batch[i].ref, 0) : NULL;
 		Prometheus__TimeSeries *t;
 
 		if (se == NULL)
@@ -583,20 +646,23 @@ static int post_batch(ax_rw_sender_t *s, shard_t *sh, const ax_buf_t *body,
 	long code = 0;
 
 	curl_easy_setopt(sh->curl, CURLOPT_POSTFIELDS, body->p);
-	curl_easy_setopt(sh->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+	curl_easy_setopt(
+	    sh->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
 	errbuf[0] = '\0';
 	cc = curl_easy_perform(sh->curl);
 	if (cc != CURLE_OK) {
 		*code_out = 0;
 		if (!errbuf[0])
-			snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
+			snprintf(errbuf, CURL_ERROR_SIZE, "%s",
+			    curl_easy_strerror(cc));
 		return 1;
 	}
 	curl_easy_getinfo(sh->curl, CURLINFO_RESPONSE_CODE, &code);
 	*code_out = code;
 	if (code / 100 == 2)
 		return 0;
-	if (code / 100 == 5 || (code == 429 && s->cfg.queue_config.retry_on_http_429))
+	if (code / 100 == 5 ||
+	    (code == 429 && s->cfg.queue_config.retry_on_http_429))
 		return 1;
 	return 2;
 }
@@ -631,14 +697,17 @@ static void *shard_main(void *arg)
 
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += s->cfg.queue_config.batch_send_deadline_ms / 1000;
-		dl.tv_nsec += (s->cfg.queue_config.batch_send_deadline_ms % 1000) * 1000000;
+		dl.tv_nsec +=
+		    (s->cfg.queue_config.batch_send_deadline_ms % 1000) *
+		    1000000;
 		if (dl.tv_nsec >= 1000000000) {
 			dl.tv_sec++;
 			dl.tv_nsec -= 1000000000;
 		}
 		pthread_mutex_lock(&sh->mu);
 		while (sh->n < max && !s->stopping) {
-			if (pthread_cond_timedwait(&sh->cv_nonempty, &sh->mu, &dl) == ETIMEDOUT)
+			if (pthread_cond_timedwait(
+			        &sh->cv_nonempty, &sh->mu, &dl) == ETIMEDOUT)
 				break;
 		}
 		if (sh->n == 0 && s->stopping) {
@@ -657,7 +726,8 @@ static void *shard_main(void *arg)
 		ax_gauge_add(s->m_pending, -(double)n);
 		ax_buf_reset(&body);
 		if (encode_batch(s, batch, n, &body, &n_enc) != 0) {
-			ax_log_error("remote write: cannot encode batch (out of memory); samples dropped",
+			ax_log_error("remote write: cannot encode batch (out "
+			             "of memory); samples dropped",
 			    "remote_name", s->cfg.name ? s->cfg.name : "");
 			add_stat(s, &s->st.failed, s->m_failed, n);
 			continue;
@@ -670,7 +740,8 @@ static void *shard_main(void *arg)
 
 			t0 = ax_mono_ms();
 			r = post_batch(s, sh, &body, &code, errbuf);
-			ax_histogram_observe(s->m_dur, (double)(ax_mono_ms() - t0) / 1000.0);
+			ax_histogram_observe(
+			    s->m_dur, (double)(ax_mono_ms() - t0) / 1000.0);
 			if (r == 0) {
 				add_stat(s, &s->st.sent, s->m_sent, n_enc);
 				ax_counter_add(s->m_bytes, (double)body.len);
@@ -680,14 +751,18 @@ static void *shard_main(void *arg)
 				char c[16];
 
 				snprintf(c, sizeof(c), "%ld", code);
-				ax_log_error("remote write: receiver refused the batch; dropping it (non-retriable status)",
+				ax_log_error(
+				    "remote write: receiver refused the batch; "
+				    "dropping it (non-retriable status)",
 				    "url", s->url, "status", c, "samples",
-				    ax_log_fmt_int((char[24]){0}, 24, (long long)n_enc));
+				    ax_log_fmt_int(
+				        (char[24]){0}, 24, (long long)n_enc));
 				add_stat(s, &s->st.failed, s->m_failed, n_enc);
 				break;
 			}
 			add_stat(s, &s->st.retried, s->m_retried, n_enc);
-			if (s->stopping && ax_mono_ms() > s->flush_deadline_ms) {
+			if (s->stopping &&
+			    ax_mono_ms() > s->flush_deadline_ms) {
 				add_stat(s, &s->st.failed, s->m_failed, n_enc);
 				break;
 			}
@@ -695,12 +770,15 @@ static void *shard_main(void *arg)
 				char c[16];
 
 				snprintf(c, sizeof(c), "%ld", code);
-				ax_log_warn("remote write: retriable failure, backing off",
+				ax_log_warn("remote write: retriable failure, "
+				            "backing off",
 				    "url", s->url, "status", c, "err", errbuf);
 			}
 			sleep_ms(backoff);
-			backoff = backoff * 2 > s->cfg.queue_config.max_backoff_ms ?
-			    s->cfg.queue_config.max_backoff_ms : backoff * 2;
+			backoff =
+			    backoff * 2 > s->cfg.queue_config.max_backoff_ms
+			    ? s->cfg.queue_config.max_backoff_ms
+			    : backoff * 2;
 		}
 	}
 	free(batch);
@@ -720,13 +798,16 @@ static int setup_curl(ax_rw_sender_t *s, shard_t *sh, ax_err_t *err)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->headers);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->cfg.remote_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(s->cfg.remote_timeout_ms < 10000 ? s->cfg.remote_timeout_ms : 10000));
+	    (long)(s->cfg.remote_timeout_ms < 10000 ? s->cfg.remote_timeout_ms
+	                                            : 10000));
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, s->cfg.follow_redirects ? 1L : 0L);
+	curl_easy_setopt(
+	    c, CURLOPT_FOLLOWLOCATION, s->cfg.follow_redirects ? 1L : 0L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (!s->cfg.enable_http2)
-		curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+		curl_easy_setopt(
+		    c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	if (s->cfg.proxy_url)
 		curl_easy_setopt(c, CURLOPT_PROXY, s->cfg.proxy_url);
 	if (t->ca_file)
@@ -742,7 +823,8 @@ static int setup_curl(ax_rw_sender_t *s, shard_t *sh, ax_err_t *err)
 	if (s->basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, s->basic_user);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, s->basic_pass ? s->basic_pass : "");
+		curl_easy_setopt(
+		    c, CURLOPT_PASSWORD, s->basic_pass ? s->basic_pass : "");
 	}
 	sh->curl = c;
 	return 0;
@@ -831,9 +913,11 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 	/* credentials */
 	if (cfg->basic_auth.username || cfg->basic_auth.password ||
 	    cfg->basic_auth.password_file) {
-		s->basic_user = strdup(cfg->basic_auth.username ? cfg->basic_auth.username : "");
+		s->basic_user = strdup(
+		    cfg->basic_auth.username ? cfg->basic_auth.username : "");
 		if (cfg->basic_auth.password_file)
-			s->basic_pass = read_secret_file(cfg->basic_auth.password_file, err);
+			s->basic_pass = read_secret_file(
+			    cfg->basic_auth.password_file, err);
 		else
 			s->basic_pass = sdup(cfg->basic_auth.password);
 		if (cfg->basic_auth.password_file && s->basic_pass == NULL) {
@@ -844,39 +928,46 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 		const char *type = "Bearer";
 		char *cred = NULL;
 
-		if (cfg->authorization.credentials || cfg->authorization.credentials_file) {
+		if (cfg->authorization.credentials ||
+		    cfg->authorization.credentials_file) {
 			if (cfg->authorization.type)
 				type = cfg->authorization.type;
-			cred = cfg->authorization.credentials_file ?
-			    read_secret_file(cfg->authorization.credentials_file, err) :
-			    strdup(cfg->authorization.credentials);
+			cred = cfg->authorization.credentials_file
+			    ? read_secret_file(
+			          cfg->authorization.credentials_file, err)
+			    : strdup(cfg->authorization.credentials);
 		} else if (cfg->bearer_token_file) {
 			cred = read_secret_file(cfg->bearer_token_file, err);
 		} else if (cfg->bearer_token) {
 			cred = strdup(cfg->bearer_token);
 		}
-		if ((cfg->authorization.credentials_file || cfg->bearer_token_file) &&
+		if ((cfg->authorization.credentials_file ||
+		        cfg->bearer_token_file) &&
 		    cred == NULL) {
 			sender_free(s);
 			return AX_ECONFIG;
 		}
 		if (cred) {
-			snprintf(hdr, sizeof(hdr), "Authorization: %s %s", type, cred);
+			snprintf(hdr, sizeof(hdr), "Authorization: %s %s", type,
+			    cred);
 			free(cred);
 			s->auth_header = strdup(hdr);
 		}
 	}
 	s->headers = curl_slist_append(NULL, "Content-Encoding: snappy");
-	s->headers = curl_slist_append(s->headers, "Content-Type: application/x-protobuf");
-	s->headers = curl_slist_append(s->headers, "User-Agent: Axon/" AX_VERSION);
-	s->headers = curl_slist_append(s->headers, "X-Prometheus-Remote-Write-Version: 0.1.0");
+	s->headers = curl_slist_append(
+	    s->headers, "Content-Type: application/x-protobuf");
+	s->headers =
+	    curl_slist_append(s->headers, "User-Agent: Axon/" AX_VERSION);
+	s->headers = curl_slist_append(
+	    s->headers, "X-Prometheus-Remote-Write-Version: 0.1.0");
 	s->headers = curl_slist_append(s->headers, "Expect:");
 	if (s->auth_header)
 		s->headers = curl_slist_append(s->headers, s->auth_header);
 	if (cfg->headers) {
 		for (i = 0; i < cfg->headers->n; i++) {
-			snprintf(hdr, sizeof(hdr), "%s: %s", cfg->headers->l[i].name,
-			    cfg->headers->l[i].value);
+			snprintf(hdr, sizeof(hdr), "%s: %s",
+			    cfg->headers->l[i].name, cfg->headers->l[i].value);
 			s->headers = curl_slist_append(s->headers, hdr);
 		}
 	}
@@ -888,41 +979,54 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 	lvals[0] = cfg->name ? cfg->name : "";
 	lvals[1] = cfg->url;
 	if (reg) {
-#define FAM(type, name, help) \
+#define FAM(type, name, help)                                                  \
 	ax_metrics_family(reg, type, name, help, 2, lnames, NULL, 0)
 		ax_mfam_t *f;
 
-		if ((f = FAM(AX_METRIC_COUNTER, "axon_remote_storage_samples_total",
-		    "Samples sent to the remote storage and acknowledged.")))
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_samples_total",
+		         "Samples sent to the remote storage and "
+		         "acknowledged.")))
 			s->m_sent = ax_mfam_with(f, lvals);
-		if ((f = FAM(AX_METRIC_COUNTER, "axon_remote_storage_samples_failed_total",
-		    "Samples dropped after a non-retriable answer of the remote storage.")))
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_samples_failed_total",
+		         "Samples dropped after a non-retriable answer of the "
+		         "remote storage.")))
 			s->m_failed = ax_mfam_with(f, lvals);
-		if ((f = FAM(AX_METRIC_COUNTER, "axon_remote_storage_samples_retried_total",
-		    "Samples in send attempts that failed with a retriable error.")))
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_samples_retried_total",
+		         "Samples in send attempts that failed with a "
+		         "retriable error.")))
 			s->m_retried = ax_mfam_with(f, lvals);
-		if ((f = FAM(AX_METRIC_COUNTER, "axon_remote_storage_samples_dropped_total",
-		    "Samples dropped before sending because their series was unknown.")))
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_samples_dropped_total",
+		         "Samples dropped before sending because their series "
+		         "was unknown.")))
 			s->m_dropped = ax_mfam_with(f, lvals);
-		if ((f = FAM(AX_METRIC_COUNTER, "axon_remote_storage_bytes_total",
-		    "Compressed bytes of acknowledged remote-write requests.")))
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_bytes_total",
+		         "Compressed bytes of acknowledged remote-write "
+		         "requests.")))
 			s->m_bytes = ax_mfam_with(f, lvals);
-		if ((f = FAM(AX_METRIC_GAUGE, "axon_remote_storage_samples_pending",
-		    "Samples queued for sending.")))
+		if ((f = FAM(AX_METRIC_GAUGE,
+		         "axon_remote_storage_samples_pending",
+		         "Samples queued for sending.")))
 			s->m_pending = ax_mfam_with(f, lvals);
 		if ((f = FAM(AX_METRIC_GAUGE, "axon_remote_storage_shards",
-		    "Number of shards sending in parallel.")))
+		         "Number of shards sending in parallel.")))
 			s->m_shards = ax_mfam_with(f, lvals);
 		if ((f = ax_metrics_family(reg, AX_METRIC_HISTOGRAM,
-		    "axon_remote_storage_sent_batch_duration_seconds",
-		    "Duration of remote-write requests.", 2, lnames,
-		    ax_metrics_default_buckets, ax_metrics_n_default_buckets)))
+		         "axon_remote_storage_sent_batch_duration_seconds",
+		         "Duration of remote-write requests.", 2, lnames,
+		         ax_metrics_default_buckets,
+		         ax_metrics_n_default_buckets)))
 			s->m_dur = ax_mfam_with(f, lvals);
 #undef FAM
 	}
 	/* shards: min_shards run from the start (no dynamic resharding) */
-	s->n_shards = (size_t)(cfg->queue_config.min_shards > 0 ?
-	    cfg->queue_config.min_shards : 1);
+	s->n_shards = (size_t)(cfg->queue_config.min_shards > 0
+	        ? cfg->queue_config.min_shards
+	        : 1);
 	s->shards = calloc(s->n_shards, sizeof(*s->shards));
 	if (s->shards == NULL) {
 		s->n_shards = 0;
@@ -938,7 +1042,8 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 		pthread_cond_init(&sh->cv_nonfull, NULL);
 		sh->cap = (size_t)cfg->queue_config.capacity;
 		if (sh->cap < (size_t)cfg->queue_config.max_samples_per_send)
-			sh->cap = (size_t)cfg->queue_config.max_samples_per_send;
+			sh->cap =
+			    (size_t)cfg->queue_config.max_samples_per_send;
 		sh->ring = malloc(sh->cap * sizeof(*sh->ring));
 		if (sh->ring == NULL) {
 			sender_free(s);
@@ -951,10 +1056,11 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 	}
 	for (i = 0; i < s->n_shards; i++) {
 		if (pthread_create(&s->shards[i].thread, NULL, shard_main,
-		    &s->shards[i]) != 0) {
+		        &s->shards[i]) != 0) {
 			s->stopping = 1;
 			ax_rw_sender_stop_free(s, 0);
-			return ax_err_set(err, AX_ENOMEM, "cannot start shard thread");
+			return ax_err_set(
+			    err, AX_ENOMEM, "cannot start shard thread");
 		}
 		s->shards[i].started = 1;
 	}

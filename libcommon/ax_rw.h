@@ -30,14 +30,14 @@
 #include "ax_metrics.h"
 
 typedef struct ax_rw_queue_config {
-	int64_t capacity;             /* samples buffered per shard (2500) */
-	int64_t max_shards;           /* 200 */
-	int64_t min_shards;           /* 1 */
-	int64_t max_samples_per_send; /* 500 */
+	int64_t capacity;               /* samples buffered per shard (2500) */
+	int64_t max_shards;             /* 200 */
+	int64_t min_shards;             /* 1 */
+	int64_t max_samples_per_send;   /* 500 */
 	int64_t batch_send_deadline_ms; /* 5s */
-	int64_t min_backoff_ms;       /* 30ms */
-	int64_t max_backoff_ms;       /* 5s */
-	int retry_on_http_429;        /* true */
+	int64_t min_backoff_ms;         /* 30ms */
+	int64_t max_backoff_ms;         /* 5s */
+	int retry_on_http_429;          /* true */
 } ax_rw_queue_config_t;
 
 typedef struct ax_rw_basic_auth {
@@ -66,8 +66,8 @@ typedef struct ax_rw_config {
 	int64_t remote_timeout_ms; /* 30s */
 	ax_labels_t *headers;      /* extra HTTP headers (name -> value) */
 	int send_exemplars;
-	int follow_redirects;      /* true */
-	int enable_http2;          /* true */
+	int follow_redirects; /* true */
+	int enable_http2;     /* true */
 	char *proxy_url;
 	char *bearer_token;
 	char *bearer_token_file;
@@ -75,7 +75,7 @@ typedef struct ax_rw_config {
 	ax_rw_authorization_t authorization;
 	ax_rw_tls_t tls_config;
 	ax_rw_queue_config_t queue_config;
-	int metadata_send;         /* metadata_config.send */
+	int metadata_send; /* metadata_config.send */
 	int64_t metadata_send_interval_ms;
 	int64_t metadata_max_samples_per_send;
 } ax_rw_config_t;
@@ -114,18 +114,19 @@ int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts_ms, double v,
 
 /* Counters for tests and status pages. */
 typedef struct ax_rw_stats {
-	uint64_t sent;      /* samples acknowledged by the receiver */
-	uint64_t failed;    /* samples dropped after a non-retriable answer */
-	uint64_t retried;   /* samples in retried attempts */
-	uint64_t dropped;   /* samples dropped for unknown series */
-	uint64_t pending;   /* samples queued now */
+	uint64_t sent;    /* samples acknowledged by the receiver */
+	uint64_t failed;  /* samples dropped after a non-retriable answer */
+	uint64_t retried; /* samples in retried attempts */
+	uint64_t dropped; /* samples dropped for unknown series */
+	uint64_t pending; /* samples queued now */
 } ax_rw_stats_t;
 void ax_rw_stats(ax_rw_sender_t *s, ax_rw_stats_t *out);
 
 /* Snappy block + WriteRequest helpers (also used by the receiver side). */
-int ax_snappy_compress(const void *in, size_t len, ax_buf_t *out, ax_err_t *err);
+int ax_snappy_compress(
+    const void *in, size_t len, ax_buf_t *out, ax_err_t *err);
 /* Decompress at most max_bytes of output; AX_ETOOBIG past that. */
-int ax_snappy_decompress(const void *in, size_t len, size_t max_bytes,
-    ax_buf_t *out, ax_err_t *err);
+int ax_snappy_decompress(
+    const void *in, size_t len, size_t max_bytes, ax_buf_t *out, ax_err_t *err);
 
 #endif

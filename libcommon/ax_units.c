@@ -12,13 +12,13 @@ static const struct {
 	const char *unit;
 	int64_t ms;
 } dur_units[] = {
-	{"y", 365LL * 24 * 3600 * 1000},
-	{"w", 7LL * 24 * 3600 * 1000},
-	{"d", 24LL * 3600 * 1000},
-	{"h", 3600LL * 1000},
-	{"m", 60LL * 1000},
-	{"s", 1000},
-	{"ms", 1},
+    {"y", 365LL * 24 * 3600 * 1000},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000},
+    {"m", 60LL * 1000},
+    {"s", 1000},
+    {"ms", 1},
 };
 #define N_DUR_UNITS (sizeof(dur_units) / sizeof(dur_units[0]))
 
@@ -42,7 +42,9 @@ int ax_duration_parse(const char *s, int64_t *out, ax_err_t *err)
 		while (*p >= '0' && *p <= '9') {
 			if (n > (INT64_MAX - 9) / 10)
 				return ax_err_set(err, AX_EINVAL,
-				    "not a valid duration string: \"%s\" (out of range)", s);
+				    "not a valid duration string: \"%s\" (out "
+				    "of range)",
+				    s);
 			n = n * 10 + (*p - '0');
 			p++;
 		}
@@ -53,7 +55,8 @@ int ax_duration_parse(const char *s, int64_t *out, ax_err_t *err)
 			size_t l = strlen(dur_units[u].unit);
 
 			if (strncmp(p, dur_units[u].unit, l) == 0) {
-				if (l == 1 && dur_units[u].unit[0] == 'm' && p[1] == 's')
+				if (l == 1 && dur_units[u].unit[0] == 'm' &&
+				    p[1] == 's')
 					continue; /* "ms", handled below */
 				ulen = l;
 				break;
@@ -63,10 +66,14 @@ int ax_duration_parse(const char *s, int64_t *out, ax_err_t *err)
 			goto bad;
 		if (n != 0 && dur_units[u].ms > INT64_MAX / n)
 			return ax_err_set(err, AX_EINVAL,
-			    "not a valid duration string: \"%s\" (out of range)", s);
+			    "not a valid duration string: \"%s\" (out of "
+			    "range)",
+			    s);
 		if (total > INT64_MAX - n * dur_units[u].ms)
 			return ax_err_set(err, AX_EINVAL,
-			    "not a valid duration string: \"%s\" (out of range)", s);
+			    "not a valid duration string: \"%s\" (out of "
+			    "range)",
+			    s);
 		total += n * dur_units[u].ms;
 		next_unit = u + 1;
 		p += ulen;
@@ -74,7 +81,8 @@ int ax_duration_parse(const char *s, int64_t *out, ax_err_t *err)
 	*out = total;
 	return 0;
 bad:
-	return ax_err_set(err, AX_EINVAL, "not a valid duration string: \"%s\"", s);
+	return ax_err_set(
+	    err, AX_EINVAL, "not a valid duration string: \"%s\"", s);
 }
 
 void ax_duration_format(int64_t ms, char *out, size_t cap)
@@ -109,9 +117,19 @@ static const struct {
 	const char *unit;
 	int shift;
 } size_units[] = {
-	{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"PiB", 50},
-	{"EiB", 60}, {"KB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40},
-	{"PB", 50}, {"EB", 60}, {"B", 0},
+    {"KiB", 10},
+    {"MiB", 20},
+    {"GiB", 30},
+    {"TiB", 40},
+    {"PiB", 50},
+    {"EiB", 60},
+    {"KB", 10},
+    {"MB", 20},
+    {"GB", 30},
+    {"TB", 40},
+    {"PB", 50},
+    {"EB", 60},
+    {"B", 0},
 };
 
 int ax_size_parse(const char *s, int64_t *out, ax_err_t *err)
@@ -147,7 +165,8 @@ int ax_size_parse(const char *s, int64_t *out, ax_err_t *err)
 		}
 		if (!got || p == start)
 			goto bad;
-		for (u = 0; u < sizeof(size_units) / sizeof(size_units[0]); u++) {
+		for (u = 0; u < sizeof(size_units) / sizeof(size_units[0]);
+		     u++) {
 			size_t l = strlen(size_units[u].unit);
 
 			if (strncmp(p, size_units[u].unit, l) == 0)
@@ -159,7 +178,8 @@ int ax_size_parse(const char *s, int64_t *out, ax_err_t *err)
 		p += strlen(size_units[u].unit);
 	}
 	if (total >= 9.2e18)
-		return ax_err_set(err, AX_EINVAL, "size \"%s\" out of range", s);
+		return ax_err_set(
+		    err, AX_EINVAL, "size \"%s\" out of range", s);
 	*out = (int64_t)total;
 	return 0;
 bad:

@@ -23,8 +23,8 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const cmd_t cmds[] = {
-	{"version", "Print the version and exit.", cmd_version},
-	{NULL, NULL, NULL},
+    {"version", "Print the version and exit.", cmd_version},
+    {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
@@ -37,7 +37,8 @@ static void usage(FILE *f)
 	    "Commands:\n");
 	for (c = cmds; c->name; c++)
 		fprintf(f, "  %-12s %s\n", c->name, c->help);
-	fprintf(f, "\nFlags:\n  -h, --help   Show this help and exit.\n"
+	fprintf(f,
+	    "\nFlags:\n  -h, --help   Show this help and exit.\n"
 	    "  --version    Show the version and exit.\n");
 }
 
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
 	for (c = cmds; c->name; c++)
 		if (strcmp(c->name, argv[1]) == 0)
 			return c->fn(argc - 1, argv + 1);
-	fprintf(stderr, "axon: unknown command \"%s\" (see axon --help)\n", argv[1]);
+	fprintf(stderr, "axon: unknown command \"%s\" (see axon --help)\n",
+	    argv[1]);
 	return 2;
 }

@@ -1,5 +1,6 @@
 /*
- * axon-discoverer: entry point.  The Axon discoverer: the live directory of targets and service dependencies.
+ * axon-discoverer: entry point.  The Axon discoverer: the live directory of
+ * targets and service dependencies.
  *
  * The daemon skeleton (flags, config reload, /metrics, health, signals)
  * is libcommon's ax_daemon; this file declares what is particular to
@@ -9,14 +10,15 @@
 #include "ax_promyml.h"
 
 static const ax_daemon_spec_t spec = {
-	.name = "axon-discoverer",
-	.component = "discoverer",
-	.description = "The Axon discoverer: the live directory of targets and service dependencies.",
-	.default_config = "discoverer.yml",
-	.default_listen = "0.0.0.0:9092",
-	.flags = NULL,
-	.load_config = ax_promyml_daemon_load,
-	.free_config = ax_promyml_daemon_free,
+    .name = "axon-discoverer",
+    .component = "discoverer",
+    .description = "The Axon discoverer: the live directory of targets and "
+                   "service dependencies.",
+    .default_config = "discoverer.yml",
+    .default_listen = "0.0.0.0:9092",
+    .flags = NULL,
+    .load_config = ax_promyml_daemon_load,
+    .free_config = ax_promyml_daemon_free,
 };
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /*
- * axon-scraper: entry point.  The Axon scraper: pulls /metrics from targets and ships samples to the tsdb.
+ * axon-scraper: entry point.  The Axon scraper: pulls /metrics from targets and
+ * ships samples to the tsdb.
  *
  * The daemon skeleton (flags, config reload, /metrics, health, signals)
  * is libcommon's ax_daemon; this file declares what is particular to
@@ -9,14 +10,15 @@
 #include "ax_promyml.h"
 
 static const ax_daemon_spec_t spec = {
-	.name = "axon-scraper",
-	.component = "scraper",
-	.description = "The Axon scraper: pulls /metrics from targets and ships samples to the tsdb.",
-	.default_config = "scraper.yml",
-	.default_listen = "0.0.0.0:9091",
-	.flags = NULL,
-	.load_config = ax_promyml_daemon_load,
-	.free_config = ax_promyml_daemon_free,
+    .name = "axon-scraper",
+    .component = "scraper",
+    .description = "The Axon scraper: pulls /metrics from targets and ships "
+                   "samples to the tsdb.",
+    .default_config = "scraper.yml",
+    .default_listen = "0.0.0.0:9091",
+    .flags = NULL,
+    .load_config = ax_promyml_daemon_load,
+    .free_config = ax_promyml_daemon_free,
 };
 
 int main(int argc, char **argv)

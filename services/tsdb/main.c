@@ -1,5 +1,6 @@
 /*
- * axon-tsdb: entry point.  The Axon time-series database: storage, PromQL and the Prometheus HTTP API.
+ * axon-tsdb: entry point.  The Axon time-series database: storage, PromQL and
+ * the Prometheus HTTP API.
  *
  * The daemon skeleton (flags, config reload, /metrics, health, signals)
  * is libcommon's ax_daemon; this file declares what is particular to
@@ -9,14 +10,15 @@
 #include "ax_promyml.h"
 
 static const ax_daemon_spec_t spec = {
-	.name = "axon-tsdb",
-	.component = "tsdb",
-	.description = "The Axon time-series database: storage, PromQL and the Prometheus HTTP API.",
-	.default_config = "tsdb.yml",
-	.default_listen = "0.0.0.0:9090",
-	.flags = NULL,
-	.load_config = ax_promyml_daemon_load,
-	.free_config = ax_promyml_daemon_free,
+    .name = "axon-tsdb",
+    .component = "tsdb",
+    .description = "The Axon time-series database: storage, PromQL and the "
+                   "Prometheus HTTP API.",
+    .default_config = "tsdb.yml",
+    .default_listen = "0.0.0.0:9090",
+    .flags = NULL,
+    .load_config = ax_promyml_daemon_load,
+    .free_config = ax_promyml_daemon_free,
 };
 
 int main(int argc, char **argv)

@@ -58,7 +58,8 @@ static int rw_send(int argc, char **argv)
 	ax_rw_stats_t st;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: rw-send URL SERIES SAMPLES START_MS STEP_MS\n");
+		fprintf(stderr,
+		    "usage: rw-send URL SERIES SAMPLES START_MS STEP_MS\n");
 		return 2;
 	}
 	series = atol(argv[3]);
@@ -81,8 +82,8 @@ static int rw_send(int argc, char **argv)
 		ax_labels_t *ls;
 
 		snprintf(idx, sizeof(idx), "%ld", i);
-		if (ax_labels_from_strings(&ls, &err, "__name__", "test_rw_series",
-		    "idx", idx, NULL) != 0 ||
+		if (ax_labels_from_strings(&ls, &err, "__name__",
+		        "test_rw_series", "idx", idx, NULL) != 0 ||
 		    ax_rw_store_series(s, (uint64_t)i, ls) != 0) {
 			fprintf(stderr, "rw-send: cannot store series\n");
 			return 1;
@@ -93,14 +94,15 @@ static int rw_send(int argc, char **argv)
 	for (j = 0; j < samples; j++)
 		for (i = 0; i < series; i++)
 			if (ax_rw_append(s, (uint64_t)i, start + j * step,
-			    (double)(i * 1000 + j), 10000) != 0) {
+			        (double)(i * 1000 + j), 10000) != 0) {
 				fprintf(stderr, "rw-send: queue full\n");
 				return 1;
 			}
 	deadline = ax_mono_ms() + 20000;
 	do {
 		ax_rw_stats(s, &st);
-		if (st.sent + st.failed + st.dropped >= (uint64_t)(series * samples))
+		if (st.sent + st.failed + st.dropped >=
+		    (uint64_t)(series * samples))
 			break;
 		usleep(20000);
 	} while (ax_mono_ms() < deadline);
@@ -135,7 +137,8 @@ int main(int argc, char **argv)
 		const char *h;
 
 		memset(&cd, 0, sizeof(cd));
-		if (crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof(salt)) == NULL ||
+		if (crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof(salt)) ==
+		        NULL ||
 		    (h = crypt_r(argv[2], salt, &cd)) == NULL) {
 			fprintf(stderr, "bcrypt: failed\n");
 			return 1;
@@ -148,7 +151,8 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "rep") == 0) {
 		ax_msg_server_t *s;
 
-		if (ax_msg_server_open(argv[2], &o, echo_rev, NULL, &s, &err) != 0) {
+		if (ax_msg_server_open(argv[2], &o, echo_rev, NULL, &s, &err) !=
+		    0) {
 			fprintf(stderr, "rep: %s\n", err.msg);
 			return 1;
 		}
@@ -162,7 +166,8 @@ int main(int argc, char **argv)
 		o.timeout_ms = 2000;
 		o.retries = 2;
 		if (ax_msg_client_open(argv[2], &o, &c, &err) != 0 ||
-		    ax_msg_call_raw(c, argv[3], strlen(argv[3]), &out, &err) != 0) {
+		    ax_msg_call_raw(c, argv[3], strlen(argv[3]), &out, &err) !=
+		        0) {
 			fprintf(stderr, "req: %s\n", err.msg);
 			return 1;
 		}
@@ -171,6 +176,8 @@ int main(int argc, char **argv)
 		ax_msg_client_close(c);
 		return 0;
 	}
-	fprintf(stderr, "usage: ax-testpeer freeport | rw-send ... | rep ADDR | req ADDR TEXT\n");
+	fprintf(stderr,
+	    "usage: ax-testpeer freeport | rw-send ... | rep ADDR | req ADDR "
+	    "TEXT\n");
 	return 2;
 }

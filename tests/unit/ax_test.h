@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define assert_str_contains(hay, needle) \
-	do { \
-		if (strstr((hay), (needle)) == NULL) \
-			fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
+#define assert_str_contains(hay, needle)                                       \
+	do {                                                                   \
+		if (strstr((hay), (needle)) == NULL)                           \
+			fail_msg("\"%s\" does not contain \"%s\"", (hay),      \
+			    (needle));                                         \
 	} while (0)
 
 #endif

@@ -19,7 +19,8 @@ static void h_echo(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	(void)arg;
 	resp->content_type = "text/plain";
 	ax_buf_printf(&resp->body, "%s %s q=%s", ax_http_method(req),
-	    ax_http_path(req), ax_http_param(req, "q") ? ax_http_param(req, "q") : "-");
+	    ax_http_path(req),
+	    ax_http_param(req, "q") ? ax_http_param(req, "q") : "-");
 	n = ax_http_params(req, "match[]", ms, 8);
 	for (i = 0; i < n; i++)
 		ax_buf_printf(&resp->body, " m=%s", ms[i]);
@@ -41,7 +42,8 @@ static void h_err(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	(void)req;
 	(void)arg;
-	ax_http_resp_error(resp, 400, "bad_data", "invalid parameter \"%s\"", "q\"x");
+	ax_http_resp_error(
+	    resp, 400, "bad_data", "invalid parameter \"%s\"", "q\"x");
 }
 
 typedef struct {
@@ -63,9 +65,11 @@ static size_t hdr(char *p, size_t sz, size_t n, void *ud)
 	size_t len = sz * n;
 
 	if (len > 14 && strncasecmp(p, "Content-Type: ", 14) == 0)
-		snprintf(r->ctype, sizeof(r->ctype), "%.*s", (int)(len - 16), p + 14);
+		snprintf(r->ctype, sizeof(r->ctype), "%.*s", (int)(len - 16),
+		    p + 14);
 	if (len > 18 && strncasecmp(p, "Content-Encoding: ", 18) == 0)
-		snprintf(r->cenc, sizeof(r->cenc), "%.*s", (int)(len - 20), p + 18);
+		snprintf(
+		    r->cenc, sizeof(r->cenc), "%.*s", (int)(len - 20), p + 18);
 	return len;
 }
 
@@ -87,7 +91,8 @@ static void do_req(const char *method, const char *url, const char *body,
 	curl_easy_setopt(g_curl, CURLOPT_HEADERDATA, r);
 	if (body) {
 		curl_easy_setopt(g_curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(g_curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(
+		    g_curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
 	if (ctype) {
 		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
@@ -136,17 +141,20 @@ static void test_routing_and_params(void **st)
 	assert_int_equal(ax_http_server_start(s, &e), 0);
 	port = ax_http_server_port(s);
 	assert_true(port > 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo?q=a%%20b&match[]=x&match%%5B%%5D=y", port);
+	snprintf(url, sizeof(url),
+	    "http://127.0.0.1:%d/echo?q=a%%20b&match[]=x&match%%5B%%5D=y",
+	    port);
 	do_req("GET", url, NULL, NULL, NULL, 0, &r);
 	assert_int_equal(r.code, 200);
 	assert_string_equal(r.body.p, "GET /echo q=a b m=x m=y body=0");
 	ax_buf_fini(&r.body);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", port);
-	do_req("POST", url, "q=up%7Bjob%3D%22x%22%7D&match[]=z", "application/x-www-form-urlencoded",
-	    NULL, 0, &r);
+	do_req("POST", url, "q=up%7Bjob%3D%22x%22%7D&match[]=z",
+	    "application/x-www-form-urlencoded", NULL, 0, &r);
 	assert_string_equal(r.body.p, "POST /echo q=up{job=\"x\"} m=z body=33");
 	ax_buf_fini(&r.body);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/label/job/values", port);
+	snprintf(url, sizeof(url),
+	    "http://127.0.0.1:%d/api/v1/label/job/values", port);
 	do_req("GET", url, NULL, NULL, NULL, 0, &r);
 	assert_int_equal(r.code, 200);
 	assert_str_contains(r.body.p, "/api/v1/label/job/values");
@@ -164,7 +172,8 @@ static void test_routing_and_params(void **st)
 	assert_int_equal(r.code, 400);
 	assert_string_equal(r.ctype, "application/json");
 	assert_string_equal(r.body.p,
-	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"q\\\"x\\\"\"}");
+	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":"
+	    "\"invalid parameter \\\"q\\\"x\\\"\"}");
 	ax_buf_fini(&r.body);
 	ax_http_server_free(s);
 }
@@ -224,8 +233,8 @@ static void test_auth(void **st)
 	(void)st;
 	start(1, &s);
 	memset(&cd, 0, sizeof(cd));
-	hash = crypt_r("s3cret", crypt_gensalt_rn("$2b$", 4, NULL, 0,
-	    (char[64]){0}, 64), &cd);
+	hash = crypt_r("s3cret",
+	    crypt_gensalt_rn("$2b$", 4, NULL, 0, (char[64]){0}, 64), &cd);
 	assert_non_null(hash);
 	assert_int_equal(ax_http_add_basic_user(s, "alice", hash), 0);
 	assert_int_equal(ax_http_add_bearer_token(s, "tok123"), 0);
@@ -235,10 +244,12 @@ static void test_auth(void **st)
 	do_req("GET", url, NULL, NULL, NULL, 0, &r);
 	assert_int_equal(r.code, 401);
 	ax_buf_fini(&r.body);
-	do_req("GET", url, NULL, NULL, "Basic YWxpY2U6czNjcmV0", 0, &r); /* alice:s3cret */
+	do_req("GET", url, NULL, NULL, "Basic YWxpY2U6czNjcmV0", 0,
+	    &r); /* alice:s3cret */
 	assert_int_equal(r.code, 200);
 	ax_buf_fini(&r.body);
-	do_req("GET", url, NULL, NULL, "Basic YWxpY2U6d3Jvbmc=", 0, &r); /* alice:wrong */
+	do_req("GET", url, NULL, NULL, "Basic YWxpY2U6d3Jvbmc=", 0,
+	    &r); /* alice:wrong */
 	assert_int_equal(r.code, 401);
 	ax_buf_fini(&r.body);
 	do_req("GET", url, NULL, NULL, "Bearer tok123", 0, &r);
@@ -277,10 +288,10 @@ static void test_bind_errors(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routing_and_params),
-		cmocka_unit_test(test_limits_gzip_keepalive),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_bind_errors),
+	    cmocka_unit_test(test_routing_and_params),
+	    cmocka_unit_test(test_limits_gzip_keepalive),
+	    cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_bind_errors),
 	};
 	int rv;
 

@@ -50,9 +50,15 @@ static void test_hash_stable(void **st)
 	const char raw[] = "__name__\xffup\xffjob\xffx\xff";
 
 	(void)st;
-	assert_int_equal(ax_labels_from_strings(&a, NULL, "job", "x", "__name__", "up", NULL), 0);
-	assert_int_equal(ax_labels_from_strings(&b, NULL, "__name__", "up", "job", "x", NULL), 0);
-	assert_int_equal(ax_labels_from_strings(&c, NULL, "__name__", "up", "job", "y", NULL), 0);
+	assert_int_equal(ax_labels_from_strings(
+	                     &a, NULL, "job", "x", "__name__", "up", NULL),
+	    0);
+	assert_int_equal(ax_labels_from_strings(
+	                     &b, NULL, "__name__", "up", "job", "x", NULL),
+	    0);
+	assert_int_equal(ax_labels_from_strings(
+	                     &c, NULL, "__name__", "up", "job", "y", NULL),
+	    0);
 	assert_true(ax_labels_hash(a) == XXH64(raw, sizeof(raw) - 1, 0));
 	assert_true(ax_labels_hash(a) == ax_labels_hash(b));
 	assert_true(ax_labels_hash(a) != ax_labels_hash(c));
@@ -71,7 +77,8 @@ static void test_compare_prefix(void **st)
 
 	(void)st;
 	assert_int_equal(ax_labels_from_strings(&a, NULL, "a", "1", NULL), 0);
-	assert_int_equal(ax_labels_from_strings(&b, NULL, "a", "1", "b", "2", NULL), 0);
+	assert_int_equal(
+	    ax_labels_from_strings(&b, NULL, "a", "1", "b", "2", NULL), 0);
 	assert_true(ax_labels_cmp(a, b) < 0);
 	ax_labels_free(a);
 	ax_labels_free(b);
@@ -83,42 +90,51 @@ static void test_validate(void **st)
 	ax_err_t e;
 
 	(void)st;
-	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__", "http:req_total",
-	    "code", "200", NULL), 0);
+	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__",
+	                     "http:req_total", "code", "200", NULL),
+	    0);
 	assert_int_equal(ax_labels_validate(ls, AX_LABELS_REQUIRE_NAME, &e), 0);
 	ax_labels_free(ls);
 
-	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__", "1abc", NULL), 0);
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, NULL, "__name__", "1abc", NULL), 0);
 	assert_int_equal(ax_labels_validate(ls, 0, &e), AX_EINVAL);
 	assert_str_contains(e.msg, "invalid metric name");
 	ax_labels_free(ls);
 
-	assert_int_equal(ax_labels_from_strings(&ls, NULL, "a-b", "x", NULL), 0);
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, NULL, "a-b", "x", NULL), 0);
 	assert_int_equal(ax_labels_validate(ls, 0, &e), AX_EINVAL);
 	assert_str_contains(e.msg, "invalid label name \"a-b\"");
 	ax_labels_free(ls);
 
-	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__address__", "h:1", NULL), 0);
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, NULL, "__address__", "h:1", NULL), 0);
 	assert_int_equal(ax_labels_validate(ls, 0, &e), AX_EINVAL);
 	assert_str_contains(e.msg, "reserved");
-	assert_int_equal(ax_labels_validate(ls, AX_LABELS_ALLOW_RESERVED, &e), 0);
+	assert_int_equal(
+	    ax_labels_validate(ls, AX_LABELS_ALLOW_RESERVED, &e), 0);
 	ax_labels_free(ls);
 
-	assert_int_equal(ax_labels_from_strings(&ls, NULL, "a", "\xc3\x28", NULL), 0);
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, NULL, "a", "\xc3\x28", NULL), 0);
 	assert_int_equal(ax_labels_validate(ls, 0, &e), AX_EINVAL);
 	assert_str_contains(e.msg, "UTF-8");
 	ax_labels_free(ls);
 
 	assert_int_equal(ax_labels_from_strings(&ls, NULL, "a", "1", NULL), 0);
-	assert_int_equal(ax_labels_validate(ls, AX_LABELS_REQUIRE_NAME, &e), AX_EINVAL);
+	assert_int_equal(
+	    ax_labels_validate(ls, AX_LABELS_REQUIRE_NAME, &e), AX_EINVAL);
 	ax_labels_free(ls);
 }
 
 static void test_utf8(void **st)
 {
 	(void)st;
-	assert_true(ax_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
-	assert_false(ax_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+	assert_true(
+	    ax_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+	assert_false(
+	    ax_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 14));
 	assert_false(ax_utf8_valid("\xc0\xaf", 2));         /* overlong */
 	assert_false(ax_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
 	assert_false(ax_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
@@ -136,7 +152,8 @@ static void test_builder_and_dup(void **st)
 	ax_labels_builder_t b;
 
 	(void)st;
-	assert_int_equal(ax_labels_from_strings(&base, NULL, "a", "1", "b", "2", NULL), 0);
+	assert_int_equal(
+	    ax_labels_from_strings(&base, NULL, "a", "1", "b", "2", NULL), 0);
 	ax_labels_builder_init(&b, base);
 	ax_labels_builder_set(&b, "c", "3");
 	ax_labels_builder_set(&b, "a", "9");
@@ -184,7 +201,8 @@ static void test_interner(void **st)
 		ax_intern_release(in, many[i]);
 	for (i = 1; i < 5000; i += 2) {
 		snprintf(name, sizeof(name), "v%d", i);
-		assert_ptr_equal(ax_intern_get(in, name, strlen(name)), many[i]);
+		assert_ptr_equal(
+		    ax_intern_get(in, name, strlen(name)), many[i]);
 		ax_intern_release(in, many[i]);
 		ax_intern_release(in, many[i]);
 	}
@@ -202,14 +220,14 @@ static void test_interner(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sorted_and_empty_dropped),
-		cmocka_unit_test(test_duplicate_rejected),
-		cmocka_unit_test(test_hash_stable),
-		cmocka_unit_test(test_compare_prefix),
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_builder_and_dup),
-		cmocka_unit_test(test_interner),
+	    cmocka_unit_test(test_sorted_and_empty_dropped),
+	    cmocka_unit_test(test_duplicate_rejected),
+	    cmocka_unit_test(test_hash_stable),
+	    cmocka_unit_test(test_compare_prefix),
+	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_builder_and_dup),
+	    cmocka_unit_test(test_interner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,20 +44,23 @@ static void test_render(void **st)
 	ax_histogram_observe(h, 5);
 	ax_metrics_gauge_fn(r, "axon_fn_value", "Computed.", fixed_fn, &fv);
 	/* re-registering with other labels fails, same spec returns it */
-	assert_null(ax_metrics_family(r, AX_METRIC_GAUGE, "axon_http_requests_total",
-	    "x", 0, NULL, NULL, 0));
+	assert_null(ax_metrics_family(r, AX_METRIC_GAUGE,
+	    "axon_http_requests_total", "x", 0, NULL, NULL, 0));
 	assert_ptr_equal(ax_metrics_family(r, AX_METRIC_COUNTER,
-	    "axon_http_requests_total", "x", 2, ln, NULL, 0), f);
+	                     "axon_http_requests_total", "x", 2, ln, NULL, 0),
+	    f);
 	ax_metrics_render(r, &b);
 	assert_true(ax_buf_ok(&b));
 	assert_string_equal(b.p,
 	    "# HELP axon_fn_value Computed.\n"
 	    "# TYPE axon_fn_value gauge\n"
 	    "axon_fn_value 42\n"
-	    "# HELP axon_http_requests_total HTTP requests by code.\\nSecond line \\\\ here.\n"
+	    "# HELP axon_http_requests_total HTTP requests by code.\\nSecond "
+	    "line \\\\ here.\n"
 	    "# TYPE axon_http_requests_total counter\n"
 	    "axon_http_requests_total{code=\"200\",handler=\"/api\"} 2\n"
-	    "axon_http_requests_total{code=\"500\",handler=\"/a\\\"b\\\\c\\nd\"} 2\n"
+	    "axon_http_requests_total{code=\"500\",handler=\"/"
+	    "a\\\"b\\\\c\\nd\"} 2\n"
 	    "# HELP axon_latency_seconds Latency.\n"
 	    "# TYPE axon_latency_seconds histogram\n"
 	    "axon_latency_seconds_bucket{le=\"0.1\"} 1\n"
@@ -133,12 +136,16 @@ static void test_log_formats(void **st)
 	ax_log_info("hello world", "key", "a b", "q", "x\"y", "plain", "v");
 	fflush(f);
 	assert_null(strstr(buf, "hidden"));
-	assert_str_contains(buf, " level=info component=test msg=\"hello world\" key=\"a b\" q=\"x\\\"y\" plain=v\n");
+	assert_str_contains(buf,
+	    " level=info component=test msg=\"hello world\" key=\"a b\" "
+	    "q=\"x\\\"y\" plain=v\n");
 	assert_str_contains(buf, "caller=test_metrics.c:");
 	assert_int_equal(ax_log_setup(NULL, "json", &e), 0);
 	ax_log_warn("j", "k", "line\nbreak");
 	fflush(f);
-	assert_str_contains(buf, "\"level\":\"warn\",\"component\":\"test\",\"msg\":\"j\",\"k\":\"line\\nbreak\"}\n");
+	assert_str_contains(buf,
+	    "\"level\":\"warn\",\"component\":\"test\",\"msg\":\"j\",\"k\":"
+	    "\"line\\nbreak\"}\n");
 	assert_int_equal(ax_log_setup("verbose", NULL, &e), AX_EINVAL);
 	assert_str_contains(e.msg, "--log.level");
 	assert_int_equal(ax_log_setup(NULL, "xml", &e), AX_EINVAL);
@@ -151,10 +158,10 @@ static void test_log_formats(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render),
-		cmocka_unit_test(test_special_values_and_process),
-		cmocka_unit_test(test_concurrent_updates),
-		cmocka_unit_test(test_log_formats),
+	    cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_special_values_and_process),
+	    cmocka_unit_test(test_concurrent_updates),
+	    cmocka_unit_test(test_log_formats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

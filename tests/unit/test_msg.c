@@ -52,15 +52,17 @@ static void test_real_remote_write_request(void **st)
 	size_t i;
 
 	(void)st;
-	snprintf(path, sizeof(path), "%s/remote-write-samples/remote-write-sample.bin",
-	    shared_dir());
+	snprintf(path, sizeof(path),
+	    "%s/remote-write-samples/remote-write-sample.bin", shared_dir());
 	if (read_file(path, &raw) != 0)
 		fail_msg("cannot read %s (set AX_SHARED)", path);
 	assert_int_equal(raw.len, 10274);
-	assert_int_equal(ax_snappy_decompress(raw.p, raw.len, 1 << 20, &dec, &e), 0);
+	assert_int_equal(
+	    ax_snappy_decompress(raw.p, raw.len, 1 << 20, &dec, &e), 0);
 	assert_int_equal(dec.len, 65022);
 	assert_int_equal(ax_msg_unpack(&prometheus__write_request__descriptor,
-	    dec.p, dec.len, 1 << 20, &m, &e), 0);
+	                     dec.p, dec.len, 1 << 20, &m, &e),
+	    0);
 	wr = (Prometheus__WriteRequest *)m;
 	assert_int_equal(wr->n_timeseries, 500);
 	assert_int_equal(wr->n_metadata, 0);
@@ -76,8 +78,9 @@ static void test_real_remote_write_request(void **st)
 		size_t k;
 
 		for (k = 1; k < wr->timeseries[i]->n_labels; k++)
-			assert_true(strcmp(wr->timeseries[i]->labels[k - 1]->name,
-			    wr->timeseries[i]->labels[k]->name) < 0);
+			assert_true(
+			    strcmp(wr->timeseries[i]->labels[k - 1]->name,
+			        wr->timeseries[i]->labels[k]->name) < 0);
 	}
 	/* re-encoding gives a request of the same size */
 	assert_int_equal(protobuf_c_message_get_packed_size(m), dec.len);
@@ -87,33 +90,42 @@ static void test_real_remote_write_request(void **st)
 	ax_buf_reset(&raw);
 	ax_buf_reset(&dec);
 	snprintf(path, sizeof(path),
-	    "%s/remote-write-samples/remote-write-metadata-sample.bin", shared_dir());
+	    "%s/remote-write-samples/remote-write-metadata-sample.bin",
+	    shared_dir());
 	assert_int_equal(read_file(path, &raw), 0);
-	assert_int_equal(ax_snappy_decompress(raw.p, raw.len, 1 << 20, &dec, &e), 0);
+	assert_int_equal(
+	    ax_snappy_decompress(raw.p, raw.len, 1 << 20, &dec, &e), 0);
 	assert_int_equal(dec.len, 21478);
 	assert_int_equal(ax_msg_unpack(&prometheus__write_request__descriptor,
-	    dec.p, dec.len, 1 << 20, &m, &e), 0);
+	                     dec.p, dec.len, 1 << 20, &m, &e),
+	    0);
 	wr = (Prometheus__WriteRequest *)m;
 	assert_int_equal(wr->n_timeseries, 0);
 	assert_int_equal(wr->n_metadata, 283);
-	assert_int_equal(wr->metadata[0]->type, PROMETHEUS__METRIC_METADATA__METRIC_TYPE__GAUGE);
-	assert_string_equal(wr->metadata[0]->metric_family_name, "node_timex_status");
-	assert_string_equal(wr->metadata[0]->help, "Value of the status array bits.");
+	assert_int_equal(wr->metadata[0]->type,
+	    PROMETHEUS__METRIC_METADATA__METRIC_TYPE__GAUGE);
+	assert_string_equal(
+	    wr->metadata[0]->metric_family_name, "node_timex_status");
+	assert_string_equal(
+	    wr->metadata[0]->help, "Value of the status array bits.");
 	protobuf_c_message_free_unpacked(m, NULL);
 
 	/* corrupt and oversized inputs fail cleanly */
 	ax_buf_reset(&dec);
-	assert_int_not_equal(ax_snappy_decompress(raw.p, raw.len, 1000, &dec, &e), 0);
+	assert_int_not_equal(
+	    ax_snappy_decompress(raw.p, raw.len, 1000, &dec, &e), 0);
 	assert_str_contains(e.msg, "exceeds the limit");
 	raw.p[5] ^= 0x5a;
 	raw.p[9] ^= 0x33;
 	ax_buf_reset(&dec);
 	if (ax_snappy_decompress(raw.p, raw.len, 1 << 20, &dec, &e) == 0 &&
-	    ax_msg_unpack(&prometheus__write_request__descriptor, dec.p, dec.len,
-	    1 << 20, &m, &e) == 0)
-		protobuf_c_message_free_unpacked(m, NULL); /* garbage may decode */
+	    ax_msg_unpack(&prometheus__write_request__descriptor, dec.p,
+	        dec.len, 1 << 20, &m, &e) == 0)
+		protobuf_c_message_free_unpacked(
+		    m, NULL); /* garbage may decode */
 	assert_int_not_equal(ax_snappy_decompress("\xff\xff\xff\xff\xff\xff", 6,
-	    1 << 20, &dec, &e), 0);
+	                         1 << 20, &dec, &e),
+	    0);
 	ax_buf_fini(&raw);
 	ax_buf_fini(&dec);
 }
@@ -158,8 +170,9 @@ static void test_sample_batch_round_trip(void **st)
 	assert_int_equal(ax_msg_pack(&b.base, 10, &buf, &len, &e), AX_ETOOBIG);
 	assert_str_contains(e.msg, "exceeds the limit of 10 bytes");
 	assert_int_equal(ax_msg_pack(&b.base, 1 << 20, &buf, &len, &e), 0);
-	assert_int_equal(ax_msg_unpack(&axon__v1__sample_batch__descriptor, buf, len,
-	    1 << 20, (ProtobufCMessage **)&out, &e), 0);
+	assert_int_equal(ax_msg_unpack(&axon__v1__sample_batch__descriptor, buf,
+	                     len, 1 << 20, (ProtobufCMessage **)&out, &e),
+	    0);
 	assert_int_equal(out->batch_id, 42);
 	assert_true(out->session_id == 0xdeadbeefcafeULL);
 	assert_string_equal(out->series[0]->labels[1]->value, "node");
@@ -171,10 +184,12 @@ static void test_sample_batch_round_trip(void **st)
 	protobuf_c_message_free_unpacked(&out->base, NULL);
 	/* truncated frame: an error, not a crash */
 	assert_int_equal(ax_msg_unpack(&axon__v1__sample_batch__descriptor, buf,
-	    len - 3, 1 << 20, (ProtobufCMessage **)&out, &e), AX_EPROTO);
+	                     len - 3, 1 << 20, (ProtobufCMessage **)&out, &e),
+	    AX_EPROTO);
 	assert_str_contains(e.msg, "axon.v1.SampleBatch");
-	assert_int_equal(ax_msg_unpack(&axon__v1__sample_batch__descriptor, buf, len,
-	    16, (ProtobufCMessage **)&out, &e), AX_ETOOBIG);
+	assert_int_equal(ax_msg_unpack(&axon__v1__sample_batch__descriptor, buf,
+	                     len, 16, (ProtobufCMessage **)&out, &e),
+	    AX_ETOOBIG);
 	free(buf);
 }
 
@@ -195,9 +210,11 @@ static void test_other_contracts_round_trip(void **st)
 	req.body_case = AXON__V1__CONTROL_REQUEST__BODY_HEARTBEAT;
 	req.heartbeat = &hb;
 	assert_int_equal(ax_msg_pack(&req.base, 0, &buf, &len, NULL), 0);
-	assert_int_equal(ax_msg_unpack(&axon__v1__control_request__descriptor, buf,
-	    len, 0, (ProtobufCMessage **)&rq, NULL), 0);
-	assert_int_equal(rq->body_case, AXON__V1__CONTROL_REQUEST__BODY_HEARTBEAT);
+	assert_int_equal(ax_msg_unpack(&axon__v1__control_request__descriptor,
+	                     buf, len, 0, (ProtobufCMessage **)&rq, NULL),
+	    0);
+	assert_int_equal(
+	    rq->body_case, AXON__V1__CONTROL_REQUEST__BODY_HEARTBEAT);
 	assert_string_equal(rq->heartbeat->scraper_id, "s1");
 	protobuf_c_message_free_unpacked(&rq->base, NULL);
 	free(buf);
@@ -210,8 +227,9 @@ static void test_other_contracts_round_trip(void **st)
 	sil.n_matchers = 1;
 	sil.ends_at_ms = 99;
 	assert_int_equal(ax_msg_pack(&sil.base, 0, &buf, &len, NULL), 0);
-	assert_int_equal(ax_msg_unpack(&axon__v1__silence__descriptor, buf, len, 0,
-	    (ProtobufCMessage **)&sout, NULL), 0);
+	assert_int_equal(ax_msg_unpack(&axon__v1__silence__descriptor, buf, len,
+	                     0, (ProtobufCMessage **)&sout, NULL),
+	    0);
 	assert_int_equal(sout->matchers[0]->type, AXON__V1__MATCHER__TYPE__RE);
 	assert_int_equal(sout->ends_at_ms, 99);
 	protobuf_c_message_free_unpacked(&sout->base, NULL);
@@ -220,7 +238,8 @@ static void test_other_contracts_round_trip(void **st)
 
 /* ---- req/rep ---- */
 
-static int rev_handler(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
+static int rev_handler(
+    void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
 
@@ -258,7 +277,8 @@ static void test_req_rep(void **st)
 	make_ipc();
 	/* client first: the peer starts later and the dialer reconnects */
 	assert_int_equal(ax_msg_client_open(ipc_addr, &o, &cl, &e), 0);
-	assert_int_equal(ax_msg_server_open(ipc_addr, &o, rev_handler, NULL, &srv, &e), 0);
+	assert_int_equal(
+	    ax_msg_server_open(ipc_addr, &o, rev_handler, NULL, &srv, &e), 0);
 	o.timeout_ms = 2000;
 	assert_int_equal(ax_msg_call_raw(cl, "hello", 5, &out, &e), 0);
 	assert_int_equal(out.len, 5);
@@ -266,7 +286,8 @@ static void test_req_rep(void **st)
 	ax_buf_reset(&out);
 	/* no reply: timeout after 1 + retries attempts */
 	t0 = ax_mono_ms();
-	assert_int_equal(ax_msg_call_raw(cl, "drop", 4, &out, &e), AX_ETIMEDOUT);
+	assert_int_equal(
+	    ax_msg_call_raw(cl, "drop", 4, &out, &e), AX_ETIMEDOUT);
 	assert_true(ax_mono_ms() - t0 >= 550);
 	assert_str_contains(e.msg, "request to ipc://");
 	/* the socket still works afterwards */
@@ -299,8 +320,8 @@ static void *caller(void *p)
 		n = (size_t)snprintf(msg, sizeof(msg), "t%d-%d", a->id, i);
 		for (k = 0; k < n; k++)
 			want[k] = msg[n - 1 - k];
-		if (ax_msg_call_raw(a->cl, msg, n, &out, NULL) == 0 && out.len == n &&
-		    memcmp(out.p, want, n) == 0)
+		if (ax_msg_call_raw(a->cl, msg, n, &out, NULL) == 0 &&
+		    out.len == n && memcmp(out.p, want, n) == 0)
 			a->ok++;
 		ax_buf_fini(&out);
 	}
@@ -320,7 +341,8 @@ static void test_concurrent_calls(void **st)
 	memset(&o, 0, sizeof(o));
 	o.timeout_ms = 3000;
 	make_ipc();
-	assert_int_equal(ax_msg_server_open(ipc_addr, &o, rev_handler, NULL, &srv, NULL), 0);
+	assert_int_equal(
+	    ax_msg_server_open(ipc_addr, &o, rev_handler, NULL, &srv, NULL), 0);
 	assert_int_equal(ax_msg_client_open(ipc_addr, &o, &cl, NULL), 0);
 	for (i = 0; i < 4; i++) {
 		args[i].cl = cl;
@@ -330,7 +352,8 @@ static void test_concurrent_calls(void **st)
 	}
 	for (i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
-		assert_int_equal(args[i].ok, 50); /* each reply matched its request */
+		assert_int_equal(
+		    args[i].ok, 50); /* each reply matched its request */
 	}
 	ax_msg_client_close(cl);
 	ax_msg_server_close(srv);
@@ -358,9 +381,11 @@ static void test_tcp_and_bad_address(void **st)
 	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
 	memset(&o, 0, sizeof(o));
 	o.timeout_ms = 2000;
-	assert_int_equal(ax_msg_server_open(addr, &o, rev_handler, NULL, &srv, &e), 0);
+	assert_int_equal(
+	    ax_msg_server_open(addr, &o, rev_handler, NULL, &srv, &e), 0);
 	/* the same address twice: a clear error */
-	assert_int_not_equal(ax_msg_server_open(addr, &o, rev_handler, NULL, &srv2, &e), 0);
+	assert_int_not_equal(
+	    ax_msg_server_open(addr, &o, rev_handler, NULL, &srv2, &e), 0);
 	assert_str_contains(e.msg, "listen tcp://127.0.0.1:");
 	assert_int_equal(ax_msg_client_open(addr, &o, &cl, &e), 0);
 	assert_int_equal(ax_msg_call_raw(cl, "tcp", 3, &out, &e), 0);
@@ -380,15 +405,16 @@ typedef struct {
 	uint64_t last_gen;
 } sub_state_t;
 
-static void on_msg(void *arg, const char *topic, const uint8_t *data, size_t len)
+static void on_msg(
+    void *arg, const char *topic, const uint8_t *data, size_t len)
 {
 	sub_state_t *s = arg;
 	Axon__V1__TargetSetUpdate *u;
 
 	pthread_mutex_lock(&s->mu);
 	if (strcmp(topic, "targets") == 0 &&
-	    ax_msg_unpack(&axon__v1__target_set_update__descriptor, data, len, 0,
-	    (ProtobufCMessage **)&u, NULL) == 0) {
+	    ax_msg_unpack(&axon__v1__target_set_update__descriptor, data, len,
+	        0, (ProtobufCMessage **)&u, NULL) == 0) {
 		s->n_targets++;
 		s->last_gen = u->generation;
 		protobuf_c_message_free_unpacked(&u->base, NULL);
@@ -406,7 +432,8 @@ static void test_pub_sub_topics(void **st)
 	sub_state_t s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
 	const char *topics[] = {"targets"};
 	Axon__V1__TargetSetUpdate u = AXON__V1__TARGET_SET_UPDATE__INIT;
-	Axon__V1__DependencyGraphRef other = AXON__V1__DEPENDENCY_GRAPH_REF__INIT;
+	Axon__V1__DependencyGraphRef other =
+	    AXON__V1__DEPENDENCY_GRAPH_REF__INIT;
 	int i, got = 0;
 
 	(void)st;
@@ -414,14 +441,18 @@ static void test_pub_sub_topics(void **st)
 	o.reconnect_min_ms = 10;
 	make_ipc();
 	assert_int_equal(ax_msg_pub_open(ipc_addr, &o, &pub, NULL), 0);
-	assert_int_equal(ax_msg_sub_open(ipc_addr, &o, topics, 1, on_msg, &s, &sub, NULL), 0);
+	assert_int_equal(
+	    ax_msg_sub_open(ipc_addr, &o, topics, 1, on_msg, &s, &sub, NULL),
+	    0);
 	/* messages sent before the pipe is up are lost: publish until seen */
 	for (i = 0; i < 200 && !got; i++) {
 		u.version = 1;
 		u.generation = (uint64_t)i + 1;
 		u.full = 1;
-		assert_int_equal(ax_msg_publish(pub, "deps", &other.base, NULL), 0);
-		assert_int_equal(ax_msg_publish(pub, "targets", &u.base, NULL), 0);
+		assert_int_equal(
+		    ax_msg_publish(pub, "deps", &other.base, NULL), 0);
+		assert_int_equal(
+		    ax_msg_publish(pub, "targets", &u.base, NULL), 0);
 		usleep(10000);
 		pthread_mutex_lock(&s.mu);
 		got = s.n_targets > 0;
@@ -433,7 +464,8 @@ static void test_pub_sub_topics(void **st)
 	assert_int_equal(s.n_other, 0); /* "deps" was not subscribed */
 	assert_true(s.last_gen >= 1);
 	pthread_mutex_unlock(&s.mu);
-	assert_int_not_equal(ax_msg_publish(pub, "bad\ntopic", &u.base, NULL), 0);
+	assert_int_not_equal(
+	    ax_msg_publish(pub, "bad\ntopic", &u.base, NULL), 0);
 	ax_msg_sub_close(sub);
 	ax_msg_pub_close(pub);
 }
@@ -441,13 +473,13 @@ static void test_pub_sub_topics(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_remote_write_request),
-		cmocka_unit_test(test_sample_batch_round_trip),
-		cmocka_unit_test(test_other_contracts_round_trip),
-		cmocka_unit_test(test_req_rep),
-		cmocka_unit_test(test_concurrent_calls),
-		cmocka_unit_test(test_tcp_and_bad_address),
-		cmocka_unit_test(test_pub_sub_topics),
+	    cmocka_unit_test(test_real_remote_write_request),
+	    cmocka_unit_test(test_sample_batch_round_trip),
+	    cmocka_unit_test(test_other_contracts_round_trip),
+	    cmocka_unit_test(test_req_rep),
+	    cmocka_unit_test(test_concurrent_calls),
+	    cmocka_unit_test(test_tcp_and_bad_address),
+	    cmocka_unit_test(test_pub_sub_topics),
 	};
 
 	ax_log_setup("error", NULL, NULL);

@@ -38,8 +38,9 @@ static void test_print_canonical(void **st)
 	roundtrip("x @ 1.5e3", "x @ 1500.000");
 	roundtrip("x @ start()", "x @ start()");
 	roundtrip("x @ end() offset 1m", "x @ end() offset 1m");
-	roundtrip("level:rate5m{job=`raw\\d`}", "level:rate5m{job=\"raw\\\\d\"}");
-	roundtrip("sum", "sum");    /* keywords are valid metric names */
+	roundtrip(
+	    "level:rate5m{job=`raw\\d`}", "level:rate5m{job=\"raw\\\\d\"}");
+	roundtrip("sum", "sum"); /* keywords are valid metric names */
 	roundtrip("x{by=\"1\",on=\"2\"}", "x{by=\"1\",on=\"2\"}");
 	roundtrip("x # comment", "x");
 }
@@ -49,14 +50,18 @@ static void test_matchers(void **st)
 	ax_selector_t *s;
 
 	(void)st;
-	assert_int_equal(ax_selector_parse("m{a=\"1\",b!=\"2\",c=~\"x|y\",d!~\"z.*\"}", &s, NULL), 0);
+	assert_int_equal(
+	    ax_selector_parse(
+	        "m{a=\"1\",b!=\"2\",c=~\"x|y\",d!~\"z.*\"}", &s, NULL),
+	    0);
 	assert_string_equal(s->name, "m");
 	assert_int_equal(s->n_matchers, 5);
 	assert_int_equal(s->matchers[0]->type, AX_MATCH_EQUAL);
 	assert_string_equal(s->matchers[0]->name, "__name__");
 	assert_true(ax_matcher_matches(s->matchers[1], "1"));
 	assert_false(ax_matcher_matches(s->matchers[1], "2"));
-	assert_true(ax_matcher_matches(s->matchers[2], NULL)); /* absent != "2" */
+	assert_true(
+	    ax_matcher_matches(s->matchers[2], NULL)); /* absent != "2" */
 	assert_true(ax_matcher_matches(s->matchers[3], "y"));
 	assert_false(ax_matcher_matches(s->matchers[3], "xy"));
 	assert_false(ax_matcher_matches(s->matchers[4], "zoo"));
@@ -81,23 +86,33 @@ static void expect_error(const char *in, const char *want)
 static void test_errors(void **st)
 {
 	(void)st;
-	expect_error("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher");
-	expect_error("{a=\"\"}", "vector selector must contain at least one non-empty matcher");
+	expect_error("{}",
+	    "1:1: parse error: vector selector must contain at least one "
+	    "non-empty matcher");
+	expect_error("{a=\"\"}",
+	    "vector selector must contain at least one non-empty matcher");
 	expect_error("{a=~\".*\"}", "at least one non-empty matcher");
-	expect_error("x{a=\"b\"", "1:8: parse error: unexpected end of input in label matching");
-	expect_error("x{a=b}", "1:5: parse error: unexpected identifier \"b\" in label matching, expected string");
+	expect_error("x{a=\"b\"",
+	    "1:8: parse error: unexpected end of input in label matching");
+	expect_error("x{a=b}",
+	    "1:5: parse error: unexpected identifier \"b\" in label matching, "
+	    "expected string");
 	expect_error("x{a:b=\"1\"}", "unexpected character in label name");
 	expect_error("x{a=~\"(\"}", "error parsing regexp");
 	expect_error("x{a=~\"(?=a)\"}", "invalid or unsupported Perl syntax");
-	expect_error("x{__name__=\"y\"}", "metric name must not be set twice: \"x\" or \"y\"");
+	expect_error("x{__name__=\"y\"}",
+	    "metric name must not be set twice: \"x\" or \"y\"");
 	expect_error("x[5]", "expected duration");
 	expect_error("x[5m", "expected \"]\"");
-	expect_error("x offset 5m offset 1m", "offset may not be set multiple times");
-	expect_error("x @ 1 @ 2", "@ <timestamp> may not be set multiple times");
+	expect_error(
+	    "x offset 5m offset 1m", "offset may not be set multiple times");
+	expect_error(
+	    "x @ 1 @ 2", "@ <timestamp> may not be set multiple times");
 	expect_error("x @ Inf", "timestamp out of bounds for @ modifier");
 	expect_error("x{a=\"\\q\"}", "invalid escape sequence");
 	expect_error("x{a=\"b\n\"}", "unterminated quoted string");
-	expect_error("x y", "1:3: parse error: unexpected identifier \"y\" after selector");
+	expect_error("x y",
+	    "1:3: parse error: unexpected identifier \"y\" after selector");
 	expect_error("x\n  y", "2:3: parse error");
 	expect_error("5", "expected metric name");
 	expect_error("x $", "unexpected character: '$'");
@@ -105,16 +120,19 @@ static void test_errors(void **st)
 
 static void test_lexer_tokens(void **st)
 {
-	const char *in = "sum by (job) (rate(x[5m])) >= bool 0x1F + 1.5e3 - Inf and on(a) group_left NaN ^ 2 != 3 =~ !~ @ start() :";
-	ax_tok_type_t want[] = {AX_TOK_SUM, AX_TOK_BY, AX_TOK_LPAREN, AX_TOK_IDENT,
-	    AX_TOK_RPAREN, AX_TOK_LPAREN, AX_TOK_IDENT, AX_TOK_LPAREN, AX_TOK_IDENT,
-	    AX_TOK_LBRACKET, AX_TOK_DURATION, AX_TOK_RBRACKET, AX_TOK_RPAREN,
-	    AX_TOK_RPAREN, AX_TOK_GTE, AX_TOK_BOOL, AX_TOK_NUMBER, AX_TOK_ADD,
-	    AX_TOK_NUMBER, AX_TOK_SUB, AX_TOK_NUMBER, AX_TOK_AND, AX_TOK_ON,
-	    AX_TOK_LPAREN, AX_TOK_IDENT, AX_TOK_RPAREN, AX_TOK_GROUP_LEFT,
-	    AX_TOK_NUMBER, AX_TOK_POW, AX_TOK_NUMBER, AX_TOK_NEQ, AX_TOK_NUMBER,
-	    AX_TOK_EQL_REGEX, AX_TOK_NEQ_REGEX, AX_TOK_AT, AX_TOK_START,
-	    AX_TOK_LPAREN, AX_TOK_RPAREN, AX_TOK_COLON, AX_TOK_EOF};
+	const char *in =
+	    "sum by (job) (rate(x[5m])) >= bool 0x1F + 1.5e3 - Inf and on(a) "
+	    "group_left NaN ^ 2 != 3 =~ !~ @ start() :";
+	ax_tok_type_t want[] = {AX_TOK_SUM, AX_TOK_BY, AX_TOK_LPAREN,
+	    AX_TOK_IDENT, AX_TOK_RPAREN, AX_TOK_LPAREN, AX_TOK_IDENT,
+	    AX_TOK_LPAREN, AX_TOK_IDENT, AX_TOK_LBRACKET, AX_TOK_DURATION,
+	    AX_TOK_RBRACKET, AX_TOK_RPAREN, AX_TOK_RPAREN, AX_TOK_GTE,
+	    AX_TOK_BOOL, AX_TOK_NUMBER, AX_TOK_ADD, AX_TOK_NUMBER, AX_TOK_SUB,
+	    AX_TOK_NUMBER, AX_TOK_AND, AX_TOK_ON, AX_TOK_LPAREN, AX_TOK_IDENT,
+	    AX_TOK_RPAREN, AX_TOK_GROUP_LEFT, AX_TOK_NUMBER, AX_TOK_POW,
+	    AX_TOK_NUMBER, AX_TOK_NEQ, AX_TOK_NUMBER, AX_TOK_EQL_REGEX,
+	    AX_TOK_NEQ_REGEX, AX_TOK_AT, AX_TOK_START, AX_TOK_LPAREN,
+	    AX_TOK_RPAREN, AX_TOK_COLON, AX_TOK_EOF};
 	ax_lexer_t lx;
 	size_t i;
 
@@ -124,8 +142,9 @@ static void test_lexer_tokens(void **st)
 		ax_tok_t t = ax_lex_next(&lx);
 
 		if (t.type != want[i])
-			fail_msg("token %zu: got %s (%.*s), want %s", i, ax_tok_name(t.type),
-			    (int)t.len, t.text, ax_tok_name(want[i]));
+			fail_msg("token %zu: got %s (%.*s), want %s", i,
+			    ax_tok_name(t.type), (int)t.len, t.text,
+			    ax_tok_name(want[i]));
 	}
 }
 
@@ -134,8 +153,11 @@ static void test_unquote(void **st)
 	char *s;
 
 	(void)st;
-	assert_int_equal(ax_pq_unquote("\"a\\tb\\u00e9\\x41\\101\\\\\"", 22, &s, NULL), 0);
-	assert_string_equal(s, "a\tb\xc3\xa9" "AA\\");
+	assert_int_equal(
+	    ax_pq_unquote("\"a\\tb\\u00e9\\x41\\101\\\\\"", 22, &s, NULL), 0);
+	assert_string_equal(s,
+	    "a\tb\xc3\xa9"
+	    "AA\\");
 	free(s);
 	assert_int_equal(ax_pq_unquote("'it\\'s'", 7, &s, NULL), 0);
 	assert_string_equal(s, "it's");
@@ -143,18 +165,19 @@ static void test_unquote(void **st)
 	assert_int_equal(ax_pq_unquote("`a\\n`", 5, &s, NULL), 0);
 	assert_string_equal(s, "a\\n");
 	free(s);
-	assert_int_not_equal(ax_pq_unquote("\"\\'\"", 4, &s, NULL), 0); /* \' in "" */
+	assert_int_not_equal(
+	    ax_pq_unquote("\"\\'\"", 4, &s, NULL), 0); /* \' in "" */
 	assert_int_not_equal(ax_pq_unquote("\"\\ud800\"", 8, &s, NULL), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_print_canonical),
-		cmocka_unit_test(test_matchers),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_lexer_tokens),
-		cmocka_unit_test(test_unquote),
+	    cmocka_unit_test(test_print_canonical),
+	    cmocka_unit_test(test_matchers),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_lexer_tokens),
+	    cmocka_unit_test(test_unquote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

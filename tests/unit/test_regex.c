@@ -24,7 +24,7 @@ static void test_fully_anchored(void **st)
 	assert_int_equal(m("foo", "foobar"), 0);
 	assert_int_equal(m("foo", "xfoo"), 0);
 	assert_int_equal(m("a|b", "a"), 1);
-	assert_int_equal(m("a|b", "ab"), 0);  /* ^(?:a|b)$, not ^a|b$ */
+	assert_int_equal(m("a|b", "ab"), 0); /* ^(?:a|b)$, not ^a|b$ */
 	assert_int_equal(m(".*", ""), 1);
 	assert_int_equal(m("", ""), 1);
 	assert_int_equal(m("", "x"), 0);
@@ -123,15 +123,18 @@ static void test_expand(void **st)
 	ax_buf_t b = AX_BUF_INIT;
 
 	(void)st;
-	assert_int_equal(ax_regex_compile("(?P<host>[^:]+):(\\d+)", &r, NULL), 0);
+	assert_int_equal(
+	    ax_regex_compile("(?P<host>[^:]+):(\\d+)", &r, NULL), 0);
 	assert_int_equal(ax_regex_expand(r, "node1:9100", 10, "$1", &b), 1);
 	assert_string_equal(b.p, "node1");
 	ax_buf_reset(&b);
-	assert_int_equal(ax_regex_expand(r, "node1:9100", 10, "${1}x-$2-${host}-$$", &b), 1);
+	assert_int_equal(
+	    ax_regex_expand(r, "node1:9100", 10, "${1}x-$2-${host}-$$", &b), 1);
 	assert_string_equal(b.p, "node1x-9100-node1-$");
 	ax_buf_reset(&b);
 	/* $1x names group "1x", which does not exist: empty (Go semantics) */
-	assert_int_equal(ax_regex_expand(r, "node1:9100", 10, "$1x|$9|${nope}", &b), 1);
+	assert_int_equal(
+	    ax_regex_expand(r, "node1:9100", 10, "$1x|$9|${nope}", &b), 1);
 	assert_string_equal(b.p, "||");
 	ax_buf_reset(&b);
 	assert_int_equal(ax_regex_expand(r, "nocolon", 7, "$1", &b), 0);
@@ -142,13 +145,13 @@ static void test_expand(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fully_anchored),
-		cmocka_unit_test(test_newlines),
-		cmocka_unit_test(test_non_re2_rejected),
-		cmocka_unit_test(test_re2_accepted),
-		cmocka_unit_test(test_invalid_utf8_subject),
-		cmocka_unit_test(test_match_limit_is_an_error),
-		cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_fully_anchored),
+	    cmocka_unit_test(test_newlines),
+	    cmocka_unit_test(test_non_re2_rejected),
+	    cmocka_unit_test(test_re2_accepted),
+	    cmocka_unit_test(test_invalid_utf8_subject),
+	    cmocka_unit_test(test_match_limit_is_an_error),
+	    cmocka_unit_test(test_expand),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

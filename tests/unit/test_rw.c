@@ -15,7 +15,7 @@
 
 typedef struct recv_state {
 	pthread_mutex_t mu;
-	int fail_first;     /* answer this many requests with fail_code first */
+	int fail_first; /* answer this many requests with fail_code first */
 	int fail_code;
 	int requests;
 	int bad_headers;
@@ -34,7 +34,8 @@ static void h_write(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	size_t len, i;
 	const char *body = ax_http_body(req, &len);
 	const char *ce = ax_http_header(req, "Content-Encoding");
-	const char *ver = ax_http_header(req, "X-Prometheus-Remote-Write-Version");
+	const char *ver =
+	    ax_http_header(req, "X-Prometheus-Remote-Write-Version");
 	const char *ct = ax_http_header(req, "Content-Type");
 	const char *au = ax_http_header(req, "Authorization");
 	const char *tn = ax_http_header(req, "X-Scope-OrgID");
@@ -42,8 +43,9 @@ static void h_write(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	s->requests++;
-	if (!ce || strcmp(ce, "snappy") != 0 || !ver || strcmp(ver, "0.1.0") != 0 ||
-	    !ct || strcmp(ct, "application/x-protobuf") != 0)
+	if (!ce || strcmp(ce, "snappy") != 0 || !ver ||
+	    strcmp(ver, "0.1.0") != 0 || !ct ||
+	    strcmp(ct, "application/x-protobuf") != 0)
 		s->bad_headers++;
 	if (au)
 		snprintf(s->auth, sizeof(s->auth), "%s", au);
@@ -56,8 +58,8 @@ static void h_write(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 		return;
 	}
 	if (ax_snappy_decompress(body, len, 1 << 24, &dec, NULL) != 0 ||
-	    ax_msg_unpack(&prometheus__write_request__descriptor, dec.p, dec.len,
-	    1 << 24, (ProtobufCMessage **)&wr, NULL) != 0) {
+	    ax_msg_unpack(&prometheus__write_request__descriptor, dec.p,
+	        dec.len, 1 << 24, (ProtobufCMessage **)&wr, NULL) != 0) {
 		ax_http_resp_text(resp, 400, "bad request\n");
 		ax_buf_fini(&dec);
 		pthread_mutex_unlock(&s->mu);
@@ -74,11 +76,14 @@ static void h_write(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 				if (idx >= 0 && idx < 100) {
 					size_t j;
 
-					s->series_with_idx[idx] += (long)t->n_samples;
+					s->series_with_idx[idx] +=
+					    (long)t->n_samples;
 					for (j = 0; j < t->n_samples; j++) {
-						if (t->samples[j]->timestamp < s->last_ts[idx])
+						if (t->samples[j]->timestamp <
+						    s->last_ts[idx])
 							s->out_of_order++;
-						s->last_ts[idx] = t->samples[j]->timestamp;
+						s->last_ts[idx] =
+						    t->samples[j]->timestamp;
 					}
 				}
 			}
@@ -102,7 +107,8 @@ static ax_http_server_t *start_receiver(recv_state_t *s, char *url, size_t cap)
 	assert_int_equal(ax_http_server_new(&o, &srv, NULL), 0);
 	ax_http_route(srv, "POST", "/api/v1/write", h_write, s);
 	assert_int_equal(ax_http_server_start(srv, NULL), 0);
-	snprintf(url, cap, "http://127.0.0.1:%d/api/v1/write", ax_http_server_port(srv));
+	snprintf(url, cap, "http://127.0.0.1:%d/api/v1/write",
+	    ax_http_server_port(srv));
 	return srv;
 }
 
@@ -126,8 +132,9 @@ static void store(ax_rw_sender_t *s, int n)
 		ax_labels_t *ls;
 
 		snprintf(idx, sizeof(idx), "%d", i);
-		assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__", "m",
-		    "idx", idx, NULL), 0);
+		assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__",
+		                     "m", "idx", idx, NULL),
+		    0);
 		assert_int_equal(ax_rw_store_series(s, (uint64_t)i, ls), 0);
 		ax_labels_free(ls);
 	}
@@ -139,7 +146,8 @@ static void wait_done(ax_rw_sender_t *s, uint64_t want, ax_rw_stats_t *st)
 
 	do {
 		ax_rw_stats(s, st);
-		if (st->sent + st->failed + st->dropped >= want && st->pending == 0)
+		if (st->sent + st->failed + st->dropped >= want &&
+		    st->pending == 0)
 			return;
 		usleep(10000);
 	} while (ax_mono_ms() < dl);
@@ -173,8 +181,10 @@ static void test_send_with_retries(void **st)
 	store(s, 20);
 	for (j = 0; j < 30; j++)
 		for (i = 0; i < 20; i++)
-			assert_int_equal(ax_rw_append(s, (uint64_t)i, 1000 + j * 15000,
-			    (double)(i + j), 1000), 0);
+			assert_int_equal(
+			    ax_rw_append(s, (uint64_t)i, 1000 + j * 15000,
+			        (double)(i + j), 1000),
+			    0);
 	/* a series nobody stored: dropped and counted, never sent */
 	assert_int_equal(ax_rw_append(s, 999, 5, 1, 1000), 0);
 	wait_done(s, 601, &stt);
@@ -186,13 +196,15 @@ static void test_send_with_retries(void **st)
 	assert_int_equal(rs.samples, 600);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(rs.series_with_idx[i], 30);
-	assert_int_equal(rs.out_of_order, 0); /* one shard per series keeps order */
+	assert_int_equal(
+	    rs.out_of_order, 0); /* one shard per series keeps order */
 	assert_int_equal(rs.bad_headers, 0);
 	assert_string_equal(rs.auth, "Bearer tok");
 	assert_string_equal(rs.tenant, "team-a");
 	pthread_mutex_unlock(&rs.mu);
 	ax_metrics_render(reg, &b);
-	assert_str_contains(b.p, "axon_remote_storage_samples_total{remote_name=\"primary\"");
+	assert_str_contains(
+	    b.p, "axon_remote_storage_samples_total{remote_name=\"primary\"");
 	assert_str_contains(b.p, "} 600\n");
 	ax_buf_fini(&b);
 	ax_rw_sender_stop_free(s, 1000);
@@ -300,12 +312,14 @@ static void test_config_check(void **st)
 
 	(void)st;
 	base_cfg(&c, "ftp://x");
-	assert_int_not_equal(ax_rw_config_check(&c, "f.yml", "remote_write[0]", &e), 0);
+	assert_int_not_equal(
+	    ax_rw_config_check(&c, "f.yml", "remote_write[0]", &e), 0);
 	assert_str_contains(e.msg, "remote_write[0].url");
 	base_cfg(&c, "http://x");
 	c.bearer_token = "a";
 	c.basic_auth.username = "u";
-	assert_int_not_equal(ax_rw_config_check(&c, "f.yml", "remote_write[0]", &e), 0);
+	assert_int_not_equal(
+	    ax_rw_config_check(&c, "f.yml", "remote_write[0]", &e), 0);
 	assert_str_contains(e.msg, "at most one of");
 	base_cfg(&c, "http://x");
 	c.queue_config.min_shards = 5;
@@ -316,11 +330,11 @@ static void test_config_check(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_send_with_retries),
-		cmocka_unit_test(test_client_errors_dropped),
-		cmocka_unit_test(test_429_and_full_queue),
-		cmocka_unit_test(test_unreachable_then_stop),
-		cmocka_unit_test(test_config_check),
+	    cmocka_unit_test(test_send_with_retries),
+	    cmocka_unit_test(test_client_errors_dropped),
+	    cmocka_unit_test(test_429_and_full_queue),
+	    cmocka_unit_test(test_unreachable_then_stop),
+	    cmocka_unit_test(test_config_check),
 	};
 
 	ax_log_setup("error", NULL, NULL);

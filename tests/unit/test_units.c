@@ -14,11 +14,20 @@ static void test_durations_valid(void **st)
 		const char *in;
 		int64_t ms;
 	} ok[] = {
-		{"0", 0}, {"0s", 0}, {"5s", 5000}, {"1m", 60000}, {"1h30m", 5400000},
-		{"1d", 86400000}, {"1w", 604800000}, {"1y", 31536000000LL},
-		{"100ms", 100}, {"1m30s500ms", 90500}, {"2h0m", 7200000},
-		{"1y2w3d4h5m6s7ms", 31536000000LL + 2 * 604800000LL +
-		    3 * 86400000LL + 4 * 3600000LL + 5 * 60000 + 6000 + 7},
+	    {"0", 0},
+	    {"0s", 0},
+	    {"5s", 5000},
+	    {"1m", 60000},
+	    {"1h30m", 5400000},
+	    {"1d", 86400000},
+	    {"1w", 604800000},
+	    {"1y", 31536000000LL},
+	    {"100ms", 100},
+	    {"1m30s500ms", 90500},
+	    {"2h0m", 7200000},
+	    {"1y2w3d4h5m6s7ms",
+	        31536000000LL + 2 * 604800000LL + 3 * 86400000LL +
+	            4 * 3600000LL + 5 * 60000 + 6000 + 7},
 	};
 	size_t i;
 
@@ -36,8 +45,9 @@ static void test_durations_valid(void **st)
 
 static void test_durations_invalid(void **st)
 {
-	static const char *bad[] = {"", "5", "1.5h", "-1s", "1m1h", "1h1h", "5x",
-	    "h", "1 h", "1ms1s", "s5", "99999999999999999999y", "1e3s", "1H"};
+	static const char *bad[] = {"", "5", "1.5h", "-1s", "1m1h", "1h1h",
+	    "5x", "h", "1 h", "1ms1s", "s5", "99999999999999999999y", "1e3s",
+	    "1H"};
 	size_t i;
 	ax_err_t e;
 
@@ -59,9 +69,16 @@ static void test_duration_format(void **st)
 		int64_t ms;
 		const char *out;
 	} cases[] = {
-		{0, "0s"}, {5000, "5s"}, {5400000, "1h30m"}, {86400000, "1d"},
-		{604800000, "1w"}, {90 * 86400000LL, "90d"}, {100, "100ms"},
-		{31536000000LL, "1y"}, {-60000, "-1m"}, {8 * 86400000LL, "8d"},
+	    {0, "0s"},
+	    {5000, "5s"},
+	    {5400000, "1h30m"},
+	    {86400000, "1d"},
+	    {604800000, "1w"},
+	    {90 * 86400000LL, "90d"},
+	    {100, "100ms"},
+	    {31536000000LL, "1y"},
+	    {-60000, "-1m"},
+	    {8 * 86400000LL, "8d"},
 	};
 	size_t i;
 	char buf[64];
@@ -103,10 +120,18 @@ static void test_fmt_double(void **st)
 		double v;
 		const char *s;
 	} cases[] = {
-		{0, "0"}, {1, "1"}, {-2.5, "-2.5"}, {0.1, "0.1"}, {1e21, "1e+21"},
-		{1e20, "100000000000000000000"}, {123456789, "123456789"},
-		{1.5e-5, "1.5e-05"}, {0.0001, "0.0001"}, {3.14159, "3.14159"},
-		{1795530932.854, "1795530932.854"}, {0.005, "0.005"},
+	    {0, "0"},
+	    {1, "1"},
+	    {-2.5, "-2.5"},
+	    {0.1, "0.1"},
+	    {1e21, "1e+21"},
+	    {1e20, "100000000000000000000"},
+	    {123456789, "123456789"},
+	    {1.5e-5, "1.5e-05"},
+	    {0.0001, "0.0001"},
+	    {3.14159, "3.14159"},
+	    {1795530932.854, "1795530932.854"},
+	    {0.005, "0.005"},
 	};
 	char buf[64];
 	size_t i;
@@ -148,12 +173,12 @@ static void test_buf(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations_valid),
-		cmocka_unit_test(test_durations_invalid),
-		cmocka_unit_test(test_duration_format),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_fmt_double),
-		cmocka_unit_test(test_buf),
+	    cmocka_unit_test(test_durations_valid),
+	    cmocka_unit_test(test_durations_invalid),
+	    cmocka_unit_test(test_duration_format),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_fmt_double),
+	    cmocka_unit_test(test_buf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
