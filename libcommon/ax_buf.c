@@ -219,6 +219,28 @@ void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote)
 	ax_buf_append(b, s + start, n - start);
 }
 
+void ax_buf_put_json_str(ax_buf_t *b, const char *s)
+{
+	ax_buf_putc(b, '"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '"': ax_buf_puts(b, "\\\""); break;
+		case '\\': ax_buf_puts(b, "\\\\"); break;
+		case '\n': ax_buf_puts(b, "\\n"); break;
+		case '\r': ax_buf_puts(b, "\\r"); break;
+		case '\t': ax_buf_puts(b, "\\t"); break;
+		default:
+			if (c < 0x20)
+				ax_buf_printf(b, "\\u%04x", c);
+			else
+				ax_buf_putc(b, (char)c);
+		}
+	}
+	ax_buf_putc(b, '"');
+}
+
 char *ax_buf_take(ax_buf_t *b, size_t *len_out)
 {
 	char *p;

@@ -45,6 +45,10 @@ void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap);
 void ax_buf_put_double(ax_buf_t *b, double v);
 /* Append s with ", \ and newline escaped as \", \\ and \n. */
 void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote);
+/* Append s as a JSON string literal, quotes included (", \ and control
+ * characters escaped; UTF-8 passed through). */
+void ax_buf_put_json_str(ax_buf_t *b, const char *s);
+
 /*
  * Take the content: returns the malloc'd string (caller owns, frees with
  * free()) and leaves the buffer empty.  Returns NULL if oom was set or the

@@ -405,33 +405,15 @@ static void h_quit(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	ax_daemon_request_stop(d);
 }
 
-static void json_str(ax_buf_t *b, const char *s)
-{
-	ax_buf_putc(b, '"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			ax_buf_putc(b, '\\');
-			ax_buf_putc(b, (char)c);
-		} else if (c < 0x20) {
-			ax_buf_printf(b, "\\u%04x", c);
-		} else {
-			ax_buf_putc(b, (char)c);
-		}
-	}
-	ax_buf_putc(b, '"');
-}
-
 static void h_buildinfo(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	(void)req;
 	(void)arg;
 	ax_buf_puts(
 	    &resp->body, "{\"status\":\"success\",\"data\":{\"version\":");
-	json_str(&resp->body, AX_VERSION);
+	ax_buf_put_json_str(&resp->body, AX_VERSION);
 	ax_buf_puts(&resp->body, ",\"revision\":");
-	json_str(&resp->body, AX_REVISION);
+	ax_buf_put_json_str(&resp->body, AX_REVISION);
 	ax_buf_puts(&resp->body,
 	    ",\"branch\":\"\",\"buildUser\":\"\",\"buildDate\":\"\","
 	    "\"goVersion\":\"\"}}");
@@ -447,9 +429,10 @@ static void h_flags(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	for (i = 0; i < d->n_flags; i++) {
 		if (i)
 			ax_buf_putc(&resp->body, ',');
-		json_str(&resp->body, d->flags[i]->name);
+		ax_buf_put_json_str(&resp->body, d->flags[i]->name);
 		ax_buf_putc(&resp->body, ':');
-		json_str(&resp->body, d->values[i] ? d->values[i] : "");
+		ax_buf_put_json_str(
+		    &resp->body, d->values[i] ? d->values[i] : "");
 	}
 	ax_buf_puts(&resp->body, "}}");
 }

@@ -5,6 +5,7 @@
 #include "ax_log.h"
 
 #include <arpa/inet.h>
+#include <cJSON.h>
 #include <crypt.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -314,24 +315,6 @@ void ax_http_resp_header(
 	resp->headers = nh;
 }
 
-static void json_escape(ax_buf_t *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			ax_buf_putc(b, '\\');
-			ax_buf_putc(b, (char)c);
-		} else if (c == '\n') {
-			ax_buf_puts(b, "\\n");
-		} else if (c < 0x20) {
-			ax_buf_printf(b, "\\u%04x", c);
-		} else {
-			ax_buf_putc(b, (char)c);
-		}
-	}
-}
-
 void ax_http_resp_error(
     ax_http_resp_t *resp, int status, const char *type, const char *fmt, ...)
 {
@@ -344,11 +327,50 @@ void ax_http_resp_error(
 	resp->status = status;
 	resp->content_type = "application/json";
 	ax_buf_reset(&resp->body);
-	ax_buf_puts(&resp->body, "{\"status\":\"error\",\"errorType\":\"");
-	json_escape(&resp->body, type);
-	ax_buf_puts(&resp->body, "\",\"error\":\"");
-	json_escape(&resp->body, msg);
-	ax_buf_puts(&resp->body, "\"}");
+	ax_buf_puts(&resp->body, "{\"status\":\"error\",\"errorType\":");
+	ax_buf_put_json_str(&resp->body, type);
+	ax_buf_puts(&resp->body, ",\"error\":");
+	ax_buf_put_json_str(&resp->body, msg);
+	ax_buf_putc(&resp->body, '}');
+}
+
+int ax_http_body_json(ax_http_req_t *r, cJSON **out, ax_err_t *err)
+{
+	const char *end = NULL;
+	cJSON *j;
+
+	if (r->body.len == 0)
+		return ax_err_set(
+		    err, AX_EPARSE, "request body is empty, want JSON");
+	j = cJSON_ParseWithLengthOpts(r->body.p, r->body.len, &end, 0);
+	if (j == NULL) {
+		size_t off =
+		    end && end >= r->body.p ? (size_t)(end - r->body.p) : 0;
+
+		if (off > r->body.len)
+			off = r->body.len;
+		return ax_err_set(err, AX_EPARSE,
+		    "invalid JSON at byte %zu: near \"%.*s\"", off,
+		    (int)(r->body.len - off > 20 ? 20 : r->body.len - off),
+		    r->body.p + off);
+	}
+	*out = j;
+	return 0;
+}
+
+void ax_http_resp_json(ax_http_resp_t *resp, int status, const cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+
+	resp->status = status;
+	resp->content_type = "application/json";
+	ax_buf_reset(&resp->body);
+	if (s == NULL) {
+		resp->body.oom = 1;
+		return;
+	}
+	ax_buf_puts(&resp->body, s);
+	cJSON_free(s);
 }
 
 void ax_http_resp_text(ax_http_resp_t *resp, int status, const char *text)

@@ -82,7 +82,17 @@ const char *ax_http_param(ax_http_req_t *r, const char *name);
 size_t ax_http_params(
     ax_http_req_t *r, const char *name, const char **out, size_t max);
 
+/*
+ * Parse the request body as JSON (cJSON).  OUT: *out, owned by the caller
+ * (cJSON_Delete).  An empty or malformed body is AX_EPARSE with err saying
+ * where ("invalid JSON at byte 17: ...").
+ */
+struct cJSON;
+int ax_http_body_json(ax_http_req_t *r, struct cJSON **out, ax_err_t *err);
+
 /* Response helpers. */
+/* Serialise j (borrowed) as the body with the given status, JSON type. */
+void ax_http_resp_json(ax_http_resp_t *resp, int status, const struct cJSON *j);
 void ax_http_resp_header(
     ax_http_resp_t *resp, const char *name, const char *value);
 /* Set status and a JSON error body {"status":"error","errorType":t,"error":msg}

@@ -74,36 +74,14 @@ static int needs_quote(const char *s)
 	return 0;
 }
 
-static void put_json_str(ax_buf_t *b, const char *s)
-{
-	ax_buf_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			ax_buf_putc(b, '\\');
-			ax_buf_putc(b, (char)c);
-		} else if (c == '\n') {
-			ax_buf_puts(b, "\\n");
-		} else if (c == '\t') {
-			ax_buf_puts(b, "\\t");
-		} else if (c < 0x20) {
-			ax_buf_printf(b, "\\u%04x", c);
-		} else {
-			ax_buf_putc(b, (char)c);
-		}
-	}
-	ax_buf_putc(b, '"');
-}
-
 static void put_kv(ax_buf_t *b, const char *k, const char *v, int first)
 {
 	if (g_json) {
 		if (!first)
 			ax_buf_putc(b, ',');
-		put_json_str(b, k);
+		ax_buf_put_json_str(b, k);
 		ax_buf_putc(b, ':');
-		put_json_str(b, v ? v : "");
+		ax_buf_put_json_str(b, v ? v : "");
 		return;
 	}
 	if (!first)

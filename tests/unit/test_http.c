@@ -6,6 +6,7 @@
 #include "ax_http.h"
 #include "ax_log.h"
 
+#include <cJSON.h>
 #include <crypt.h>
 #include <curl/curl.h>
 #include <zlib.h>
@@ -44,6 +45,25 @@ static void h_err(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	(void)arg;
 	ax_http_resp_error(
 	    resp, 400, "bad_data", "invalid parameter \"%s\"", "q\"x");
+}
+
+static void h_json(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	cJSON *in, *out;
+	ax_err_t e;
+
+	(void)arg;
+	if (ax_http_body_json(req, &in, &e) != 0) {
+		ax_http_resp_error(resp, 400, "bad_data", "%s", e.msg);
+		return;
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "n", cJSON_GetArraySize(in));
+	cJSON_AddStringToObject(
+	    out, "name", cJSON_GetStringValue(cJSON_GetObjectItem(in, "Name")));
+	ax_http_resp_json(resp, 200, out);
+	cJSON_Delete(out);
+	cJSON_Delete(in);
 }
 
 typedef struct {
@@ -125,6 +145,7 @@ static ax_http_server_t *start(int threads, ax_http_server_t **out)
 	ax_http_route(*out, "GET", "/api/v1/label/*", h_echo, NULL);
 	ax_http_route(*out, "GET", "/big", h_big, NULL);
 	ax_http_route(*out, NULL, "/err", h_err, NULL);
+	ax_http_route(*out, "PUT", "/json", h_json, NULL);
 	return *out;
 }
 
@@ -174,6 +195,20 @@ static void test_routing_and_params(void **st)
 	assert_string_equal(r.body.p,
 	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":"
 	    "\"invalid parameter \\\"q\\\"x\\\"\"}");
+	ax_buf_fini(&r.body);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/json", port);
+	do_req("PUT", url, "{\"Name\":\"web\",\"Port\":80}", "application/json",
+	    NULL, 0, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body.p, "{\"n\":2,\"name\":\"web\"}");
+	ax_buf_fini(&r.body);
+	do_req("PUT", url, "{\"Name\": web}", "application/json", NULL, 0, &r);
+	assert_int_equal(r.code, 400);
+	assert_str_contains(r.body.p, "invalid JSON at byte 9");
+	ax_buf_fini(&r.body);
+	do_req("PUT", url, "", "application/json", NULL, 0, &r);
+	assert_int_equal(r.code, 400);
+	assert_str_contains(r.body.p, "request body is empty");
 	ax_buf_fini(&r.body);
 	ax_http_server_free(s);
 }
