@@ -11,7 +11,7 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 OPT ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -fno-strict-aliasing \
 	-DAX_VERSION=\"$(VERSION)\" -DAX_REVISION=\"$(REVISION)\" \
-	-Ilibcommon -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	-Ilibcommon -Iservices -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Truncating snprintf into fixed message buffers is intended.
 ifneq ($(shell $(CC) --version 2>/dev/null | grep -ci clang),0)
 CFLAGS_BASE += -Wno-unknown-warning-option
@@ -43,10 +43,10 @@ TEST_HELPERS := $(BUILD)/tests/ax-testpeer
 
 .PHONY: all deps run test unit integration asan fmt clean help clang
 
+all: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
+
 clang:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
-
-all: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
 
 help:
 	@echo "make deps         install missing Debian packages (apt-get)"
@@ -110,13 +110,24 @@ $(COMMON_A): $(COMMON_O) $(GEN_O)
 	@ar rcs $@ $^
 
 # ---- daemons and CLI ----
+# A daemon's modules (all but main.c) form a library that its unit tests
+# (tests/unit/test_<daemon>_*.c, dashes as underscores) link too.
 define daemon_rule
 $(1)_SRC := $$(wildcard services/$(1)/*.c)
 $(1)_O := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRC))
-$(BUILD)/bin/axon-$(1): $$($(1)_O) $(COMMON_A)
+$(1)_LIBO := $$(filter-out %/main.o,$$($(1)_O))
+$(BUILD)/libax$(subst -,_,$(1)).a: $$($(1)_LIBO) $(GEN_O)
+	@rm -f $$@
+	@echo "  AR      $$@"
+	@ar rcs $$@ $$^
+$(BUILD)/bin/axon-$(1): $(BUILD)/obj/services/$(1)/main.o $(BUILD)/libax$(subst -,_,$(1)).a $(COMMON_A)
 	@mkdir -p $(BUILD)/bin
 	@echo "  LD      $$@"
 	@$(CC) $(LDSAN) -o $$@ $$^ $(LDLIBS)
+$(BUILD)/tests/test_$(subst -,_,$(1))_%: $(BUILD)/obj/tests/unit/test_$(subst -,_,$(1))_%.o $(BUILD)/libax$(subst -,_,$(1)).a $(COMMON_A)
+	@mkdir -p $(BUILD)/tests
+	@echo "  LD      $$@"
+	@$(CC) $(LDSAN) -o $$@ $$^ $(LDLIBS) -lcmocka
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
