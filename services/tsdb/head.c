@@ -1,0 +1,851 @@
+/*
+ * head: in-memory series, chunks and index (see head.h).
+ */
+#include "tsdb/head.h"
+#include "ax_buf.h"
+#include "ax_log.h"
+#include "tsdb/record.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAMPLES_PER_CHUNK 120
+
+struct tsdb_head {
+	tsdb_head_opts_t o;
+	pthread_rwlock_t mu;       /* map, refs, index */
+	pthread_mutex_t append_mu; /* one appender at a time */
+	tsdb_series_t **buckets;
+	size_t n_buckets;
+	size_t n_series;
+	tsdb_series_t **by_ref; /* index = ref */
+	size_t ref_cap;
+	uint64_t next_ref;
+	tsdb_index_t ix;
+	int64_t mint, maxt;
+	uint64_t n_chunks;
+	tsdb_wal_t *wal;
+	/* append scratch, reused across batches */
+	tsdb_series_t **bs;
+	size_t bs_cap;
+	tsdb_rec_sample_t *acc;
+	size_t acc_cap;
+	ax_buf_t rec_series, rec_samples;
+};
+
+static uint64_t f2u(double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, 8);
+	return u;
+}
+
+int tsdb_head_new(const tsdb_head_opts_t *o, tsdb_head_t **out, ax_err_t *err)
+{
+	tsdb_head_t *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	h->o = *o;
+	if (h->o.chunk_range_ms <= 0)
+		h->o.chunk_range_ms = 2 * 3600 * 1000;
+	h->n_buckets = 1 << 14;
+	h->buckets = calloc(h->n_buckets, sizeof(*h->buckets));
+	if (h->buckets == NULL) {
+		free(h);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	pthread_rwlock_init(&h->mu, NULL);
+	pthread_mutex_init(&h->append_mu, NULL);
+	tsdb_index_init(&h->ix);
+	h->next_ref = 1;
+	h->mint = INT64_MAX;
+	h->maxt = INT64_MIN;
+	*out = h;
+	return 0;
+}
+
+static void series_free(tsdb_series_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_chunks; i++)
+		free(s->chunks[i].b);
+	free(s->chunks);
+	tsdb_xor_fini(&s->app);
+	ax_labels_free(s->ls);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+void tsdb_head_free(tsdb_head_t *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->ref_cap; i++)
+		if (h->by_ref[i])
+			series_free(h->by_ref[i]);
+	free(h->by_ref);
+	free(h->buckets);
+	tsdb_index_fini(&h->ix);
+	free(h->bs);
+	free(h->acc);
+	ax_buf_fini(&h->rec_series);
+	ax_buf_fini(&h->rec_samples);
+	pthread_rwlock_destroy(&h->mu);
+	pthread_mutex_destroy(&h->append_mu);
+	free(h);
+}
+
+void tsdb_head_set_wal(tsdb_head_t *h, tsdb_wal_t *w)
+{
+	h->wal = w;
+}
+
+void tsdb_head_rlock(tsdb_head_t *h)
+{
+	pthread_rwlock_rdlock(&h->mu);
+}
+
+void tsdb_head_runlock(tsdb_head_t *h)
+{
+	pthread_rwlock_unlock(&h->mu);
+}
+
+const tsdb_index_t *tsdb_head_index(tsdb_head_t *h)
+{
+	return &h->ix;
+}
+
+/* Under h->mu (read or write). */
+static tsdb_series_t *lookup(tsdb_head_t *h, const ax_labels_t *ls)
+{
+	tsdb_series_t *s = h->buckets[ls->hash & (h->n_buckets - 1)];
+
+	for (; s; s = s->hnext)
+		if (s->ls->hash == ls->hash && ax_labels_equal(s->ls, ls))
+			return s;
+	return NULL;
+}
+
+static int grow_buckets(tsdb_head_t *h)
+{
+	size_t nb = h->n_buckets * 2, i;
+	tsdb_series_t **b = calloc(nb, sizeof(*b));
+
+	if (b == NULL)
+		return AX_ENOMEM;
+	for (i = 0; i < h->n_buckets; i++) {
+		tsdb_series_t *s = h->buckets[i], *next;
+
+		for (; s; s = next) {
+			next = s->hnext;
+			s->hnext = b[s->ls->hash & (nb - 1)];
+			b[s->ls->hash & (nb - 1)] = s;
+		}
+	}
+	free(h->buckets);
+	h->buckets = b;
+	h->n_buckets = nb;
+	return 0;
+}
+
+/* Create a series with ref (0: next ref).  Under the write lock. */
+static tsdb_series_t *create(
+    tsdb_head_t *h, const ax_labels_t *ls, uint64_t ref)
+{
+	tsdb_series_t *s;
+	size_t b;
+
+	if (ref == 0)
+		ref = h->next_ref;
+	if (ref >= h->ref_cap) {
+		size_t nc = h->ref_cap ? h->ref_cap : 1024;
+		tsdb_series_t **nr;
+
+		while (nc <= ref)
+			nc *= 2;
+		nr = realloc(h->by_ref, nc * sizeof(*nr));
+		if (nr == NULL)
+			return NULL;
+		memset(nr + h->ref_cap, 0, (nc - h->ref_cap) * sizeof(*nr));
+		h->by_ref = nr;
+		h->ref_cap = nc;
+	}
+	if (h->n_series + 1 > h->n_buckets && grow_buckets(h) != 0)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->ls = ax_labels_dup(ls);
+	if (s->ls == NULL) {
+		free(s);
+		return NULL;
+	}
+	if (tsdb_index_add(&h->ix, ref, s->ls) != 0) {
+		tsdb_index_remove(&h->ix, ref, s->ls);
+		ax_labels_free(s->ls);
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	s->ref = ref;
+	s->max_t = INT64_MIN;
+	s->app.leading = 0xff;
+	b = ls->hash & (h->n_buckets - 1);
+	s->hnext = h->buckets[b];
+	h->buckets[b] = s;
+	h->by_ref[ref] = s;
+	h->n_series++;
+	if (ref >= h->next_ref)
+		h->next_ref = ref + 1;
+	return s;
+}
+
+tsdb_series_t *tsdb_head_series(tsdb_head_t *h, uint64_t ref)
+{
+	tsdb_series_t *s = NULL;
+
+	pthread_rwlock_rdlock(&h->mu);
+	if (ref < h->ref_cap)
+		s = h->by_ref[ref];
+	pthread_rwlock_unlock(&h->mu);
+	return s;
+}
+
+/* ---- chunk cutting, as Prometheus' memSeries.appendPreprocessor ---- */
+
+static int64_t range_end(int64_t t, int64_t width)
+{
+	int64_t q = t / width;
+
+	if (t < 0 && t % width != 0)
+		q--;
+	return q * width + width;
+}
+
+static int64_t chunk_end(int64_t start, int64_t cur, int64_t max)
+{
+	int64_t n = (max - start) / ((cur - start + 1) * 4);
+
+	if (n <= 1)
+		return max;
+	return start + (max - start) / n;
+}
+
+static int cut(tsdb_head_t *h, tsdb_series_t *s, int64_t t)
+{
+	if (s->app.n > 0) {
+		tsdb_chunk_t *c;
+		uint8_t *b;
+
+		if (s->n_chunks == s->cap_chunks) {
+			size_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
+			tsdb_chunk_t *np = realloc(s->chunks, nc * sizeof(*np));
+
+			if (np == NULL)
+				return AX_ENOMEM;
+			s->chunks = np;
+			s->cap_chunks = nc;
+		}
+		b = realloc(s->app.b, s->app.len); /* shrink to fit */
+		c = &s->chunks[s->n_chunks++];
+		c->b = b ? b : s->app.b;
+		c->len = s->app.len;
+		c->mint = s->app_mint;
+		c->maxt = s->app_maxt;
+		s->app.b = NULL;
+	}
+	tsdb_xor_fini(&s->app);
+	if (tsdb_xor_init(&s->app) != 0)
+		return AX_ENOMEM;
+	s->app_mint = t;
+	s->next_at = range_end(t, h->o.chunk_range_ms);
+	__atomic_add_fetch(&h->n_chunks, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Append one in-order sample to the series' chunks (series lock held). */
+static int series_append(tsdb_head_t *h, tsdb_series_t *s, int64_t t, double v)
+{
+	uint16_t n = s->app.n;
+	int rv;
+
+	if (n == 0) {
+		if ((rv = cut(h, s, t)) != 0)
+			return rv;
+	} else {
+		if (n == SAMPLES_PER_CHUNK / 4)
+			s->next_at =
+			    chunk_end(s->app_mint, s->app_maxt, s->next_at);
+		if (t >= s->next_at || n >= SAMPLES_PER_CHUNK * 2) {
+			if ((rv = cut(h, s, t)) != 0)
+				return rv;
+		}
+	}
+	if ((rv = tsdb_xor_append(&s->app, t, v)) != 0)
+		return rv;
+	s->app_maxt = t;
+	s->max_t = t;
+	s->last_bits = f2u(v);
+	return 0;
+}
+
+/* ---- appending ---- */
+
+static int reserve(void **p, size_t *cap, size_t n, size_t elem)
+{
+	void *np;
+	size_t nc;
+
+	if (n <= *cap)
+		return 0;
+	nc = *cap ? *cap : 64;
+	while (nc < n)
+		nc *= 2;
+	np = realloc(*p, nc * elem);
+	if (np == NULL)
+		return AX_ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+static void note(tsdb_append_result_t *res, const char *fmt, const char *a)
+{
+	if (res->first_error[0] == '\0')
+		snprintf(res->first_error, sizeof(res->first_error), fmt, a);
+}
+
+int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
+    size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
+    tsdb_append_result_t *res, ax_err_t *err)
+{
+	size_t i, n_acc = 0;
+	int64_t min_valid;
+	int rv = 0;
+
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_lock(&h->append_mu);
+	if (reserve((void **)&h->bs, &h->bs_cap, n_series, sizeof(*h->bs)) !=
+	        0 ||
+	    reserve((void **)&h->acc, &h->acc_cap, n_samples,
+	        sizeof(*h->acc)) != 0) {
+		pthread_mutex_unlock(&h->append_mu);
+		return ax_err_set(err, AX_EAGAIN, "out of memory");
+	}
+	/* 1. resolve series, creating new ones (not yet in the WAL) */
+	for (i = 0; i < n_series; i++) {
+		const ax_labels_t *ls = series[i];
+		tsdb_series_t *s;
+		ax_err_t ve;
+
+		h->bs[i] = NULL;
+		if (ls->n == 0) {
+			res->invalid++;
+			note(res, "%sempty label set", "");
+			continue;
+		}
+		if (ax_labels_validate(ls, 0, &ve) != 0) {
+			res->invalid++;
+			note(res, "%s", ve.msg);
+			continue;
+		}
+		pthread_rwlock_rdlock(&h->mu);
+		s = lookup(h, ls);
+		pthread_rwlock_unlock(&h->mu);
+		if (s == NULL) {
+			pthread_rwlock_wrlock(&h->mu);
+			s = lookup(h, ls);
+			if (s == NULL && h->o.max_series > 0 &&
+			    (int64_t)h->n_series >= h->o.max_series) {
+				pthread_rwlock_unlock(&h->mu);
+				res->limit++;
+				note(res,
+				    "%sseries limit reached "
+				    "(--storage.tsdb.max-series)",
+				    "");
+				continue;
+			}
+			if (s == NULL)
+				s = create(h, ls, 0);
+			pthread_rwlock_unlock(&h->mu);
+			if (s == NULL) {
+				pthread_mutex_unlock(&h->append_mu);
+				return ax_err_set(err, AX_EAGAIN,
+				    "out of memory creating a series");
+			}
+		}
+		h->bs[i] = s;
+		s->pend = 0;
+	}
+	/* 2. check every sample in order */
+	min_valid = h->maxt == INT64_MIN ? INT64_MIN
+	                                 : h->maxt - h->o.chunk_range_ms / 2;
+	for (i = 0; i < n_samples; i++) {
+		const tsdb_sample_in_t *in = &samples[i];
+		tsdb_series_t *s;
+		uint64_t bits = f2u(in->v);
+
+		if (in->series >= n_series || (s = h->bs[in->series]) == NULL) {
+			if (in->series >= n_series)
+				res->invalid++;
+			else if (res->limit == 0)
+				res->invalid++;
+			continue;
+		}
+		if (!s->pend) {
+			s->pend = 1;
+			s->pend_t = s->max_t;
+			s->pend_bits = s->last_bits;
+		}
+		if (in->t < min_valid) {
+			res->out_of_bounds++;
+			note(res,
+			    "%sout of bounds (older than the head allows)", "");
+			continue;
+		}
+		if (s->pend_t != INT64_MIN && in->t < s->pend_t) {
+			res->out_of_order++;
+			note(res, "%sout of order sample", "");
+			continue;
+		}
+		if (in->t == s->pend_t) {
+			if (bits == s->pend_bits)
+				res->duplicates_ignored++;
+			else {
+				res->duplicate_timestamp++;
+				note(res, "%sduplicate sample for timestamp",
+				    "");
+			}
+			continue;
+		}
+		s->pend_t = in->t;
+		s->pend_bits = bits;
+		h->acc[n_acc].ref = s->ref;
+		h->acc[n_acc].t = in->t;
+		h->acc[n_acc].v = in->v;
+		n_acc++;
+	}
+	/* 3. WAL: series records for unlogged series, then the samples */
+	ax_buf_reset(&h->rec_series);
+	ax_buf_reset(&h->rec_samples);
+	{
+		int any_series = 0;
+
+		for (i = 0; i < n_series; i++) {
+			tsdb_series_t *s = h->bs[i];
+
+			if (s == NULL || s->logged || s->pend == 2)
+				continue;
+			if (!any_series)
+				tsdb_rec_series_begin(&h->rec_series);
+			any_series = 1;
+			tsdb_rec_series_add(&h->rec_series, s->ref, s->ls);
+			s->pend =
+			    2; /* listed once even if repeated in the batch */
+		}
+		if (n_acc > 0)
+			tsdb_rec_samples(&h->rec_samples, h->acc, n_acc);
+		if (!ax_buf_ok(&h->rec_series) || !ax_buf_ok(&h->rec_samples)) {
+			rv = ax_err_set(err, AX_EAGAIN,
+			    "out of memory encoding WAL records");
+			goto out;
+		}
+		if (h->wal && (any_series || n_acc > 0)) {
+			const uint8_t *recs[2];
+			size_t lens[2], nr = 0;
+
+			if (any_series) {
+				recs[nr] = (const uint8_t *)h->rec_series.p;
+				lens[nr++] = h->rec_series.len;
+			}
+			if (n_acc > 0) {
+				recs[nr] = (const uint8_t *)h->rec_samples.p;
+				lens[nr++] = h->rec_samples.len;
+			}
+			if ((rv = tsdb_wal_log(h->wal, recs, lens, nr, err)) !=
+			    0)
+				goto out;
+		}
+		for (i = 0; i < n_series; i++)
+			if (h->bs[i] && h->bs[i]->pend == 2)
+				h->bs[i]->logged = 1;
+	}
+	/* 4. apply to memory */
+	for (i = 0; i < n_acc; i++) {
+		tsdb_series_t *s = h->by_ref[h->acc[i].ref];
+
+		pthread_mutex_lock(&s->mu);
+		if (series_append(h, s, h->acc[i].t, h->acc[i].v) != 0)
+			ax_log_error("out of memory appending to a head chunk; "
+			             "sample kept in the WAL only");
+		pthread_mutex_unlock(&s->mu);
+		if (h->acc[i].t < h->mint)
+			h->mint = h->acc[i].t;
+		if (h->acc[i].t > h->maxt)
+			h->maxt = h->acc[i].t;
+	}
+	res->accepted = n_acc;
+out:
+	pthread_mutex_unlock(&h->append_mu);
+	return rv;
+}
+
+/* ---- replay ---- */
+
+typedef struct replay_ctx {
+	tsdb_head_t *h;
+	uint64_t *alias; /* WAL ref -> head ref for duplicate series */
+	size_t alias_cap;
+	tsdb_rec_sample_t *buf;
+	size_t cap;
+	uint64_t samples;
+	ax_err_t *err;
+} replay_ctx_t;
+
+static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
+{
+	replay_ctx_t *c = arg;
+	tsdb_series_t *s = lookup(c->h, ls);
+
+	if (ref >= c->alias_cap) {
+		size_t nc = c->alias_cap ? c->alias_cap : 1024;
+		uint64_t *na;
+
+		while (nc <= ref)
+			nc *= 2;
+		na = realloc(c->alias, nc * sizeof(*na));
+		if (na == NULL)
+			return ax_err_set(c->err, AX_ENOMEM, "out of memory");
+		memset(na + c->alias_cap, 0, (nc - c->alias_cap) * sizeof(*na));
+		c->alias = na;
+		c->alias_cap = nc;
+	}
+	if (s == NULL) {
+		if (ref < c->h->ref_cap && c->h->by_ref[ref])
+			ref = 0; /* ref taken by another label set: new ref */
+		s = create(c->h, ls, ref);
+		if (s == NULL)
+			return ax_err_set(c->err, AX_ENOMEM, "out of memory");
+	}
+	s->logged = 1;
+	c->alias[ref] = s->ref;
+	return 0;
+}
+
+static int replay_record(void *arg, const uint8_t *rec, size_t len)
+{
+	replay_ctx_t *c = arg;
+	size_t n, i;
+	int rv;
+
+	switch (tsdb_rec_type(rec, len)) {
+	case TSDB_REC_SERIES:
+		return tsdb_rec_decode_series(
+		    rec, len, replay_series, c, c->err);
+	case TSDB_REC_SAMPLES:
+		if ((rv = tsdb_rec_decode_samples(
+		         rec, len, &c->buf, &c->cap, &n, c->err)) != 0)
+			return rv;
+		for (i = 0; i < n; i++) {
+			uint64_t ref = c->buf[i].ref;
+			tsdb_series_t *s;
+
+			if (ref < c->alias_cap && c->alias[ref])
+				ref = c->alias[ref];
+			s = ref < c->h->ref_cap ? c->h->by_ref[ref] : NULL;
+			if (s == NULL)
+				continue; /* series record lost with a cut tail
+				           */
+			if (s->max_t != INT64_MIN && c->buf[i].t <= s->max_t)
+				continue; /* as Prometheus: skip out of order */
+			if (series_append(c->h, s, c->buf[i].t, c->buf[i].v) !=
+			    0)
+				return ax_err_set(
+				    c->err, AX_ENOMEM, "out of memory");
+			if (c->buf[i].t < c->h->mint)
+				c->h->mint = c->buf[i].t;
+			if (c->buf[i].t > c->h->maxt)
+				c->h->maxt = c->buf[i].t;
+			c->samples++;
+		}
+		return 0;
+	case TSDB_REC_TOMBSTONES:
+	case TSDB_REC_EXEMPLARS:
+	case TSDB_REC_METADATA:
+	case TSDB_REC_MMAP_MARKERS:
+		return 0; /* handled by later stages of the storage work */
+	case TSDB_REC_HISTOGRAM_SAMPLES:
+	case TSDB_REC_FLOAT_HISTOGRAM_SAMPLES:
+		return ax_err_set(c->err, AX_EPROTO,
+		    "the WAL holds native-histogram samples (record type %d), "
+		    "which axon-tsdb does not support",
+		    rec[0]);
+	default:
+		return ax_err_set(c->err, AX_EPROTO,
+		    "unknown WAL record type %d", len ? rec[0] : -1);
+	}
+}
+
+int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
+    tsdb_wal_replay_stats_t *st, uint64_t *samples, ax_err_t *err)
+{
+	replay_ctx_t c;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	c.h = h;
+	c.err = err;
+	pthread_mutex_lock(&h->append_mu);
+	pthread_rwlock_wrlock(&h->mu);
+	rv = tsdb_wal_replay(wal_dir, 0, 1, replay_record, &c, st, err);
+	pthread_rwlock_unlock(&h->mu);
+	pthread_mutex_unlock(&h->append_mu);
+	free(c.alias);
+	free(c.buf);
+	if (samples)
+		*samples = c.samples;
+	return rv;
+}
+
+/* ---- reading ---- */
+
+int tsdb_head_select(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, tsdb_plist_t *out, ax_err_t *err)
+{
+	tsdb_plist_t refs = {0};
+	size_t i, k = 0;
+	int rv;
+
+	pthread_rwlock_rdlock(&h->mu);
+	rv = tsdb_index_select(&h->ix, ms, n, &refs, err);
+	if (rv == 0) {
+		for (i = 0; i < refs.n; i++) {
+			tsdb_series_t *s = h->by_ref[refs.v[i]];
+			int64_t smin, smax;
+
+			pthread_mutex_lock(&s->mu);
+			smin = s->n_chunks
+			    ? s->chunks[0].mint
+			    : (s->app.n ? s->app_mint : INT64_MAX);
+			smax = s->max_t;
+			pthread_mutex_unlock(&s->mu);
+			if (smax == INT64_MIN || smin > maxt || smax < mint)
+				continue;
+			refs.v[k++] = refs.v[i];
+		}
+		refs.n = k;
+	}
+	pthread_rwlock_unlock(&h->mu);
+	if (rv != 0) {
+		tsdb_plist_fini(&refs);
+		return rv;
+	}
+	tsdb_plist_fini(out);
+	*out = refs;
+	return 0;
+}
+
+static int visit_chunk(const uint8_t *b, size_t len, int64_t mint, int64_t maxt,
+    tsdb_sample_fn fn, void *arg)
+{
+	tsdb_xor_it_t it;
+	int r;
+
+	tsdb_xor_it_init(&it, b, len);
+	r = tsdb_xor_it_seek(&it, mint);
+	while (r == 1) {
+		int64_t t;
+		double v;
+		int rv;
+
+		tsdb_xor_it_at(&it, &t, &v);
+		if (t > maxt)
+			return 0;
+		if ((rv = fn(arg, t, v)) != 0)
+			return rv;
+		r = tsdb_xor_it_next(&it);
+	}
+	return r < 0 ? r : 0;
+}
+
+int tsdb_head_series_samples(
+    tsdb_series_t *s, int64_t mint, int64_t maxt, tsdb_sample_fn fn, void *arg)
+{
+	size_t i;
+	int rv = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->n_chunks && rv == 0; i++) {
+		if (s->chunks[i].maxt < mint || s->chunks[i].mint > maxt)
+			continue;
+		rv = visit_chunk(
+		    s->chunks[i].b, s->chunks[i].len, mint, maxt, fn, arg);
+	}
+	if (rv == 0 && s->app.n > 0 && s->app_maxt >= mint &&
+	    s->app_mint <= maxt)
+		rv = visit_chunk(s->app.b, s->app.len, mint, maxt, fn, arg);
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+void tsdb_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Distinct strings from the selected series: names (name == NULL) or
+ * values of name. */
+static int collect_from_series(tsdb_head_t *h, const char *name,
+    ax_matcher_t *const *ms, size_t n, char ***out, size_t *n_out,
+    ax_err_t *err)
+{
+	tsdb_plist_t refs = {0};
+	ax_hmap_t seen;
+	char **v = NULL;
+	size_t i, k = 0, pos = 0;
+	ax_hmap_ent_t *e;
+	int rv;
+
+	if ((rv = tsdb_head_select(
+	         h, ms, n, INT64_MIN, INT64_MAX, &refs, err)) != 0)
+		return rv;
+	ax_hmap_init(&seen);
+	pthread_rwlock_rdlock(&h->mu);
+	for (i = 0; i < refs.n && rv == 0; i++) {
+		const ax_labels_t *ls = h->by_ref[refs.v[i]]->ls;
+		uint32_t j;
+
+		for (j = 0; j < ls->n; j++) {
+			const char *str = name ? NULL : ls->l[j].name;
+
+			if (name && strcmp(ls->l[j].name, name) == 0)
+				str = ls->l[j].value;
+			if (str &&
+			    ax_hmap_put(&seen, str, strlen(str), (void *)1,
+			        NULL) != 0) {
+				rv =
+				    ax_err_set(err, AX_ENOMEM, "out of memory");
+				break;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&h->mu);
+	tsdb_plist_fini(&refs);
+	if (rv == 0) {
+		v = calloc(seen.n ? seen.n : 1, sizeof(*v));
+		if (v == NULL)
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	while (rv == 0 && (e = ax_hmap_next(&seen, &pos)) != NULL) {
+		v[k] = strdup(e->key);
+		if (v[k] == NULL)
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+		else
+			k++;
+	}
+	ax_hmap_fini(&seen);
+	if (rv != 0) {
+		tsdb_strv_free(v, k);
+		return rv;
+	}
+	qsort(v, k, sizeof(*v), strp_cmp);
+	*out = v;
+	*n_out = k;
+	return 0;
+}
+
+static int copy_strs(
+    const char **src, size_t n, char ***out, size_t *n_out, ax_err_t *err)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	size_t i;
+
+	if (v == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		v[i] = strdup(src[i]);
+		if (v[i] == NULL) {
+			tsdb_strv_free(v, i);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+int tsdb_head_label_names(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
+    char ***out, size_t *n_out, ax_err_t *err)
+{
+	const char **names;
+	size_t cnt;
+	int rv;
+
+	if (n > 0)
+		return collect_from_series(h, NULL, ms, n, out, n_out, err);
+	pthread_rwlock_rdlock(&h->mu);
+	rv = tsdb_index_label_names(&h->ix, &names, &cnt);
+	if (rv == 0) {
+		rv = copy_strs(names, cnt, out, n_out, err);
+		free(names);
+	} else {
+		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	pthread_rwlock_unlock(&h->mu);
+	return rv;
+}
+
+int tsdb_head_label_values(tsdb_head_t *h, const char *name,
+    ax_matcher_t *const *ms, size_t n, char ***out, size_t *n_out,
+    ax_err_t *err)
+{
+	const char **vals;
+	size_t cnt;
+	int rv;
+
+	if (n > 0)
+		return collect_from_series(h, name, ms, n, out, n_out, err);
+	pthread_rwlock_rdlock(&h->mu);
+	rv = tsdb_index_label_values(&h->ix, name, &vals, &cnt);
+	if (rv == 0) {
+		rv = copy_strs(vals, cnt, out, n_out, err);
+		free(vals);
+	} else {
+		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	pthread_rwlock_unlock(&h->mu);
+	return rv;
+}
+
+void tsdb_head_stats(tsdb_head_t *h, tsdb_head_stats_t *st)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *e;
+
+	pthread_rwlock_rdlock(&h->mu);
+	st->series = h->n_series;
+	st->chunks = __atomic_load_n(&h->n_chunks, __ATOMIC_RELAXED);
+	st->mint = h->mint;
+	st->maxt = h->maxt;
+	st->label_pairs = 0;
+	while ((e = ax_hmap_next(&h->ix.names, &pos)) != NULL)
+		st->label_pairs += tsdb_index_value_count(&h->ix, e->key);
+	pthread_rwlock_unlock(&h->mu);
+}

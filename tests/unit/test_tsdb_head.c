@@ -1,0 +1,326 @@
+/*
+ * Unit tests: tsdb head (append rules, chunk cutting, select with
+ * Prometheus' matcher rules, label APIs) and WAL replay into a new head.
+ */
+#include "ax_test.h"
+#include "ax_log.h"
+#include "tsdb/head.h"
+
+#include <math.h>
+#include <unistd.h>
+
+static ax_labels_t *L(const char *name, const char *job, const char *inst)
+{
+	ax_labels_t *ls;
+
+	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__", name,
+	                     "job", job, "instance", inst, NULL),
+	    0);
+	return ls;
+}
+
+typedef struct sum_ctx {
+	int n;
+	int64_t first_t, last_t;
+	double sum;
+} sum_ctx_t;
+
+static int sum_fn(void *arg, int64_t t, double v)
+{
+	sum_ctx_t *c = arg;
+
+	if (c->n == 0)
+		c->first_t = t;
+	c->last_t = t;
+	c->n++;
+	c->sum += v;
+	return 0;
+}
+
+static tsdb_head_t *new_head(void)
+{
+	tsdb_head_opts_t o = {0, 0};
+	tsdb_head_t *h;
+
+	assert_int_equal(tsdb_head_new(&o, &h, NULL), 0);
+	return h;
+}
+
+static void test_append_rules(void **st)
+{
+	tsdb_head_t *h = new_head();
+	ax_labels_t *a = L("up", "node", "a:1");
+	const ax_labels_t *ser[2] = {a, a};
+	tsdb_sample_in_t s[] = {
+	    {0, 1000, 1},
+	    {0, 2000, 1},
+	    {1, 3000, 0}, /* idx 1 = same series */
+	    {0, 2500, 5}, /* out of order */
+	    {0, 3000, 0}, /* exact duplicate: ignored */
+	    {0, 3000, 7}, /* same ts, other value */
+	    {0, 4000, NAN},
+	};
+	tsdb_append_result_t r;
+	sum_ctx_t c = {0};
+	tsdb_plist_t refs = {0};
+	ax_matcher_t *m;
+
+	(void)st;
+	assert_int_equal(tsdb_head_append(h, ser, 2, s, 7, &r, NULL), 0);
+	assert_int_equal(r.accepted, 4);
+	assert_int_equal(r.out_of_order, 1);
+	assert_int_equal(r.duplicates_ignored, 1);
+	assert_int_equal(r.duplicate_timestamp, 1);
+	assert_string_equal(r.first_error, "out of order sample");
+	/* a resend of the whole batch changes nothing */
+	assert_int_equal(tsdb_head_append(h, ser, 2, s, 3, &r, NULL), 0);
+	assert_int_equal(r.accepted, 0);
+	assert_int_equal(r.out_of_order, 3); /* all before 4000 */
+	assert_int_equal(
+	    ax_matcher_new(AX_MATCH_EQUAL, "job", "node", &m, NULL), 0);
+	assert_int_equal(tsdb_head_select(h, &m, 1, 0, 10000, &refs, NULL), 0);
+	assert_int_equal(refs.n, 1);
+	assert_int_equal(
+	    tsdb_head_series_samples(
+	        tsdb_head_series(h, refs.v[0]), 0, 3500, sum_fn, &c),
+	    0);
+	assert_int_equal(c.n, 3);
+	assert_true(c.sum == 2);
+	/* out-of-range query window */
+	assert_int_equal(
+	    tsdb_head_select(h, &m, 1, 5000, 6000, &refs, NULL), 0);
+	assert_int_equal(refs.n, 0);
+	tsdb_plist_fini(&refs);
+	ax_matcher_free(m);
+	ax_labels_free(a);
+	tsdb_head_free(h);
+}
+
+static void test_invalid_and_bounds(void **st)
+{
+	tsdb_head_t *h = new_head();
+	ax_labels_t *bad, *ok = L("x", "j", "i"), *empty;
+	const ax_labels_t *ser[3];
+	tsdb_sample_in_t s[] = {{0, 10, 1}, {1, 10 * 3600 * 1000LL, 1},
+	    {2, 5, 5}, {1, 3600 * 1000LL, 2}};
+	tsdb_append_result_t r;
+
+	(void)st;
+	assert_int_equal(ax_labels_from_strings(&bad, NULL, "__name__", "x",
+	                     "bad-name", "v", NULL),
+	    0);
+	assert_int_equal(ax_labels_new(NULL, 0, &empty, NULL), 0);
+	ser[0] = bad;
+	ser[1] = ok;
+	ser[2] = empty;
+	assert_int_equal(tsdb_head_append(h, ser, 3, s, 3, &r, NULL), 0);
+	assert_int_equal(r.invalid, 4); /* 2 bad series + their 2 samples */
+	assert_int_equal(r.accepted, 1);
+	/* the next batch may not reach back more than half a block range */
+	assert_int_equal(tsdb_head_append(h, ser, 3, s + 3, 1, &r, NULL), 0);
+	assert_int_equal(r.out_of_bounds, 1);
+	assert_int_equal(r.accepted, 0);
+	ax_labels_free(bad);
+	ax_labels_free(ok);
+	ax_labels_free(empty);
+	tsdb_head_free(h);
+}
+
+static void test_chunks_cut_like_prometheus(void **st)
+{
+	tsdb_head_t *h = new_head();
+	ax_labels_t *a = L("c", "j", "i");
+	const ax_labels_t *ser[1] = {a};
+	tsdb_sample_in_t s[1];
+	tsdb_append_result_t r;
+	tsdb_series_t *se;
+	int i;
+
+	(void)st;
+	/* 15 s interval from the start of a 2 h range: Prometheus cuts
+	 * chunks of 120 samples (30 minutes) */
+	for (i = 0; i < 480; i++) {
+		s[0].series = 0;
+		s[0].t = 7200000LL * 1000 + (int64_t)i * 15000;
+		s[0].v = i;
+		assert_int_equal(
+		    tsdb_head_append(h, ser, 1, s, 1, &r, NULL), 0);
+		assert_int_equal(r.accepted, 1);
+	}
+	se = tsdb_head_series(h, 1);
+	assert_non_null(se);
+	assert_int_equal(se->n_chunks, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    tsdb_xor_num_samples(se->chunks[i].b, se->chunks[i].len),
+		    120);
+	assert_int_equal(se->app.n, 120);
+	/* a new 2 h range always starts a new chunk */
+	s[0].t = 7200000LL * 1001 + 5;
+	assert_int_equal(tsdb_head_append(h, ser, 1, s, 1, &r, NULL), 0);
+	assert_int_equal(se->n_chunks, 4);
+	ax_labels_free(a);
+	tsdb_head_free(h);
+}
+
+static void test_select_matchers(void **st)
+{
+	tsdb_head_t *h = new_head();
+	ax_labels_t *ls[4];
+	tsdb_sample_in_t s[4];
+	tsdb_append_result_t r;
+	tsdb_plist_t refs = {0};
+	ax_selector_t *sel;
+	char **v;
+	size_t n, i;
+	static const struct {
+		const char *sel;
+		size_t want;
+	} cases[] = {
+	    {"up", 3},
+	    {"up{job=\"api\"}", 2},
+	    {"up{job!=\"api\"}", 1},
+	    {"{job=~\"a.*\"}", 3},
+	    {"up{zone=\"\"}", 2},
+	    {"up{zone!=\"\"}", 1},
+	    {"{__name__=~\"up|down\",instance!~\"1\"}", 2},
+	    {"nope", 0},
+	    {"up{job=~\"api|db\",instance=\"2\"}", 1},
+	    {"{zone=~\".+\"}", 1},
+	};
+
+	(void)st;
+	ls[0] = L("up", "api", "1");
+	ls[1] = L("up", "api", "2");
+	ls[2] = L("up", "db", "1");
+	assert_int_equal(ax_labels_from_strings(&ls[3], NULL, "__name__",
+	                     "down", "job", "api", "instance", "3", NULL),
+	    0);
+	ax_labels_free(ls[2]);
+	assert_int_equal(ax_labels_from_strings(&ls[2], NULL, "__name__", "up",
+	                     "job", "db", "instance", "1", "zone", "eu", NULL),
+	    0);
+	for (i = 0; i < 4; i++) {
+		s[i].series = (uint32_t)i;
+		s[i].t = 1000;
+		s[i].v = 1;
+	}
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)ls, 4,
+	                     s, 4, &r, NULL),
+	    0);
+	assert_int_equal(r.accepted, 4);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    ax_selector_parse(cases[i].sel, &sel, NULL), 0);
+		assert_int_equal(
+		    tsdb_head_select(h, sel->matchers, sel->n_matchers,
+		        INT64_MIN, INT64_MAX, &refs, NULL),
+		    0);
+		if (refs.n != cases[i].want)
+			fail_msg("%s: %zu series, want %zu", cases[i].sel,
+			    refs.n, cases[i].want);
+		ax_selector_free(sel);
+	}
+	tsdb_plist_fini(&refs);
+	assert_int_equal(tsdb_head_label_names(h, NULL, 0, &v, &n, NULL), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0], "__name__");
+	assert_string_equal(v[3], "zone");
+	tsdb_strv_free(v, n);
+	assert_int_equal(
+	    tsdb_head_label_values(h, "job", NULL, 0, &v, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "api");
+	tsdb_strv_free(v, n);
+	assert_int_equal(ax_selector_parse("down", &sel, NULL), 0);
+	assert_int_equal(tsdb_head_label_values(h, "instance", sel->matchers,
+	                     sel->n_matchers, &v, &n, NULL),
+	    0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "3");
+	tsdb_strv_free(v, n);
+	ax_selector_free(sel);
+	for (i = 0; i < 4; i++)
+		ax_labels_free(ls[i]);
+	tsdb_head_free(h);
+}
+
+static void test_wal_replay(void **st)
+{
+	char dir[] = "/tmp/axheadXXXXXX", cmd[64];
+	tsdb_wal_opts_t wo = {0, 1, TSDB_WAL_FSYNC_NEVER};
+	tsdb_wal_t *w;
+	tsdb_head_t *h = new_head(), *h2 = new_head();
+	ax_labels_t *a = L("m", "j", "a"), *b = L("m", "j", "b");
+	const ax_labels_t *ser[2] = {a, b};
+	tsdb_sample_in_t s[2];
+	tsdb_append_result_t r;
+	tsdb_wal_replay_stats_t rs;
+	tsdb_plist_t refs = {0};
+	ax_selector_t *sel;
+	uint64_t n;
+	sum_ctx_t c = {0};
+	int i;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tsdb_wal_open(dir, &wo, &w, NULL), 0);
+	tsdb_head_set_wal(h, w);
+	for (i = 0; i < 300; i++) {
+		s[0].series = 0;
+		s[0].t = i * 1000;
+		s[0].v = i;
+		s[1].series = 1;
+		s[1].t = i * 1000;
+		s[1].v = -i;
+		assert_int_equal(
+		    tsdb_head_append(h, ser, 2, s, 2, &r, NULL), 0);
+		assert_int_equal(r.accepted, 2);
+	}
+	tsdb_wal_close(w);
+	tsdb_head_free(h);
+	assert_int_equal(tsdb_head_replay(h2, dir, &rs, &n, NULL), 0);
+	assert_int_equal(n, 600);
+	assert_int_equal(rs.corruptions, 0);
+	assert_int_equal(ax_selector_parse("m{instance=\"a\"}", &sel, NULL), 0);
+	assert_int_equal(tsdb_head_select(h2, sel->matchers, sel->n_matchers,
+	                     INT64_MIN, INT64_MAX, &refs, NULL),
+	    0);
+	assert_int_equal(refs.n, 1);
+	assert_int_equal(
+	    tsdb_head_series_samples(tsdb_head_series(h2, refs.v[0]), INT64_MIN,
+	        INT64_MAX, sum_fn, &c),
+	    0);
+	assert_int_equal(c.n, 300);
+	assert_true(c.sum == 299 * 300 / 2);
+	assert_int_equal(c.last_t, 299000);
+	/* appending after replay continues the series (no duplicate refs) */
+	s[0].t = 300000;
+	assert_int_equal(tsdb_head_append(h2, ser, 1, s, 1, &r, NULL), 0);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(tsdb_head_select(h2, sel->matchers, sel->n_matchers,
+	                     INT64_MIN, INT64_MAX, &refs, NULL),
+	    0);
+	assert_int_equal(refs.n, 1);
+	tsdb_plist_fini(&refs);
+	ax_selector_free(sel);
+	ax_labels_free(a);
+	ax_labels_free(b);
+	tsdb_head_free(h2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_append_rules),
+	    cmocka_unit_test(test_invalid_and_bounds),
+	    cmocka_unit_test(test_chunks_cut_like_prometheus),
+	    cmocka_unit_test(test_select_matchers),
+	    cmocka_unit_test(test_wal_replay),
+	};
+
+	ax_log_setup("error", NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
