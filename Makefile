@@ -39,7 +39,7 @@ BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TEST_HELPERS := $(BUILD)/tests/ax-testpeer
+TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool
 
 .PHONY: all deps run test unit integration asan fmt clean help clang
 
@@ -145,6 +145,11 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_A)
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/ax-testpeer: $(BUILD)/obj/tests/integration/ax_testpeer.o $(COMMON_A)
+	@mkdir -p $(BUILD)/tests
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/ax-tsdbtool: $(BUILD)/obj/tests/integration/ax_tsdbtool.o $(BUILD)/libaxtsdb.a $(COMMON_A)
 	@mkdir -p $(BUILD)/tests
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)

@@ -4,6 +4,7 @@
 #include "ax_units.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -185,6 +186,120 @@ int ax_size_parse(const char *s, int64_t *out, ax_err_t *err)
 bad:
 	return ax_err_set(err, AX_EINVAL,
 	    "not a valid size: \"%s\" (want e.g. 512MB, 1GiB, 0)", s);
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int ax_time_parse(const char *s, int64_t *ms, ax_err_t *err)
+{
+	char *end;
+	double f;
+	int y, mo, d, hh, mi, ss;
+	int64_t frac_ms = 0, off_s = 0;
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return ax_err_set(
+		    err, AX_EINVAL, "cannot parse \"\" to a valid timestamp");
+	f = strtod(s, &end);
+	if (*end == '\0' && end != s) {
+		if (!isfinite(f) || f > 9.2e15 || f < -9.2e15)
+			return ax_err_set(err, AX_EINVAL,
+			    "cannot parse \"%s\" to a valid timestamp", s);
+		*ms = (int64_t)llround(f * 1000.0);
+		return 0;
+	}
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &hh) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &ss) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    hh > 23 || mi > 59 || ss > 60)
+		return ax_err_set(err, AX_EINVAL,
+		    "cannot parse \"%s\" to a valid timestamp", s);
+	p = s + 19;
+	if (*p == '.') {
+		int64_t scale = 100;
+
+		p++;
+		if (*p < '0' || *p > '9')
+			return ax_err_set(err, AX_EINVAL,
+			    "cannot parse \"%s\" to a valid timestamp", s);
+		while (*p >= '0' && *p <= '9') {
+			frac_ms += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om;
+
+		if (digits(p + 1, 2, &oh) || p[3] != ':' ||
+		    digits(p + 4, 2, &om))
+			return ax_err_set(err, AX_EINVAL,
+			    "cannot parse \"%s\" to a valid timestamp", s);
+		off_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return ax_err_set(err, AX_EINVAL,
+		    "cannot parse \"%s\" to a valid timestamp", s);
+	}
+	if (*p != '\0')
+		return ax_err_set(err, AX_EINVAL,
+		    "cannot parse \"%s\" to a valid timestamp", s);
+	*ms = ((days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss) -
+	          off_s) *
+	        1000 +
+	    frac_ms;
+	return 0;
+}
+
+int ax_api_duration_parse(const char *s, int64_t *ms, ax_err_t *err)
+{
+	char *end;
+	double f;
+
+	if (s && *s) {
+		f = strtod(s, &end);
+		if (*end == '\0') {
+			if (!isfinite(f) || f > 9.2e15 || f < -9.2e15)
+				return ax_err_set(err, AX_EINVAL,
+				    "cannot parse \"%s\" to a valid duration",
+				    s);
+			*ms = (int64_t)llround(f * 1000.0);
+			return 0;
+		}
+	}
+	if (ax_duration_parse(s, ms, NULL) != 0)
+		return ax_err_set(err, AX_EINVAL,
+		    "cannot parse \"%s\" to a valid duration", s ? s : "");
+	return 0;
 }
 
 int64_t ax_now_ms(void)

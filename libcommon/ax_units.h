@@ -25,6 +25,16 @@ void ax_duration_format(int64_t ms, char *out, size_t cap);
 /* Parse a byte size.  OUT: *bytes on success. */
 int ax_size_parse(const char *s, int64_t *bytes, ax_err_t *err);
 
+/*
+ * Parse a time as the Prometheus HTTP API does: Unix seconds with an
+ * optional fraction ("1700000000.123") or RFC 3339 ("2026-11-24T14:00:00Z",
+ * "2026-11-24T14:00:00.5+01:00").  OUT: *ms.
+ */
+int ax_time_parse(const char *s, int64_t *ms, ax_err_t *err);
+/* Parse a duration as the Prometheus API does for `step`/`timeout`: a
+ * Prometheus duration or a number of seconds ("15", "0.5"). */
+int ax_api_duration_parse(const char *s, int64_t *ms, ax_err_t *err);
+
 /* Monotonic and wall clocks in milliseconds. */
 int64_t ax_now_ms(void);
 int64_t ax_mono_ms(void);

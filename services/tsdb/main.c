@@ -1,13 +1,340 @@
 /*
- * axon-tsdb: entry point.  The Axon time-series database: storage, PromQL and
- * the Prometheus HTTP API.
+ * axon-tsdb: entry point.  The Axon time-series database: storage (head,
+ * WAL in Prometheus' format), ingestion over nng and remote write, and the
+ * Prometheus HTTP API.
  *
- * The daemon skeleton (flags, config reload, /metrics, health, signals)
- * is libcommon's ax_daemon; this file declares what is particular to
- * axon-tsdb.  See docs/architecture.md for its place in the system.
+ * Start-up: lock the data directory, start serving HTTP at once (not
+ * ready), replay the WAL in a background thread, then open a fresh WAL
+ * segment and become ready.  While not ready, writes are answered
+ * "retry" (nng) or 503 (HTTP) and /-/ready says 503.
  */
-#include "ax_daemon.h"
-#include "ax_promyml.h"
+#include "tsdb/ingest.h"
+#include "tsdb/tsdb.h"
+#include "ax_log.h"
+#include "ax_units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const ax_flag_t flags[] = {
+    {"storage.tsdb.path", AX_FLAG_STRING, "data/",
+        "Base path for metrics storage (relative to the working directory)."},
+    {"storage.tsdb.wal-compression", AX_FLAG_BOOL, "true",
+        "Compress WAL records with snappy (as Prometheus 2.42 does by "
+        "default)."},
+    {"storage.tsdb.wal-segment-size", AX_FLAG_SIZE, "128MB",
+        "Size of a WAL segment file."},
+    {"storage.tsdb.wal-fsync", AX_FLAG_STRING, "segment",
+        "When to fsync the WAL: never, segment (when a segment is completed, "
+        "as Prometheus) or always (before every acknowledgement)."},
+    {"storage.tsdb.min-block-duration", AX_FLAG_DURATION, "2h",
+        "Block range: head chunks never cross its boundaries."},
+    {"storage.tsdb.max-series", AX_FLAG_INT, "0",
+        "Maximum number of series in the head; 0 for no limit."},
+    {"web.enable-remote-write-receiver", AX_FLAG_BOOL, "true",
+        "Accept Prometheus remote-write requests at /api/v1/write."},
+    {"query.lookback-delta", AX_FLAG_DURATION, "5m",
+        "How far back to look for a sample (/federate and queries)."},
+    {NULL, 0, NULL, NULL},
+};
+
+void tsdb_count_append(tsdb_t *t, const tsdb_append_result_t *r)
+{
+	ax_counter_add(t->m_appended, (double)r->accepted);
+	ax_counter_add(t->m_ooo, (double)r->out_of_order);
+	ax_counter_add(t->m_dup, (double)r->duplicate_timestamp);
+	ax_counter_add(t->m_bounds, (double)r->out_of_bounds);
+	ax_counter_add(t->m_invalid, (double)r->invalid);
+	ax_counter_add(t->m_limit, (double)r->limit);
+}
+
+static double g_series(void *arg)
+{
+	tsdb_head_stats_t st;
+
+	tsdb_head_stats(((tsdb_t *)arg)->head, &st);
+	return (double)st.series;
+}
+
+static double g_chunks(void *arg)
+{
+	tsdb_head_stats_t st;
+
+	tsdb_head_stats(((tsdb_t *)arg)->head, &st);
+	return (double)st.chunks;
+}
+
+static double g_ready(void *arg)
+{
+	return ((tsdb_t *)arg)->ready ? 1 : 0;
+}
+
+static int setup_metrics(tsdb_t *t)
+{
+	ax_metrics_t *r = ax_daemon_metrics(t->d);
+	const char *rn[] = {"reason"};
+	static const char *reasons[] = {"out_of_order", "duplicate_timestamp",
+	    "out_of_bounds", "invalid", "limit"};
+	ax_metric_t **dst[] = {
+	    &t->m_ooo, &t->m_dup, &t->m_bounds, &t->m_invalid, &t->m_limit};
+	const char *cn[] = {"code"};
+	static const char *codes[] = {"204", "400", "503"};
+	ax_metric_t **cdst[] = {&t->m_rw_ok, &t->m_rw_bad, &t->m_rw_retry};
+	ax_mfam_t *f;
+	int i;
+
+	if (!ax_metrics_gauge_fn(r, "axon_tsdb_head_series",
+	        "Number of series in the head.", g_series, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_head_chunks",
+	        "Number of chunks in the head.", g_chunks, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_ready",
+	        "1 once the WAL is replayed and writes are accepted.", g_ready,
+	        t))
+		return AX_ENOMEM;
+	t->m_appended =
+	    ax_metrics_counter(r, "axon_tsdb_head_samples_appended_total",
+	        "Samples appended to the head (and written to the WAL).");
+	f = ax_metrics_family(r, AX_METRIC_COUNTER,
+	    "axon_tsdb_samples_rejected_total",
+	    "Samples refused for good, by reason.", 1, rn, NULL, 0);
+	for (i = 0; f && i < 5; i++)
+		*dst[i] = ax_mfam_with(f, &reasons[i]);
+	f = ax_metrics_family(r, AX_METRIC_COUNTER,
+	    "axon_tsdb_remote_write_requests_total",
+	    "Remote-write requests received, by response code.", 1, cn, NULL,
+	    0);
+	for (i = 0; f && i < 3; i++)
+		*cdst[i] = ax_mfam_with(f, &codes[i]);
+	t->m_wal_corrupt =
+	    ax_metrics_counter(r, "axon_tsdb_wal_corruptions_total",
+	        "Torn or corrupt WAL tails found (and cut) during replay.");
+	t->m_wal_trunc =
+	    ax_metrics_counter(r, "axon_tsdb_wal_truncated_bytes_total",
+	        "Bytes cut from corrupt WAL tails during replay.");
+	t->m_replay_secs =
+	    ax_metrics_gauge(r, "axon_tsdb_wal_replay_duration_seconds",
+	        "Duration of the last WAL replay.");
+	return t->m_appended && t->m_wal_corrupt && t->m_replay_secs
+	    ? 0
+	    : AX_ENOMEM;
+}
+
+static void *replay_main(void *arg)
+{
+	tsdb_t *t = arg;
+	tsdb_wal_replay_stats_t st;
+	uint64_t samples = 0;
+	int64_t t0 = ax_mono_ms();
+	ax_err_t err;
+	char a[32], b[32], c[32], secs[32];
+
+	if (tsdb_head_replay(t->head, t->wal_dir, &st, &samples, &err) != 0) {
+		ax_log_error("WAL replay failed; axon-tsdb stays not ready",
+		    "err", err.msg);
+		t->failed = 1;
+		return NULL;
+	}
+	ax_counter_add(t->m_wal_corrupt, (double)st.corruptions);
+	ax_counter_add(t->m_wal_trunc, (double)st.truncated_bytes);
+	ax_gauge_set(t->m_replay_secs, (double)(ax_mono_ms() - t0) / 1000.0);
+	if (tsdb_wal_open(t->wal_dir, &t->wal_opts, &t->wal, &err) != 0) {
+		ax_log_error("cannot open the WAL for writing; axon-tsdb stays "
+		             "not ready",
+		    "err", err.msg);
+		t->failed = 1;
+		return NULL;
+	}
+	tsdb_head_set_wal(t->head, t->wal);
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)st.segments);
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)st.records);
+	snprintf(c, sizeof(c), "%llu", (unsigned long long)samples);
+	snprintf(
+	    secs, sizeof(secs), "%.3f", (double)(ax_mono_ms() - t0) / 1000.0);
+	ax_log_info("WAL replay completed", "segments", a, "records", b,
+	    "samples", c, "duration_seconds", secs);
+	__atomic_store_n(&t->ready, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int lock_dir(tsdb_t *t, ax_err_t *err)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/lock", t->data_dir);
+	t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (t->lock_fd < 0)
+		return ax_err_set(
+		    err, AX_EIO, "open %s: %s", p, strerror(errno));
+	if (flock(t->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		close(t->lock_fd);
+		t->lock_fd = -1;
+		return ax_err_set(err, AX_EIO,
+		    "lock %s: %s (is another axon-tsdb or Prometheus using "
+		    "this directory?)",
+		    p, strerror(errno));
+	}
+	return 0;
+}
+
+static void apply_cfg(tsdb_t *t, const tsdb_cfg_t *c)
+{
+	ax_labels_t *ext = c->global.external_labels
+	    ? ax_labels_dup(c->global.external_labels)
+	    : NULL;
+
+	pthread_mutex_lock(&t->cfg_mu);
+	ax_labels_free(t->external_labels);
+	t->external_labels = ext;
+	pthread_mutex_unlock(&t->cfg_mu);
+}
+
+static void tsdb_free(tsdb_t *t)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *e;
+
+	if (t == NULL)
+		return;
+	tsdb_ingest_stop(t->ingest);
+	if (t->replay_started)
+		pthread_join(t->replay_thread, NULL);
+	tsdb_wal_close(t->wal);
+	tsdb_head_free(t->head);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	while ((e = ax_hmap_next(&t->meta, &pos)) != NULL) {
+		tsdb_meta_t *m = e->val;
+
+		free(m->help);
+		free(m->unit);
+		free(m);
+	}
+	ax_hmap_fini(&t->meta);
+	ax_labels_free(t->external_labels);
+	pthread_mutex_destroy(&t->cfg_mu);
+	pthread_mutex_destroy(&t->meta_mu);
+	free(t->data_dir);
+	free(t->wal_dir);
+	free(t);
+}
+
+static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
+{
+	tsdb_cfg_t *cfg = cfgp;
+	tsdb_t *t = calloc(1, sizeof(*t));
+	tsdb_head_opts_t ho;
+	const char *fs = ax_daemon_flag(d, "storage.tsdb.wal-fsync");
+	size_t l;
+	int rv;
+
+	if (t == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	t->d = d;
+	t->lock_fd = -1;
+	pthread_mutex_init(&t->cfg_mu, NULL);
+	pthread_mutex_init(&t->meta_mu, NULL);
+	ax_hmap_init(&t->meta);
+	ax_daemon_set_state(d, t);
+	t->data_dir = strdup(ax_daemon_flag(d, "storage.tsdb.path"));
+	if (t->data_dir == NULL)
+		goto oom;
+	l = strlen(t->data_dir);
+	while (l > 1 && t->data_dir[l - 1] == '/')
+		t->data_dir[--l] = '\0';
+	t->wal_dir = malloc(l + 5);
+	if (t->wal_dir == NULL)
+		goto oom;
+	snprintf(t->wal_dir, l + 5, "%s/wal", t->data_dir);
+	if (strcmp(fs, "never") == 0)
+		t->wal_opts.fsync = TSDB_WAL_FSYNC_NEVER;
+	else if (strcmp(fs, "segment") == 0)
+		t->wal_opts.fsync = TSDB_WAL_FSYNC_SEGMENT;
+	else if (strcmp(fs, "always") == 0)
+		t->wal_opts.fsync = TSDB_WAL_FSYNC_ALWAYS;
+	else {
+		rv = ax_err_set(err, AX_EINVAL,
+		    "--storage.tsdb.wal-fsync: want never, segment or always, "
+		    "got \"%s\"",
+		    fs);
+		goto fail;
+	}
+	t->wal_opts.compress =
+	    ax_daemon_flag_bool(d, "storage.tsdb.wal-compression");
+	t->wal_opts.segment_size =
+	    (size_t)ax_daemon_flag_int(d, "storage.tsdb.wal-segment-size");
+	t->lookback_ms = ax_daemon_flag_int(d, "query.lookback-delta");
+	if (mkdir(t->data_dir, 0777) != 0 && errno != EEXIST) {
+		rv = ax_err_set(
+		    err, AX_EIO, "create %s: %s", t->data_dir, strerror(errno));
+		goto fail;
+	}
+	if ((rv = lock_dir(t, err)) != 0)
+		goto fail;
+	ho.chunk_range_ms =
+	    ax_daemon_flag_int(d, "storage.tsdb.min-block-duration");
+	ho.max_series = ax_daemon_flag_int(d, "storage.tsdb.max-series");
+	if ((rv = tsdb_head_new(&ho, &t->head, err)) != 0)
+		goto fail;
+	if (setup_metrics(t) != 0)
+		goto oom;
+	apply_cfg(t, cfg);
+	if ((rv = tsdb_ingest_start(
+	         t, cfg->axon.ingest_listen, &t->ingest, err)) != 0)
+		goto fail;
+	if (tsdb_api_register(t, ax_daemon_http(d)) != 0)
+		goto oom;
+	if (!ax_daemon_flag_bool(d, "web.enable-remote-write-receiver"))
+		ax_log_info("remote-write receiver disabled "
+		            "(--web.enable-remote-write-receiver=false)");
+	if (pthread_create(&t->replay_thread, NULL, replay_main, t) != 0) {
+		rv = ax_err_set(
+		    err, AX_EIO, "cannot start the WAL replay thread");
+		goto fail;
+	}
+	t->replay_started = 1;
+	return 0;
+oom:
+	rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+fail:
+	ax_daemon_set_state(d, NULL);
+	tsdb_free(t);
+	return rv;
+}
+
+static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
+{
+	tsdb_t *t = ax_daemon_state(d);
+	tsdb_cfg_t *old = ax_daemon_config(d), *nc = newp;
+	const char *a = old->axon.ingest_listen ? old->axon.ingest_listen : "";
+	const char *b = nc->axon.ingest_listen ? nc->axon.ingest_listen : "";
+
+	if (strcmp(a, b) != 0)
+		return ax_err_set(err, AX_ECONFIG,
+		    "axon_tsdb.ingest_listen cannot change on reload (\"%s\" "
+		    "-> \"%s\"); restart axon-tsdb",
+		    a, b);
+	apply_cfg(t, nc);
+	return 0;
+}
+
+static void stop(ax_daemon_t *d)
+{
+	tsdb_free(ax_daemon_state(d));
+	ax_daemon_set_state(d, NULL);
+}
+
+static int ready(ax_daemon_t *d)
+{
+	tsdb_t *t = ax_daemon_state(d);
+
+	return t && __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE);
+}
 
 static const ax_daemon_spec_t spec = {
     .name = "axon-tsdb",
@@ -16,9 +343,13 @@ static const ax_daemon_spec_t spec = {
                    "Prometheus HTTP API.",
     .default_config = "tsdb.yml",
     .default_listen = "0.0.0.0:9090",
-    .flags = NULL,
-    .load_config = ax_promyml_daemon_load,
-    .free_config = ax_promyml_daemon_free,
+    .flags = flags,
+    .load_config = tsdb_config_load,
+    .free_config = tsdb_config_free,
+    .start = start,
+    .reload = reload,
+    .stop = stop,
+    .ready = ready,
 };
 
 int main(int argc, char **argv)

@@ -170,6 +170,37 @@ static void test_buf(void **st)
 	assert_null(b.p);
 }
 
+static void test_time_parse(void **st)
+{
+	int64_t ms;
+	ax_err_t e;
+
+	(void)st;
+	assert_int_equal(ax_time_parse("1700000000", &ms, NULL), 0);
+	assert_true(ms == 1700000000000LL);
+	assert_int_equal(ax_time_parse("1700000000.123", &ms, NULL), 0);
+	assert_true(ms == 1700000000123LL);
+	assert_int_equal(ax_time_parse("-1.5", &ms, NULL), 0);
+	assert_true(ms == -1500);
+	assert_int_equal(ax_time_parse("2023-11-14T22:13:20Z", &ms, NULL), 0);
+	assert_true(ms == 1700000000000LL);
+	assert_int_equal(
+	    ax_time_parse("2023-11-14T23:13:20.25+01:00", &ms, NULL), 0);
+	assert_true(ms == 1700000000250LL);
+	assert_int_equal(ax_time_parse("1970-01-01T00:00:00Z", &ms, NULL), 0);
+	assert_true(ms == 0);
+	assert_int_not_equal(ax_time_parse("yesterday", &ms, &e), 0);
+	assert_str_contains(
+	    e.msg, "cannot parse \"yesterday\" to a valid timestamp");
+	assert_int_not_equal(ax_time_parse("NaN", &ms, &e), 0);
+	assert_int_not_equal(ax_time_parse("2023-13-01T00:00:00Z", &ms, &e), 0);
+	assert_int_equal(ax_api_duration_parse("15", &ms, NULL), 0);
+	assert_true(ms == 15000);
+	assert_int_equal(ax_api_duration_parse("1m", &ms, NULL), 0);
+	assert_true(ms == 60000);
+	assert_int_not_equal(ax_api_duration_parse("1q", &ms, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +210,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_fmt_double),
 	    cmocka_unit_test(test_buf),
+	    cmocka_unit_test(test_time_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,78 @@
+/*
+ * tsdb: the state of one axon-tsdb process, shared by its modules
+ * (main.c wires them; ingest.c feeds the head; api.c serves HTTP).
+ */
+#ifndef TSDB_TSDB_H
+#define TSDB_TSDB_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "ax_config.h"
+#include "ax_daemon.h"
+#include "ax_hmap.h"
+#include "ax_metrics.h"
+#include "tsdb/head.h"
+#include "tsdb/wal.h"
+
+/* Configuration (prometheus.yml sections owned by axon-tsdb). */
+typedef struct tsdb_cfg {
+	ax_prom_global_t global;
+	struct {
+		struct {
+			int64_t out_of_order_time_window_ms;
+		} tsdb;
+	} storage;
+	struct {
+		char *ingest_listen; /* nng REP address for SampleBatch */
+	} axon;
+} tsdb_cfg_t;
+
+int tsdb_config_load(
+    ax_daemon_t *d, const char *path, void **out, ax_err_t *err);
+void tsdb_config_free(void *cfg);
+
+typedef struct tsdb_ingest tsdb_ingest_t;
+
+/* Metric metadata from scrapers and remote write (HELP/TYPE/UNIT). */
+typedef struct tsdb_meta {
+	char type[16];
+	char *help;
+	char *unit;
+} tsdb_meta_t;
+
+typedef struct tsdb {
+	ax_daemon_t *d;
+	char *data_dir;
+	char *wal_dir;
+	int lock_fd;
+	tsdb_head_t *head;
+	tsdb_wal_t *wal;
+	tsdb_wal_opts_t wal_opts;
+	volatile int ready;  /* WAL replayed, accepting writes */
+	volatile int failed; /* replay failed: not ready, ever */
+	pthread_t replay_thread;
+	int replay_started;
+	tsdb_ingest_t *ingest;
+	pthread_mutex_t cfg_mu; /* external labels etc. from the config */
+	ax_labels_t *external_labels;
+	pthread_mutex_t meta_mu;
+	ax_hmap_t meta;      /* metric family -> tsdb_meta_t* */
+	int64_t lookback_ms; /* /federate */
+	/* metrics */
+	ax_metric_t *m_series, *m_chunks, *m_appended, *m_ooo, *m_dup,
+	    *m_bounds, *m_invalid, *m_limit, *m_wal_corrupt, *m_wal_trunc,
+	    *m_replay_secs, *m_rw_ok, *m_rw_bad, *m_rw_retry, *m_min_t,
+	    *m_max_t;
+} tsdb_t;
+
+/* Record the outcome of one append in the metrics. */
+void tsdb_count_append(tsdb_t *t, const tsdb_append_result_t *r);
+/* Store metadata for a metric family (type as Prometheus names it). */
+void tsdb_meta_put(tsdb_t *t, const char *family, const char *type,
+    const char *help, const char *unit);
+
+/* HTTP API routes (api.c). */
+int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv);
+
+#endif
