@@ -26,8 +26,12 @@ static int grow(tsdb_xor_app_t *a, size_t need)
 	return 0;
 }
 
-/* Bit writer.  The caller reserved enough space (at most 16 bytes per
- * sample: 64-bit dod + 64-bit value + prefixes). */
+/* Bit writer with the exact byte layout of Prometheus' bstream: free_bits
+ * (0..8) unused low bits in the last byte.  Whole bytes are written the
+ * way bstream.writeByte writes them, which always appends a byte, so after
+ * an aligned byte write the stream ends in an empty byte (free_bits 8):
+ * chunk lengths then match Prometheus' to the byte.  The caller reserved
+ * enough space (grow). */
 static void put_bit(tsdb_xor_app_t *a, int bit)
 {
 	if (a->free_bits == 0) {
@@ -39,27 +43,31 @@ static void put_bit(tsdb_xor_app_t *a, int bit)
 	a->free_bits--;
 }
 
-static void put_bits(tsdb_xor_app_t *a, uint64_t v, int nbits)
-{
-	while (nbits > 0) {
-		int take;
-		uint8_t chunk;
-
-		if (a->free_bits == 0) {
-			a->b[a->len++] = 0;
-			a->free_bits = 8;
-		}
-		take = nbits < a->free_bits ? nbits : a->free_bits;
-		chunk = (uint8_t)((v >> (nbits - take)) & ((1u << take) - 1));
-		a->b[a->len - 1] |= (uint8_t)(chunk << (a->free_bits - take));
-		a->free_bits = (uint8_t)(a->free_bits - take);
-		nbits -= take;
-	}
-}
-
 static void put_byte(tsdb_xor_app_t *a, uint8_t byte)
 {
-	put_bits(a, byte, 8);
+	if (a->free_bits == 0) {
+		a->b[a->len++] = 0;
+		a->free_bits = 8;
+	}
+	a->b[a->len - 1] |= (uint8_t)(byte >> (8 - a->free_bits));
+	a->b[a->len++] = (uint8_t)((unsigned)byte << a->free_bits);
+}
+
+static void put_bits(tsdb_xor_app_t *a, uint64_t v, int nbits)
+{
+	if (nbits <= 0)
+		return;
+	v <<= 64 - nbits;
+	while (nbits >= 8) {
+		put_byte(a, (uint8_t)(v >> 56));
+		v <<= 8;
+		nbits -= 8;
+	}
+	while (nbits > 0) {
+		put_bit(a, (int)(v >> 63));
+		v <<= 1;
+		nbits--;
+	}
 }
 
 static void put_uvarint(tsdb_xor_app_t *a, uint64_t x)
@@ -151,7 +159,7 @@ int tsdb_xor_append(tsdb_xor_app_t *a, int64_t t, double v)
 {
 	uint64_t vb = f2u(v);
 
-	if (grow(a, 24) != 0)
+	if (grow(a, 32) != 0)
 		return AX_ENOMEM;
 	if (a->n == 0) {
 		put_varint(a, t);
@@ -411,8 +419,17 @@ int tsdb_xor_resume(tsdb_xor_app_t *a, const uint8_t *b, size_t len)
 	if (grow(a, len + 16) != 0)
 		return AX_ENOMEM;
 	memcpy(a->b, b, len);
-	a->len = it.bit == 7 ? it.pos : it.pos + 1;
-	a->free_bits = it.bit == 7 ? 0 : (uint8_t)(it.bit + 1);
+	/* Continue right after the last sample's bits.  At a byte boundary
+	 * with an empty trailing byte (bstream after an aligned writeByte)
+	 * that byte is kept with its 8 free bits. */
+	if (it.pos >= len) {
+		a->len = len;
+		a->free_bits = 0;
+	} else {
+		a->len = it.pos + 1;
+		a->free_bits = (uint8_t)(it.bit + 1);
+		a->b[it.pos] &= (uint8_t)(0xff << a->free_bits);
+	}
 	a->n = it.n;
 	a->t = it.t;
 	a->t_delta = it.t_delta;

@@ -39,7 +39,7 @@ typedef struct tsdb_xor_app {
 	uint8_t *b; /* chunk bytes, 2-byte header included */
 	size_t len; /* bytes in use */
 	size_t cap;
-	uint8_t free_bits; /* unused low bits in b[len-1] (0..7) */
+	uint8_t free_bits; /* unused low bits in b[len-1] (0..8) */
 	uint16_t n;
 	int64_t t;
 	int64_t t_delta;
@@ -54,8 +54,9 @@ void tsdb_xor_fini(tsdb_xor_app_t *a);
 /* Append (t, v); t must be greater than the previous timestamp (the caller
  * enforces order).  Returns 0 or AX_ENOMEM (the chunk is unchanged). */
 int tsdb_xor_append(tsdb_xor_app_t *a, int64_t t, double v);
-/* Resume appending to existing chunk bytes (copied).  AX_EPROTO when the
- * bytes do not decode. */
+/* Resume appending to existing chunk bytes (copied): new bits continue
+ * right after the last sample's.  AX_EPROTO when the bytes do not
+ * decode. */
 int tsdb_xor_resume(tsdb_xor_app_t *a, const uint8_t *b, size_t len);
 
 typedef struct tsdb_xor_it {

@@ -35,7 +35,7 @@ pass "bad configs rejected with file:line:col at start"
 cfg=$TMP/tsdb.yml
 printf 'global:\n  scrape_interval: 15s\n' >"$cfg"
 port=$(freeport)
-start tsdb "$BIN/axon-tsdb" --config.file="$cfg" --web.listen-address="127.0.0.1:$port"
+start tsdb "$BIN/axon-tsdb" --config.file="$cfg" --web.listen-address="127.0.0.1:$port" --storage.tsdb.path="$TMP/d1"
 base="http://127.0.0.1:$port"
 wait_http "$base/-/healthy"
 printf 'global:\n  scrape_interval: 15s\n  scrape_timeout: 5m\n' >"$cfg"
@@ -61,7 +61,7 @@ pass "reload: bad config rejected and old kept, good config applied"
 
 # lifecycle API can be switched off
 port=$(freeport)
-start tsdb2 "$BIN/axon-tsdb" --config.file="$cfg" --web.listen-address="127.0.0.1:$port" --web.enable-lifecycle=false
+start tsdb2 "$BIN/axon-tsdb" --config.file="$cfg" --web.listen-address="127.0.0.1:$port" --storage.tsdb.path="$TMP/d2" --web.enable-lifecycle=false
 wait_http "http://127.0.0.1:$port/-/healthy"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/-/reload")" = 403 ] || fail "lifecycle off"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/-/quit")" = 403 ] || fail "quit while lifecycle off"
@@ -69,7 +69,7 @@ pass "lifecycle API switch"
 
 # /-/quit stops the daemon with exit 0
 port=$(freeport)
-start tsdb3 "$BIN/axon-tsdb" --config.file="$cfg" --web.listen-address="127.0.0.1:$port"
+start tsdb3 "$BIN/axon-tsdb" --config.file="$cfg" --web.listen-address="127.0.0.1:$port" --storage.tsdb.path="$TMP/d3"
 wait_http "http://127.0.0.1:$port/-/healthy"
 curl -fsS -X POST "http://127.0.0.1:$port/-/quit" >/dev/null
 wait_exit "$tsdb3_PID" 10
