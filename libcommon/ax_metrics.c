@@ -141,6 +141,9 @@ ax_mfam_t *ax_metrics_family(ax_metrics_t *r, ax_metric_type_t type,
 	ax_mfam_t *f;
 	size_t i;
 
+	if (r == NULL)
+		return NULL; /* metrics off: updates on NULL children are no-ops
+		              */
 	pthread_mutex_lock(&r->mu);
 	for (f = r->fams; f; f = f->next) {
 		if (strcmp(f->name, name) != 0)
@@ -188,6 +191,8 @@ ax_metric_t *ax_mfam_with(ax_mfam_t *f, const char *const *values)
 	ax_metric_t *m, **tail;
 	size_t i;
 
+	if (f == NULL)
+		return NULL;
 	pthread_mutex_lock(&f->mu);
 	for (tail = &f->children; (m = *tail) != NULL; tail = &m->next) {
 		for (i = 0; i < f->n_labels; i++)

@@ -31,7 +31,10 @@ typedef enum {
 	AX_METRIC_HISTOGRAM,
 } ax_metric_type_t;
 
-/* OUT: a new registry (NULL on allocation failure); caller frees it. */
+/* OUT: a new registry (NULL on allocation failure); caller frees it.
+ * Every function below accepts a NULL registry or family and then returns
+ * NULL, and updates on a NULL child do nothing: code can run without
+ * metrics (tests, tools). */
 ax_metrics_t *ax_metrics_new(void);
 void ax_metrics_free(ax_metrics_t *r);
 

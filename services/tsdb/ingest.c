@@ -17,6 +17,16 @@
 #define MAX_BATCH_BYTES (64u << 20)
 #define MAX_RW_DECODED (256u << 20)
 
+void tsdb_count_append(tsdb_t *t, const tsdb_append_result_t *r)
+{
+	ax_counter_add(t->m_appended, (double)r->accepted);
+	ax_counter_add(t->m_ooo, (double)r->out_of_order);
+	ax_counter_add(t->m_dup, (double)r->duplicate_timestamp);
+	ax_counter_add(t->m_bounds, (double)r->out_of_bounds);
+	ax_counter_add(t->m_invalid, (double)r->invalid);
+	ax_counter_add(t->m_limit, (double)r->limit);
+}
+
 /* ---- per-sender state ---- */
 
 typedef struct ref_ent {
@@ -360,8 +370,8 @@ static int server_cb(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 	return tsdb_ingest_handle(arg, req, len, reply);
 }
 
-int tsdb_ingest_start(
-    tsdb_t *t, const char *addr, tsdb_ingest_t **out, ax_err_t *err)
+int tsdb_ingest_start(tsdb_t *t, ax_metrics_t *reg, const char *addr,
+    tsdb_ingest_t **out, ax_err_t *err)
 {
 	tsdb_ingest_t *in = calloc(1, sizeof(*in));
 	const char *ln[] = {"status"};
@@ -379,16 +389,16 @@ int tsdb_ingest_start(
 	        (ssize_t)sizeof(in->session) ||
 	    in->session == 0)
 		in->session = (uint64_t)ax_mono_ms() * 2654435761u | 1;
-	f = ax_metrics_family(ax_daemon_metrics(t->d), AX_METRIC_COUNTER,
+	f = ax_metrics_family(reg, AX_METRIC_COUNTER,
 	    "axon_tsdb_ingest_batches_total",
 	    "Sample batches received over nng, by the status of the ack.", 1,
 	    ln, NULL, 0);
 	for (i = 0; f && i < 5; i++)
 		in->m_batches[i] = ax_mfam_with(f, &st[i]);
-	in->m_exemplars_dropped = ax_metrics_counter(ax_daemon_metrics(t->d),
-	    "axon_tsdb_exemplars_dropped_total",
-	    "Exemplars received but not stored (exemplar storage is not "
-	    "enabled in this version).");
+	in->m_exemplars_dropped =
+	    ax_metrics_counter(reg, "axon_tsdb_exemplars_dropped_total",
+	        "Exemplars received but not stored (exemplar storage is not "
+	        "enabled in this version).");
 	if (addr) {
 		ax_msg_opts_t o;
 

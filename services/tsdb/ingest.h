@@ -18,9 +18,10 @@
 #include "ax_http.h"
 #include "tsdb/tsdb.h"
 
-/* Start the nng listener when addr is non-NULL.  OUT: *out. */
-int tsdb_ingest_start(
-    tsdb_t *t, const char *addr, tsdb_ingest_t **out, ax_err_t *err);
+/* Start the nng listener when addr is non-NULL; metrics go to reg.
+ * OUT: *out. */
+int tsdb_ingest_start(tsdb_t *t, ax_metrics_t *reg, const char *addr,
+    tsdb_ingest_t **out, ax_err_t *err);
 void tsdb_ingest_stop(tsdb_ingest_t *in);
 /* Handle one packed SampleBatch, appending the packed ack to reply (used by
  * the nng server and by tests). */

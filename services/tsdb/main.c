@@ -44,16 +44,6 @@ static const ax_flag_t flags[] = {
     {NULL, 0, NULL, NULL},
 };
 
-void tsdb_count_append(tsdb_t *t, const tsdb_append_result_t *r)
-{
-	ax_counter_add(t->m_appended, (double)r->accepted);
-	ax_counter_add(t->m_ooo, (double)r->out_of_order);
-	ax_counter_add(t->m_dup, (double)r->duplicate_timestamp);
-	ax_counter_add(t->m_bounds, (double)r->out_of_bounds);
-	ax_counter_add(t->m_invalid, (double)r->invalid);
-	ax_counter_add(t->m_limit, (double)r->limit);
-}
-
 static double g_series(void *arg)
 {
 	tsdb_head_stats_t st;
@@ -284,8 +274,8 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	if (setup_metrics(t) != 0)
 		goto oom;
 	apply_cfg(t, cfg);
-	if ((rv = tsdb_ingest_start(
-	         t, cfg->axon.ingest_listen, &t->ingest, err)) != 0)
+	if ((rv = tsdb_ingest_start(t, ax_daemon_metrics(d),
+	         cfg->axon.ingest_listen, &t->ingest, err)) != 0)
 		goto fail;
 	if (tsdb_api_register(t, ax_daemon_http(d)) != 0)
 		goto oom;

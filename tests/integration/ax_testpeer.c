@@ -11,6 +11,12 @@
  *       answer nng requests with their own bytes reversed until killed
  *   ax-testpeer req ADDR TEXT
  *       send TEXT to a rep peer and print the reply
+ *   ax-testpeer batch-load ADDR SERIES OUTFILE START_MS
+ *       send axon.v1.SampleBatch batches to a tsdb over nng until SIGTERM:
+ *       batch k holds load_series{s="0".."SERIES-1"} at START_MS + k*1000
+ *       with value k; every acknowledged k is appended to OUTFILE.  It
+ *       follows the contract: resend on timeout, definitions again after a
+ *       session reset, back off on RETRY.
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  */
@@ -19,6 +25,9 @@
 #include "ax_msg.h"
 #include "ax_rw.h"
 #include "ax_units.h"
+#include "axon/v1/samples.pb-c.h"
+
+#include <signal.h>
 
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -113,6 +122,149 @@ static int rw_send(int argc, char **argv)
 	return st.sent == (uint64_t)(series * samples) ? 0 : 1;
 }
 
+static volatile sig_atomic_t g_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static int batch_load(int argc, char **argv)
+{
+	ax_msg_opts_t o;
+	ax_msg_client_t *c;
+	ax_err_t err;
+	long n, i;
+	uint64_t session = 0, k = 0;
+	int send_defs = 1;
+	int64_t start;
+	FILE *out;
+	Axon__V1__SeriesDef *defs, **defp;
+	Axon__V1__Label *lab, **labp;
+	char(*vals)[16];
+	uint64_t *refs;
+	int64_t *ts;
+	double *vs;
+
+	if (argc != 6) {
+		fprintf(
+		    stderr, "usage: batch-load ADDR SERIES OUTFILE START_MS\n");
+		return 2;
+	}
+	n = atol(argv[3]);
+	start = atoll(argv[5]);
+	out = fopen(argv[4], "a");
+	if (out == NULL || n <= 0) {
+		perror(argv[4]);
+		return 1;
+	}
+	signal(SIGTERM, on_term);
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = 400;
+	o.retries = 0;
+	o.reconnect_min_ms = 20;
+	o.reconnect_max_ms = 100;
+	if (ax_msg_client_open(argv[2], &o, &c, &err) != 0) {
+		fprintf(stderr, "batch-load: %s\n", err.msg);
+		return 1;
+	}
+	defs = calloc((size_t)n, sizeof(*defs));
+	defp = calloc((size_t)n, sizeof(*defp));
+	lab = calloc((size_t)n * 2, sizeof(*lab));
+	labp = calloc((size_t)n * 2, sizeof(*labp));
+	vals = calloc((size_t)n, sizeof(*vals));
+	refs = calloc((size_t)n, sizeof(*refs));
+	ts = calloc((size_t)n, sizeof(*ts));
+	vs = calloc((size_t)n, sizeof(*vs));
+	if (!defs || !defp || !lab || !labp || !vals || !refs || !ts || !vs)
+		return 1;
+	for (i = 0; i < n; i++) {
+		axon__v1__series_def__init(&defs[i]);
+		axon__v1__label__init(&lab[2 * i]);
+		axon__v1__label__init(&lab[2 * i + 1]);
+		snprintf(vals[i], sizeof(vals[i]), "%ld", i);
+		lab[2 * i].name = "__name__";
+		lab[2 * i].value = "load_series";
+		lab[2 * i + 1].name = "s";
+		lab[2 * i + 1].value = vals[i];
+		labp[2 * i] = &lab[2 * i];
+		labp[2 * i + 1] = &lab[2 * i + 1];
+		defs[i].ref = (uint64_t)i + 1;
+		defs[i].labels = &labp[2 * i];
+		defs[i].n_labels = 2;
+		defp[i] = &defs[i];
+		refs[i] = (uint64_t)i + 1;
+	}
+	while (!g_stop) {
+		Axon__V1__SampleBatch b = AXON__V1__SAMPLE_BATCH__INIT;
+		Axon__V1__SampleBatchAck *ack;
+
+		for (i = 0; i < n; i++) {
+			ts[i] = start + (int64_t)k * 1000;
+			vs[i] = (double)k;
+		}
+		b.version = 1;
+		b.sender_id = "batch-load";
+		b.session_id = session;
+		b.batch_id = k + 1;
+		if (send_defs) {
+			b.series = defp;
+			b.n_series = (size_t)n;
+		}
+		b.refs = refs;
+		b.n_refs = (size_t)n;
+		b.ts_ms = ts;
+		b.n_ts_ms = (size_t)n;
+		b.values = vs;
+		b.n_values = (size_t)n;
+		if (ax_msg_call(c, &b.base,
+		        &axon__v1__sample_batch_ack__descriptor,
+		        (ProtobufCMessage **)&ack, &err) != 0) {
+			usleep(20000); /* peer down or slow: resend the same
+			                  batch */
+			continue;
+		}
+		switch (ack->status) {
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__ACCEPTED:
+			if (ack->accepted + ack->out_of_order +
+			            ack->duplicate_timestamp + ack->invalid +
+			            ack->out_of_bounds !=
+			        (uint64_t)n &&
+			    ack->accepted != 0) {
+				fprintf(stderr,
+				    "batch %llu: partial ack %llu\n",
+				    (unsigned long long)k,
+				    (unsigned long long)ack->accepted);
+			}
+			fprintf(out, "%llu\n", (unsigned long long)k);
+			fflush(out);
+			session = ack->session_id;
+			send_defs = 0;
+			k++;
+			break;
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__RESET_SESSION:
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__UNKNOWN_REFS:
+			session = ack->session_id;
+			send_defs = 1;
+			break;
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__RETRY:
+			usleep(50000);
+			break;
+		default:
+			fprintf(
+			    stderr, "batch-load: invalid: %s\n", ack->message);
+			protobuf_c_message_free_unpacked(&ack->base, NULL);
+			return 1;
+		}
+		protobuf_c_message_free_unpacked(&ack->base, NULL);
+	}
+	printf("acked=%llu\n", (unsigned long long)k);
+	fclose(out);
+	ax_msg_client_close(c);
+	return 0;
+}
+
 static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
@@ -148,6 +300,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "rw-send") == 0)
 		return rw_send(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "batch-load") == 0)
+		return batch_load(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "rep") == 0) {
 		ax_msg_server_t *s;
 

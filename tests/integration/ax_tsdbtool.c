@@ -8,7 +8,7 @@
  *       replay a WAL (axon's or Prometheus') into a fresh head and list its
  *       completed chunks the same way
  *   ax-tsdbtool wal-count WALDIR
- *       print "series samples" found in a WAL
+ *       print "series samples min-per-series max-per-series" of a WAL
  *
  * Head chunk file layout (Prometheus tsdb/chunks/head_chunks.go): magic
  * 0x0130BC91 BE32, version 1, 3 bytes padding; then per chunk: series ref
@@ -133,8 +133,29 @@ static int wal_chunks(const char *wal, int count_only)
 	}
 	tsdb_head_stats(h, &hs);
 	if (count_only) {
-		printf("%llu %llu\n", (unsigned long long)hs.series,
-		    (unsigned long long)samples);
+		/* series, samples, and the fewest/most samples of one series */
+		uint64_t lo = UINT64_MAX, hi = 0;
+
+		for (ref = 1; ref <= hs.series * 4 + 1000; ref++) {
+			tsdb_series_t *s = tsdb_head_series(h, ref);
+			uint64_t c = 0;
+			size_t i;
+
+			if (s == NULL)
+				continue;
+			for (i = 0; i < s->n_chunks; i++)
+				c += tsdb_xor_num_samples(
+				    s->chunks[i].b, s->chunks[i].len);
+			c += s->app.n;
+			if (c < lo)
+				lo = c;
+			if (c > hi)
+				hi = c;
+		}
+		printf("%llu %llu %llu %llu\n", (unsigned long long)hs.series,
+		    (unsigned long long)samples,
+		    (unsigned long long)(hs.series ? lo : 0),
+		    (unsigned long long)hi);
 		tsdb_head_free(h);
 		return 0;
 	}
