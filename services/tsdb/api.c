@@ -6,12 +6,17 @@
  * 2.42's: {"status":"success","data":...} or
  * {"status":"error","errorType":"bad_data","error":"..."} with 400.
  */
+#include "tsdb/block.h"
 #include "tsdb/ingest.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
 #include "ax_units.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -654,6 +659,65 @@ static void h_federate(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	tsdb_plist_fini(&refs);
 }
 
+/* ---- admin: snapshot ---- */
+
+static void h_snapshot(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	tsdb_t *t = arg;
+	const char *skip = ax_http_param(req, "skip_head");
+	char name[64], dir[4200], snaps[4200], walp[4300], ulid[27];
+	uint8_t rnd[8];
+	struct tm tm;
+	time_t now = time(NULL);
+	tsdb_head_stats_t st;
+	tsdb_block_stats_t bst;
+	ax_err_t e;
+
+	if (!ax_daemon_flag_bool(t->d, "web.enable-admin-api")) {
+		ax_http_resp_error(
+		    resp, 503, "unavailable", "admin APIs disabled");
+		return;
+	}
+	if (!t->ready) {
+		ax_http_resp_error(
+		    resp, 503, "unavailable", "not ready: replaying the WAL");
+		return;
+	}
+	gmtime_r(&now, &tm);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));
+	snprintf(name, sizeof(name),
+	    "%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+	    rnd[7]);
+	snprintf(snaps, sizeof(snaps), "%s/snapshots", t->data_dir);
+	snprintf(dir, sizeof(dir), "%s/%s", snaps, name);
+	/* an empty wal/ lets `promtool tsdb dump` open the snapshot as a DB */
+	snprintf(walp, sizeof(walp), "%s/wal", dir);
+	if ((mkdir(snaps, 0777) != 0 && errno != EEXIST) ||
+	    mkdir(dir, 0777) != 0 || mkdir(walp, 0777) != 0) {
+		ax_http_resp_error(resp, 500, "internal",
+		    "create snapshot dir %s: %s", dir, strerror(errno));
+		return;
+	}
+	tsdb_head_stats(t->head, &st);
+	if (!(skip && strcmp(skip, "true") == 0) && st.series > 0 &&
+	    st.maxt != INT64_MIN) {
+		if (tsdb_block_write_head(t->head, dir, st.mint, st.maxt + 1,
+		        ulid, &bst, &e) != 0) {
+			ax_http_resp_error(resp, 500, "internal",
+			    "create snapshot: %s", e.msg);
+			return;
+		}
+		ax_log_info(
+		    "snapshot created", "name", name, "head_block", ulid);
+	}
+	ax_buf_puts(&resp->body, "{\"status\":\"success\",\"data\":{\"name\":");
+	ax_buf_put_json_str(&resp->body, name);
+	ax_buf_puts(&resp->body, "}}");
+}
+
 int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv)
 {
 	int rv = 0;
@@ -667,6 +731,10 @@ int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv)
 	rv |=
 	    ax_http_route(srv, "GET", "/api/v1/status/tsdb", h_status_tsdb, t);
 	rv |= ax_http_route(srv, "GET", "/federate", h_federate, t);
+	rv |= ax_http_route(
+	    srv, "POST", "/api/v1/admin/tsdb/snapshot", h_snapshot, t);
+	rv |= ax_http_route(
+	    srv, "PUT", "/api/v1/admin/tsdb/snapshot", h_snapshot, t);
 	if (ax_daemon_flag_bool(t->d, "web.enable-remote-write-receiver"))
 		rv |= ax_http_route(
 		    srv, "POST", "/api/v1/write", tsdb_remote_write_handler, t);

@@ -39,6 +39,8 @@ static const ax_flag_t flags[] = {
         "Maximum number of series in the head; 0 for no limit."},
     {"web.enable-remote-write-receiver", AX_FLAG_BOOL, "true",
         "Accept Prometheus remote-write requests at /api/v1/write."},
+    {"web.enable-admin-api", AX_FLAG_BOOL, "false",
+        "Enable the admin endpoints (snapshots)."},
     {"query.lookback-delta", AX_FLAG_DURATION, "5m",
         "How far back to look for a sample (/federate and queries)."},
     {NULL, 0, NULL, NULL},
