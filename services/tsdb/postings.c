@@ -255,67 +255,81 @@ const tsdb_plist_t *tsdb_index_postings(
 	return ln ? ax_hmap_get(&ln->values, value, strlen(value)) : NULL;
 }
 
-/* Union of the postings of the values of name for which matcher m gives
- * `want`. */
-static int values_union(const tsdb_index_t *ix, const ax_matcher_t *m, int want,
-    tsdb_plist_t *out, ax_err_t *err)
+/* ---- selection over any postings source ---- */
+
+typedef struct vu_ctx {
+	const tsdb_ix_src_t *src;
+	const ax_matcher_t *m;
+	int want;
+	tsdb_plist_t *out;
+	tsdb_plist_t part, tmp;
+	int rv;
+	ax_err_t *err;
+} vu_ctx_t;
+
+static int vu_value(void *arg, const char *value, size_t len)
 {
-	lname_t *ln = ax_hmap_get(&ix->names, m->name, strlen(m->name));
-	tsdb_plist_t tmp = {0};
-	ax_hmap_ent_t *e;
-	size_t pos = 0;
+	vu_ctx_t *c = arg;
+	const ax_matcher_t *m = c->m;
+	int r;
 
-	out->n = 0;
-	if (ln == NULL)
+	if (m->re) {
+		r = ax_regex_match(m->re, value, len);
+		if (r < 0) {
+			c->rv = ax_err_set(c->err, r,
+			    "regex %s of matcher on %s exceeded its match "
+			    "limit",
+			    ax_regex_pattern(m->re), m->name);
+			return 1;
+		}
+		if (m->type == AX_MATCH_NOT_REGEX)
+			r = !r;
+	} else {
+		r = ax_matcher_matches(m, value);
+	}
+	if (r != c->want)
 		return 0;
-	/* fast path: equality */
-	if (m->type == AX_MATCH_EQUAL && want) {
-		const tsdb_plist_t *p =
-		    ax_hmap_get(&ln->values, m->value, strlen(m->value));
-
-		return p ? tsdb_plist_copy(out, p) : 0;
+	if (c->src->postings(c->src->ctx, m->name, value, &c->part) != 0 ||
+	    tsdb_plist_union(c->out, &c->part, &c->tmp) != 0) {
+		c->rv = ax_err_set(c->err, AX_ENOMEM, "out of memory");
+		return 1;
 	}
-	if (m->type == AX_MATCH_NOT_EQUAL && !want) {
-		const tsdb_plist_t *p =
-		    ax_hmap_get(&ln->values, m->value, strlen(m->value));
+	{
+		tsdb_plist_t sw = *c->out;
 
-		return p ? tsdb_plist_copy(out, p) : 0;
+		*c->out = c->tmp;
+		c->tmp = sw;
 	}
-	while ((e = ax_hmap_next(&ln->values, &pos)) != NULL) {
-		int r;
-
-		if (m->re) {
-			r = ax_regex_match(m->re, e->key, e->klen);
-			if (r < 0) {
-				tsdb_plist_fini(&tmp);
-				return ax_err_set(err, r,
-				    "regex %s of matcher on %s exceeded its "
-				    "match limit",
-				    ax_regex_pattern(m->re), m->name);
-			}
-			if (m->type == AX_MATCH_NOT_REGEX)
-				r = !r;
-		} else {
-			r = ax_matcher_matches(m, e->key);
-		}
-		if (r != want)
-			continue;
-		if (tsdb_plist_union(out, e->val, &tmp) != 0) {
-			tsdb_plist_fini(&tmp);
-			return ax_err_set(err, AX_ENOMEM, "out of memory");
-		}
-		{
-			tsdb_plist_t sw = *out;
-
-			*out = tmp;
-			tmp = sw;
-		}
-	}
-	tsdb_plist_fini(&tmp);
 	return 0;
 }
 
-int tsdb_index_select(const tsdb_index_t *ix, ax_matcher_t *const *ms, size_t n,
+/* Union of the postings of the values of m's name for which m gives want. */
+static int values_union(const tsdb_ix_src_t *src, const ax_matcher_t *m,
+    int want, tsdb_plist_t *out, ax_err_t *err)
+{
+	vu_ctx_t c;
+
+	out->n = 0;
+	/* fast paths: a single value */
+	if ((m->type == AX_MATCH_EQUAL && want) ||
+	    (m->type == AX_MATCH_NOT_EQUAL && !want)) {
+		if (src->postings(src->ctx, m->name, m->value, out) != 0)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	c.src = src;
+	c.m = m;
+	c.want = want;
+	c.out = out;
+	c.err = err;
+	src->each_value(src->ctx, m->name, vu_value, &c);
+	tsdb_plist_fini(&c.part);
+	tsdb_plist_fini(&c.tmp);
+	return c.rv;
+}
+
+int tsdb_select(const tsdb_ix_src_t *src, ax_matcher_t *const *ms, size_t n,
     tsdb_plist_t *out, ax_err_t *err)
 {
 	tsdb_plist_t acc = {0}, part = {0}, tmp = {0};
@@ -326,7 +340,7 @@ int tsdb_index_select(const tsdb_index_t *ix, ax_matcher_t *const *ms, size_t n,
 	for (i = 0; i < n && rv == 0; i++) {
 		if (ax_matcher_matches_empty(ms[i]))
 			continue;
-		if ((rv = values_union(ix, ms[i], 1, &part, err)) != 0)
+		if ((rv = values_union(src, ms[i], 1, &part, err)) != 0)
 			break;
 		if (!have) {
 			tsdb_plist_t sw = acc;
@@ -350,12 +364,12 @@ int tsdb_index_select(const tsdb_index_t *ix, ax_matcher_t *const *ms, size_t n,
 		if (acc.n == 0)
 			break;
 	}
-	if (rv == 0 && !have && tsdb_plist_copy(&acc, &ix->all) != 0)
+	if (rv == 0 && !have && src->all(src->ctx, &acc) != 0)
 		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	for (i = 0; i < n && rv == 0 && acc.n > 0; i++) {
 		if (!ax_matcher_matches_empty(ms[i]))
 			continue;
-		if ((rv = values_union(ix, ms[i], 0, &part, err)) != 0)
+		if ((rv = values_union(src, ms[i], 0, &part, err)) != 0)
 			break;
 		if (part.n == 0)
 			continue;
@@ -379,6 +393,48 @@ int tsdb_index_select(const tsdb_index_t *ix, ax_matcher_t *const *ms, size_t n,
 	tsdb_plist_fini(out);
 	*out = acc;
 	return 0;
+}
+
+/* The head index as a postings source. */
+static int ix_each_value(void *ctx, const char *name,
+    int (*fn)(void *arg, const char *value, size_t len), void *arg)
+{
+	const tsdb_index_t *ix = ctx;
+	lname_t *ln = ax_hmap_get(&ix->names, name, strlen(name));
+	ax_hmap_ent_t *e;
+	size_t pos = 0;
+
+	if (ln == NULL)
+		return 0;
+	while ((e = ax_hmap_next(&ln->values, &pos)) != NULL)
+		if (fn(arg, e->key, e->klen) != 0)
+			return 1;
+	return 0;
+}
+
+static int ix_postings(
+    void *ctx, const char *name, const char *value, tsdb_plist_t *out)
+{
+	const tsdb_plist_t *p = tsdb_index_postings(ctx, name, value);
+
+	if (p == NULL) {
+		out->n = 0;
+		return 0;
+	}
+	return tsdb_plist_copy(out, p);
+}
+
+static int ix_all(void *ctx, tsdb_plist_t *out)
+{
+	return tsdb_plist_copy(out, &((const tsdb_index_t *)ctx)->all);
+}
+
+int tsdb_index_select(const tsdb_index_t *ix, ax_matcher_t *const *ms, size_t n,
+    tsdb_plist_t *out, ax_err_t *err)
+{
+	tsdb_ix_src_t src = {(void *)ix, ix_each_value, ix_postings, ix_all};
+
+	return tsdb_select(&src, ms, n, out, err);
 }
 
 static int str_cmp(const void *a, const void *b)

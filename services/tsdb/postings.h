@@ -40,6 +40,27 @@ int tsdb_plist_union(
 int tsdb_plist_subtract(
     const tsdb_plist_t *a, const tsdb_plist_t *b, tsdb_plist_t *out);
 
+/*
+ * A source of postings (the head's index, a block's index): selection by
+ * matchers works the same over any of them.
+ */
+typedef struct tsdb_ix_src {
+	void *ctx;
+	/* Call fn for each value of name, any order; stop when fn returns
+	 * non-zero (then return non-zero). */
+	int (*each_value)(void *ctx, const char *name,
+	    int (*fn)(void *arg, const char *value, size_t len), void *arg);
+	/* Postings of name=value into out (out->n = 0 when none); AX_ENOMEM. */
+	int (*postings)(
+	    void *ctx, const char *name, const char *value, tsdb_plist_t *out);
+	int (*all)(void *ctx, tsdb_plist_t *out);
+} tsdb_ix_src_t;
+
+/* Refs of series matching all matchers in src, with Prometheus' rules
+ * (above).  OUT: *out (caller finis). */
+int tsdb_select(const tsdb_ix_src_t *src, ax_matcher_t *const *ms, size_t n,
+    tsdb_plist_t *out, ax_err_t *err);
+
 typedef struct tsdb_index {
 	ax_hmap_t names; /* name -> tsdb_lname_t* */
 	tsdb_plist_t all;
