@@ -174,35 +174,31 @@ static void h_series(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	tsdb_t *t = arg;
 	selectors_t s;
-	tsdb_plist_t refs = {0};
-	tsdb_series_t **ss;
+	ax_labels_t **ls;
+	size_t n, i;
 	int64_t start, end;
-	size_t i;
+	ax_err_t e;
 
 	if (parse_matches(req, resp, &s, 1) != 0)
 		return;
-	if (parse_range(req, resp, &start, &end) != 0 ||
-	    select_all(t, &s, start, end, &refs, resp) != 0) {
+	if (parse_range(req, resp, &start, &end) != 0) {
 		sel_free(&s);
-		tsdb_plist_fini(&refs);
+		return;
+	}
+	if (tsdb_db_series(t->db, s.sel, s.n, start, end, &ls, &n, &e) != 0) {
+		sel_free(&s);
+		ax_http_resp_error(resp, 422, "execution", "%s", e.msg);
 		return;
 	}
 	sel_free(&s);
-	ss = sorted_series(t, &refs);
-	if (ss == NULL) {
-		tsdb_plist_fini(&refs);
-		ax_http_resp_error(resp, 503, "internal", "out of memory");
-		return;
-	}
 	ax_buf_puts(&resp->body, "{\"status\":\"success\",\"data\":[");
-	for (i = 0; i < refs.n; i++) {
+	for (i = 0; i < n; i++) {
 		if (i)
 			ax_buf_putc(&resp->body, ',');
-		put_labels_json(&resp->body, ss[i]->ls);
+		put_labels_json(&resp->body, ls[i]);
 	}
 	ax_buf_puts(&resp->body, "]}");
-	free(ss);
-	tsdb_plist_fini(&refs);
+	tsdb_db_free_series(ls, n);
 }
 
 static void put_str_array(ax_buf_t *b, char **v, size_t n)
@@ -218,39 +214,12 @@ static void put_str_array(ax_buf_t *b, char **v, size_t n)
 	ax_buf_puts(b, "]}");
 }
 
-/* Merge string lists of several selectors (sorted, distinct). */
-static int strv_merge(char ***acc, size_t *n_acc, char **v, size_t n)
-{
-	char **out = malloc((*n_acc + n + 1) * sizeof(*out));
-	size_t i = 0, j = 0, k = 0;
-
-	if (out == NULL)
-		return -1;
-	while (i < *n_acc || j < n) {
-		int c = i >= *n_acc ? 1 : j >= n ? -1 : strcmp((*acc)[i], v[j]);
-
-		if (c < 0)
-			out[k++] = (*acc)[i++];
-		else if (c > 0)
-			out[k++] = v[j++];
-		else {
-			out[k++] = (*acc)[i++];
-			free(v[j++]);
-		}
-	}
-	free(*acc);
-	free(v);
-	*acc = out;
-	*n_acc = k;
-	return 0;
-}
-
 static void label_lists(
     tsdb_t *t, ax_http_req_t *req, ax_http_resp_t *resp, const char *name)
 {
 	selectors_t s;
-	char **all = NULL, **v;
-	size_t n_all = 0, n, i;
+	char **v;
+	size_t n;
 	ax_err_t e;
 	int64_t start, end;
 
@@ -260,24 +229,15 @@ static void label_lists(
 		sel_free(&s);
 		return;
 	}
-	for (i = 0; i < (s.n ? s.n : 1); i++) {
-		ax_matcher_t *const *ms = s.n ? s.sel[i]->matchers : NULL;
-		size_t nm = s.n ? s.sel[i]->n_matchers : 0;
-		int rv = name
-		    ? tsdb_head_label_values(t->head, name, ms, nm, &v, &n, &e)
-		    : tsdb_head_label_names(t->head, ms, nm, &v, &n, &e);
-
-		if (rv != 0 || strv_merge(&all, &n_all, v, n) != 0) {
-			sel_free(&s);
-			tsdb_strv_free(all, n_all);
-			ax_http_resp_error(resp, 422, "execution", "%s",
-			    rv ? e.msg : "out of memory");
-			return;
-		}
+	if (tsdb_db_labels(t->db, name, s.sel, s.n, start, end, &v, &n, &e) !=
+	    0) {
+		sel_free(&s);
+		ax_http_resp_error(resp, 422, "execution", "%s", e.msg);
+		return;
 	}
 	sel_free(&s);
-	put_str_array(&resp->body, all, n_all);
-	tsdb_strv_free(all, n_all);
+	put_str_array(&resp->body, v, n);
+	tsdb_strv_free(v, n);
 }
 
 static void h_labels(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
@@ -588,7 +548,9 @@ static void h_federate(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 
 	if (parse_matches(req, resp, &s, 1) != 0)
 		return;
+	tsdb_db_rlock(t->db);
 	if (select_all(t, &s, now - t->lookback_ms, now, &refs, resp) != 0) {
+		tsdb_db_runlock(t->db);
 		sel_free(&s);
 		tsdb_plist_fini(&refs);
 		return;
@@ -596,6 +558,7 @@ static void h_federate(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	sel_free(&s);
 	ss = sorted_series(t, &refs);
 	if (ss == NULL) {
+		tsdb_db_runlock(t->db);
 		tsdb_plist_fini(&refs);
 		ax_http_resp_error(resp, 503, "internal", "out of memory");
 		return;
@@ -654,6 +617,7 @@ static void h_federate(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 		ax_buf_put_double(&resp->body, c.v);
 		ax_buf_printf(&resp->body, " %lld\n", (long long)c.t);
 	}
+	tsdb_db_runlock(t->db);
 	ax_labels_free(ext);
 	free(ss);
 	tsdb_plist_fini(&refs);
@@ -704,8 +668,13 @@ static void h_snapshot(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	tsdb_head_stats(t->head, &st);
 	if (!(skip && strcmp(skip, "true") == 0) && st.series > 0 &&
 	    st.maxt != INT64_MIN) {
-		if (tsdb_block_write_head(t->head, dir, st.mint, st.maxt + 1,
-		        ulid, &bst, &e) != 0) {
+		int rv;
+
+		tsdb_db_rlock(t->db);
+		rv = tsdb_block_write_head(
+		    t->head, dir, st.mint, st.maxt + 1, ulid, &bst, &e);
+		tsdb_db_runlock(t->db);
+		if (rv != 0) {
 			ax_http_resp_error(resp, 500, "internal",
 			    "create snapshot: %s", e.msg);
 			return;

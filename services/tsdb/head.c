@@ -4,6 +4,7 @@
 #include "tsdb/head.h"
 #include "ax_buf.h"
 #include "ax_log.h"
+#include "tsdb/checkpoint.h"
 #include "tsdb/record.h"
 
 #include <limits.h>
@@ -24,6 +25,7 @@ struct tsdb_head {
 	uint64_t next_ref;
 	tsdb_index_t ix;
 	int64_t mint, maxt;
+	int64_t min_valid; /* older samples live in blocks */
 	uint64_t n_chunks;
 	tsdb_wal_t *wal;
 	/* append scratch, reused across batches */
@@ -63,6 +65,7 @@ int tsdb_head_new(const tsdb_head_opts_t *o, tsdb_head_t **out, ax_err_t *err)
 	h->next_ref = 1;
 	h->mint = INT64_MAX;
 	h->maxt = INT64_MIN;
+	h->min_valid = INT64_MIN;
 	*out = h;
 	return 0;
 }
@@ -564,6 +567,8 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 				           */
 			if (s->max_t != INT64_MIN && c->buf[i].t <= s->max_t)
 				continue; /* as Prometheus: skip out of order */
+			if (c->buf[i].t < c->h->min_valid)
+				continue; /* already persisted in a block */
 			if (series_append(c->h, s, c->buf[i].t, c->buf[i].v) !=
 			    0)
 				return ax_err_set(
@@ -596,16 +601,28 @@ int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
     tsdb_wal_replay_stats_t *st, uint64_t *samples, ax_err_t *err)
 {
 	replay_ctx_t c;
-	int rv;
+	char cp[4200];
+	int rv = 0, last;
+	tsdb_wal_replay_stats_t cst;
 
 	memset(&c, 0, sizeof(c));
+	memset(&cst, 0, sizeof(cst));
+	memset(st, 0, sizeof(*st));
 	c.h = h;
 	c.err = err;
 	pthread_mutex_lock(&h->append_mu);
 	pthread_rwlock_wrlock(&h->mu);
-	rv = tsdb_wal_replay(wal_dir, 0, 1, replay_record, &c, st, err);
+	/* the newest checkpoint first, then the segments after it */
+	last = tsdb_checkpoint_last(wal_dir, cp, sizeof(cp));
+	if (last >= 0)
+		rv = tsdb_wal_replay(cp, 0, 0, replay_record, &c, &cst, err);
+	if (rv == 0)
+		rv = tsdb_wal_replay(
+		    wal_dir, last + 1, 1, replay_record, &c, st, err);
 	pthread_rwlock_unlock(&h->mu);
 	pthread_mutex_unlock(&h->append_mu);
+	st->records += cst.records;
+	st->corruptions += cst.corruptions;
 	free(c.alias);
 	free(c.buf);
 	if (samples)
@@ -848,4 +865,89 @@ void tsdb_head_stats(tsdb_head_t *h, tsdb_head_stats_t *st)
 	while ((e = ax_hmap_next(&h->ix.names, &pos)) != NULL)
 		st->label_pairs += tsdb_index_value_count(&h->ix, e->key);
 	pthread_rwlock_unlock(&h->mu);
+}
+
+void tsdb_head_set_min_valid(tsdb_head_t *h, int64_t t)
+{
+	pthread_mutex_lock(&h->append_mu);
+	if (t > h->min_valid)
+		h->min_valid = t;
+	pthread_mutex_unlock(&h->append_mu);
+}
+
+int tsdb_head_has_series(tsdb_head_t *h, uint64_t ref)
+{
+	int has;
+
+	pthread_rwlock_rdlock(&h->mu);
+	has = ref < h->ref_cap && h->by_ref[ref] != NULL;
+	pthread_rwlock_unlock(&h->mu);
+	return has;
+}
+
+/* Unlink s from its hash bucket (write lock held). */
+static void unlink_series(tsdb_head_t *h, tsdb_series_t *s)
+{
+	tsdb_series_t **pp = &h->buckets[s->ls->hash & (h->n_buckets - 1)];
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+}
+
+size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint)
+{
+	size_t ref, removed = 0, i, k;
+	int64_t new_min = INT64_MAX;
+
+	pthread_mutex_lock(&h->append_mu);
+	pthread_rwlock_wrlock(&h->mu);
+	for (ref = 1; ref < h->ref_cap; ref++) {
+		tsdb_series_t *s = h->by_ref[ref];
+
+		if (s == NULL)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		for (i = 0, k = 0; i < s->n_chunks; i++) {
+			if (s->chunks[i].maxt < mint) {
+				free(s->chunks[i].b);
+				__atomic_sub_fetch(
+				    &h->n_chunks, 1, __ATOMIC_RELAXED);
+			} else {
+				s->chunks[k++] = s->chunks[i];
+			}
+		}
+		s->n_chunks = k;
+		if (s->app.n > 0 && s->app_maxt < mint) {
+			tsdb_xor_fini(&s->app);
+			s->app.leading = 0xff;
+			__atomic_sub_fetch(&h->n_chunks, 1, __ATOMIC_RELAXED);
+		}
+		if (s->n_chunks == 0 && s->app.n == 0) {
+			pthread_mutex_unlock(&s->mu);
+			unlink_series(h, s);
+			tsdb_index_remove(&h->ix, s->ref, s->ls);
+			h->by_ref[ref] = NULL;
+			h->n_series--;
+			series_free(s);
+			removed++;
+			continue;
+		}
+		if (s->n_chunks > 0 && s->chunks[0].mint < new_min)
+			new_min = s->chunks[0].mint;
+		else if (s->n_chunks == 0 && s->app_mint < new_min)
+			new_min = s->app_mint;
+		pthread_mutex_unlock(&s->mu);
+	}
+	h->mint = new_min == INT64_MAX ? mint : new_min;
+	if (h->n_series == 0) {
+		h->mint = INT64_MAX;
+		h->maxt = INT64_MIN;
+	}
+	if (mint > h->min_valid)
+		h->min_valid = mint;
+	pthread_rwlock_unlock(&h->mu);
+	pthread_mutex_unlock(&h->append_mu);
+	return removed;
 }

@@ -130,6 +130,18 @@ int tsdb_head_label_values(tsdb_head_t *h, const char *name,
 void tsdb_strv_free(char **v, size_t n);
 
 void tsdb_head_stats(tsdb_head_t *h, tsdb_head_stats_t *st);
+
+/* Samples older than t are out of bounds from now on (they belong to
+ * persisted blocks); replay skips them too. */
+void tsdb_head_set_min_valid(tsdb_head_t *h, int64_t t);
+/*
+ * Drop what is older than mint (it was compacted into a block): chunks
+ * ending before mint, and series left with no samples.  Returns the number
+ * of series removed.  Takes the append lock: appends wait.
+ */
+size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint);
+/* Is the series ref still in the head?  (For WAL checkpoints.) */
+int tsdb_head_has_series(tsdb_head_t *h, uint64_t ref);
 /* Read lock for callers walking many series (stats, API). */
 void tsdb_head_rlock(tsdb_head_t *h);
 void tsdb_head_runlock(tsdb_head_t *h);

@@ -8,6 +8,7 @@
  * segment and become ready.  While not ready, writes are answered
  * "retry" (nng) or 503 (HTTP) and /-/ready says 503.
  */
+#include "tsdb/block.h"
 #include "tsdb/ingest.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
@@ -39,6 +40,13 @@ static const ax_flag_t flags[] = {
         "Maximum number of series in the head; 0 for no limit."},
     {"web.enable-remote-write-receiver", AX_FLAG_BOOL, "true",
         "Accept Prometheus remote-write requests at /api/v1/write."},
+    {"storage.tsdb.retention.time", AX_FLAG_DURATION, "15d",
+        "How long to keep blocks (0 keeps them until the size limit)."},
+    {"storage.tsdb.retention.size", AX_FLAG_SIZE, "0",
+        "Maximum bytes of blocks to keep, oldest deleted first (0: no limit)."},
+    {"storage.tsdb.compaction-check-interval", AX_FLAG_DURATION, "1m",
+        "How often to check whether the head should be cut into a block and "
+        "blocks expired."},
     {"web.enable-admin-api", AX_FLAG_BOOL, "false",
         "Enable the admin endpoints (snapshots)."},
     {"query.lookback-delta", AX_FLAG_DURATION, "5m",
@@ -60,6 +68,26 @@ static double g_chunks(void *arg)
 
 	tsdb_head_stats(((tsdb_t *)arg)->head, &st);
 	return (double)st.chunks;
+}
+
+static double g_blocks(void *arg)
+{
+	tsdb_db_stats_t st;
+
+	if (((tsdb_t *)arg)->db == NULL)
+		return 0;
+	tsdb_db_stats(((tsdb_t *)arg)->db, &st);
+	return (double)st.n_blocks;
+}
+
+static double g_block_bytes(void *arg)
+{
+	tsdb_db_stats_t st;
+
+	if (((tsdb_t *)arg)->db == NULL)
+		return 0;
+	tsdb_db_stats(((tsdb_t *)arg)->db, &st);
+	return (double)st.block_bytes;
 }
 
 static double g_ready(void *arg)
@@ -109,12 +137,127 @@ static int setup_metrics(tsdb_t *t)
 	t->m_wal_trunc =
 	    ax_metrics_counter(r, "axon_tsdb_wal_truncated_bytes_total",
 	        "Bytes cut from corrupt WAL tails during replay.");
+	t->m_compactions = ax_metrics_counter(
+	    r, "axon_tsdb_compactions_total", "Head compactions into blocks.");
+	t->m_compact_fail =
+	    ax_metrics_counter(r, "axon_tsdb_compactions_failed_total",
+	        "Head compactions that failed (retried at the next check).");
+	t->m_retention_time = ax_metrics_counter(r,
+	    "axon_tsdb_time_retentions_total",
+	    "Blocks deleted because they were older than the retention time.");
+	t->m_retention_size =
+	    ax_metrics_counter(r, "axon_tsdb_size_retentions_total",
+	        "Blocks deleted to keep the storage under the retention size.");
+	t->m_checkpoints = ax_metrics_counter(r, "axon_tsdb_checkpoints_total",
+	    "WAL checkpoints written after head compactions.");
+	if (!ax_metrics_gauge_fn(r, "axon_tsdb_blocks_loaded",
+	        "Number of persistent blocks open.", g_blocks, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_storage_blocks_bytes",
+	        "Bytes of the persistent blocks.", g_block_bytes, t))
+		return AX_ENOMEM;
 	t->m_replay_secs =
 	    ax_metrics_gauge(r, "axon_tsdb_wal_replay_duration_seconds",
 	        "Duration of the last WAL replay.");
 	return t->m_appended && t->m_wal_corrupt && t->m_replay_secs
 	    ? 0
 	    : AX_ENOMEM;
+}
+
+/* Cut the head into blocks while it spans more than 1.5 block ranges, as
+ * Prometheus does, then apply retention. */
+static void compact_once(tsdb_t *t)
+{
+	int64_t range =
+	    ax_daemon_flag_int(t->d, "storage.tsdb.min-block-duration");
+	int64_t keep = ax_daemon_flag_int(t->d, "storage.tsdb.retention.time");
+	int64_t max_bytes =
+	    ax_daemon_flag_int(t->d, "storage.tsdb.retention.size");
+	tsdb_head_stats_t st;
+	size_t n;
+
+	for (;;) {
+		int64_t lo, hi;
+		char ulid[27];
+		tsdb_block_stats_t bs;
+		ax_err_t err;
+		int rv;
+
+		tsdb_head_stats(t->head, &st);
+		if (st.series == 0 || st.maxt == INT64_MIN ||
+		    st.maxt - st.mint <= range / 2 * 3)
+			break;
+		lo = st.mint / range * range;
+		if (st.mint < 0 && st.mint % range)
+			lo -= range;
+		hi = lo + range;
+		tsdb_db_rlock(t->db);
+		rv = tsdb_block_write_head(
+		    t->head, t->data_dir, lo, hi, ulid, &bs, &err);
+		tsdb_db_runlock(t->db);
+		if (rv == 0 && bs.series > 0)
+			rv = tsdb_db_add_block(t->db, ulid, &err);
+		if (rv != 0) {
+			ax_counter_inc(t->m_compact_fail);
+			ax_log_error("head compaction failed; retrying later",
+			    "err", err.msg);
+			return;
+		}
+		n = tsdb_db_truncate_head(t->db, hi);
+		ax_counter_inc(t->m_compactions);
+		{
+			char a[32], b[32], c[32];
+
+			snprintf(a, sizeof(a), "%lld", (long long)lo);
+			snprintf(b, sizeof(b), "%lld", (long long)hi);
+			snprintf(c, sizeof(c), "%zu", n);
+			ax_log_info("head compacted into a block", "ulid", ulid,
+			    "mint", a, "maxt", b, "series_removed_from_head",
+			    c);
+		}
+		tsdb_wal_truncate_after_compaction(t, hi);
+	}
+	if (keep > 0) {
+		int64_t newest = tsdb_db_blocks_maxt(t->db);
+
+		tsdb_head_stats(t->head, &st);
+		if (st.maxt > newest)
+			newest = st.maxt;
+		if (newest != INT64_MIN &&
+		    (n = tsdb_db_drop_blocks_before(t->db, newest - keep)) > 0)
+			ax_counter_add(t->m_retention_time, (double)n);
+	}
+	if (max_bytes > 0 &&
+	    (n = tsdb_db_drop_blocks_over_size(t->db, (uint64_t)max_bytes)) > 0)
+		ax_counter_add(t->m_retention_size, (double)n);
+}
+
+static void *compactor_main(void *arg)
+{
+	tsdb_t *t = arg;
+	int64_t every =
+	    ax_daemon_flag_int(t->d, "storage.tsdb.compaction-check-interval");
+
+	pthread_mutex_lock(&t->stop_mu);
+	while (!t->stopping) {
+		struct timespec dl;
+
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += every / 1000;
+		dl.tv_nsec += (every % 1000) * 1000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&t->stop_cv, &t->stop_mu, &dl);
+		if (t->stopping)
+			break;
+		pthread_mutex_unlock(&t->stop_mu);
+		if (__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE))
+			compact_once(t);
+		pthread_mutex_lock(&t->stop_mu);
+	}
+	pthread_mutex_unlock(&t->stop_mu);
+	return NULL;
 }
 
 static void *replay_main(void *arg)
@@ -196,6 +339,14 @@ static void tsdb_free(tsdb_t *t)
 	tsdb_ingest_stop(t->ingest);
 	if (t->replay_started)
 		pthread_join(t->replay_thread, NULL);
+	if (t->compactor_started) {
+		pthread_mutex_lock(&t->stop_mu);
+		t->stopping = 1;
+		pthread_cond_broadcast(&t->stop_cv);
+		pthread_mutex_unlock(&t->stop_mu);
+		pthread_join(t->compactor, NULL);
+	}
+	tsdb_db_close(t->db);
 	tsdb_wal_close(t->wal);
 	tsdb_head_free(t->head);
 	if (t->lock_fd >= 0)
@@ -211,6 +362,8 @@ static void tsdb_free(tsdb_t *t)
 	ax_labels_free(t->external_labels);
 	pthread_mutex_destroy(&t->cfg_mu);
 	pthread_mutex_destroy(&t->meta_mu);
+	pthread_mutex_destroy(&t->stop_mu);
+	pthread_cond_destroy(&t->stop_cv);
 	free(t->data_dir);
 	free(t->wal_dir);
 	free(t);
@@ -231,6 +384,8 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	t->lock_fd = -1;
 	pthread_mutex_init(&t->cfg_mu, NULL);
 	pthread_mutex_init(&t->meta_mu, NULL);
+	pthread_mutex_init(&t->stop_mu, NULL);
+	pthread_cond_init(&t->stop_cv, NULL);
 	ax_hmap_init(&t->meta);
 	ax_daemon_set_state(d, t);
 	t->data_dir = strdup(ax_daemon_flag(d, "storage.tsdb.path"));
@@ -273,6 +428,10 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	ho.max_series = ax_daemon_flag_int(d, "storage.tsdb.max-series");
 	if ((rv = tsdb_head_new(&ho, &t->head, err)) != 0)
 		goto fail;
+	if ((rv = tsdb_db_open(t->data_dir, t->head, &t->db, err)) != 0)
+		goto fail;
+	/* samples up to the newest block live there, not in the head */
+	tsdb_head_set_min_valid(t->head, tsdb_db_blocks_maxt(t->db));
 	if (setup_metrics(t) != 0)
 		goto oom;
 	apply_cfg(t, cfg);
@@ -290,6 +449,12 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		goto fail;
 	}
 	t->replay_started = 1;
+	if (pthread_create(&t->compactor, NULL, compactor_main, t) != 0) {
+		rv = ax_err_set(
+		    err, AX_EIO, "cannot start the compaction thread");
+		goto fail;
+	}
+	t->compactor_started = 1;
 	return 0;
 oom:
 	rv = ax_err_set(err, AX_ENOMEM, "out of memory");

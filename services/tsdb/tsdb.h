@@ -12,6 +12,7 @@
 #include "ax_daemon.h"
 #include "ax_hmap.h"
 #include "ax_metrics.h"
+#include "tsdb/db.h"
 #include "tsdb/head.h"
 #include "tsdb/wal.h"
 
@@ -47,12 +48,18 @@ typedef struct tsdb {
 	char *wal_dir;
 	int lock_fd;
 	tsdb_head_t *head;
+	tsdb_db_t *db;
 	tsdb_wal_t *wal;
 	tsdb_wal_opts_t wal_opts;
 	volatile int ready;  /* WAL replayed, accepting writes */
 	volatile int failed; /* replay failed: not ready, ever */
 	pthread_t replay_thread;
 	int replay_started;
+	pthread_t compactor;
+	int compactor_started;
+	pthread_mutex_t stop_mu;
+	pthread_cond_t stop_cv;
+	int stopping;
 	tsdb_ingest_t *ingest;
 	pthread_mutex_t cfg_mu; /* external labels etc. from the config */
 	ax_labels_t *external_labels;
@@ -63,7 +70,8 @@ typedef struct tsdb {
 	ax_metric_t *m_series, *m_chunks, *m_appended, *m_ooo, *m_dup,
 	    *m_bounds, *m_invalid, *m_limit, *m_wal_corrupt, *m_wal_trunc,
 	    *m_replay_secs, *m_rw_ok, *m_rw_bad, *m_rw_retry, *m_min_t,
-	    *m_max_t;
+	    *m_max_t, *m_compactions, *m_compact_fail, *m_retention_time,
+	    *m_retention_size, *m_checkpoints;
 } tsdb_t;
 
 /* Record the outcome of one append in the metrics. */
@@ -71,6 +79,10 @@ void tsdb_count_append(tsdb_t *t, const tsdb_append_result_t *r);
 /* Store metadata for a metric family (type as Prometheus names it). */
 void tsdb_meta_put(tsdb_t *t, const char *family, const char *type,
     const char *help, const char *unit);
+
+/* After a head compaction up to mint: checkpoint and drop the WAL
+ * segments that only hold older data (checkpoint.c). */
+void tsdb_wal_truncate_after_compaction(tsdb_t *t, int64_t mint);
 
 /* HTTP API routes (api.c). */
 int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv);

@@ -513,8 +513,26 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 	return 0;
 }
 
+static int replay_impl(const char *dir, int from_segment, int to_segment,
+    int repair, tsdb_wal_rec_fn fn, void *arg, tsdb_wal_replay_stats_t *st,
+    ax_err_t *err);
+
 int tsdb_wal_replay(const char *dir, int from_segment, int repair,
     tsdb_wal_rec_fn fn, void *arg, tsdb_wal_replay_stats_t *st, ax_err_t *err)
+{
+	return replay_impl(
+	    dir, from_segment, INT32_MAX, repair, fn, arg, st, err);
+}
+
+int tsdb_wal_replay_range(const char *dir, int from, int to, tsdb_wal_rec_fn fn,
+    void *arg, tsdb_wal_replay_stats_t *st, ax_err_t *err)
+{
+	return replay_impl(dir, from, to, 0, fn, arg, st, err);
+}
+
+static int replay_impl(const char *dir, int from_segment, int to_segment,
+    int repair, tsdb_wal_rec_fn fn, void *arg, tsdb_wal_replay_stats_t *st,
+    ax_err_t *err)
 {
 	int *segs;
 	size_t n, i;
@@ -534,7 +552,7 @@ int tsdb_wal_replay(const char *dir, int from_segment, int repair,
 		const char *why = NULL;
 		int k;
 
-		if (segs[i] < from_segment)
+		if (segs[i] < from_segment || segs[i] > to_segment)
 			continue;
 		if (st->last_segment >= 0 && segs[i] != st->last_segment + 1) {
 			rv = ax_err_set(err, AX_EPROTO,

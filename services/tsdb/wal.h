@@ -96,4 +96,8 @@ typedef int (*tsdb_wal_rec_fn)(void *arg, const uint8_t *rec, size_t len);
 int tsdb_wal_replay(const char *dir, int from_segment, int repair,
     tsdb_wal_rec_fn fn, void *arg, tsdb_wal_replay_stats_t *st, ax_err_t *err);
 
+/* Replay segments from..to (inclusive) only, without repairing. */
+int tsdb_wal_replay_range(const char *dir, int from, int to, tsdb_wal_rec_fn fn,
+    void *arg, tsdb_wal_replay_stats_t *st, ax_err_t *err);
+
 #endif

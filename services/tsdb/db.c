@@ -1,0 +1,534 @@
+/*
+ * db: head + blocks read paths and block management (see db.h).
+ */
+#include "tsdb/db.h"
+#include "ax_hmap.h"
+#include "ax_log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct tsdb_db {
+	char *dir;
+	tsdb_head_t *head;
+	pthread_rwlock_t mu;
+	tsdb_block_t **blocks;
+	size_t n, cap;
+};
+
+static void rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[4096];
+
+	if (d == NULL) {
+		unlink(dir);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_rf(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int block_cmp(const void *a, const void *b)
+{
+	int64_t x = tsdb_block_mint(*(tsdb_block_t *const *)a);
+	int64_t y = tsdb_block_mint(*(tsdb_block_t *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Under the write lock. */
+static int insert_block(tsdb_db_t *db, tsdb_block_t *b)
+{
+	if (db->n == db->cap) {
+		size_t nc = db->cap ? db->cap * 2 : 16;
+		tsdb_block_t **nb = realloc(db->blocks, nc * sizeof(*nb));
+
+		if (nb == NULL)
+			return AX_ENOMEM;
+		db->blocks = nb;
+		db->cap = nc;
+	}
+	db->blocks[db->n++] = b;
+	qsort(db->blocks, db->n, sizeof(*db->blocks), block_cmp);
+	return 0;
+}
+
+int tsdb_db_open(
+    const char *dir, tsdb_head_t *head, tsdb_db_t **out, ax_err_t *err)
+{
+	tsdb_db_t *db = calloc(1, sizeof(*db));
+	DIR *d;
+	struct dirent *e;
+
+	if (db == NULL || (db->dir = strdup(dir)) == NULL) {
+		free(db);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	db->head = head;
+	pthread_rwlock_init(&db->mu, NULL);
+	d = opendir(dir);
+	if (d == NULL) {
+		tsdb_db_close(db);
+		return ax_err_set(
+		    err, AX_EIO, "open %s: %s", dir, strerror(errno));
+	}
+	while ((e = readdir(d)) != NULL) {
+		char p[4200], meta[4300];
+		struct stat st;
+		tsdb_block_t *b;
+		ax_err_t be;
+
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "wal") == 0 ||
+		    strcmp(e->d_name, "snapshots") == 0 ||
+		    strcmp(e->d_name, "chunks_head") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (strstr(e->d_name, ".tmp-for-creation") ||
+		    strstr(e->d_name, ".tmp-for-deletion")) {
+			ax_log_info(
+			    "removing an interrupted block write", "dir", p);
+			rm_rf(p);
+			continue;
+		}
+		snprintf(meta, sizeof(meta), "%s/meta.json", p);
+		if (stat(meta, &st) != 0)
+			continue;
+		if (tsdb_block_open(p, &b, &be) != 0) {
+			ax_log_error("cannot open block; it is skipped", "dir",
+			    p, "err", be.msg);
+			continue;
+		}
+		if (insert_block(db, b) != 0) {
+			tsdb_block_close(b);
+			closedir(d);
+			tsdb_db_close(db);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+	}
+	closedir(d);
+	*out = db;
+	return 0;
+}
+
+void tsdb_db_close(tsdb_db_t *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < db->n; i++)
+		tsdb_block_close(db->blocks[i]);
+	free(db->blocks);
+	pthread_rwlock_destroy(&db->mu);
+	free(db->dir);
+	free(db);
+}
+
+int tsdb_db_add_block(tsdb_db_t *db, const char *ulid, ax_err_t *err)
+{
+	char p[4200];
+	tsdb_block_t *b;
+	int rv;
+
+	snprintf(p, sizeof(p), "%s/%s", db->dir, ulid);
+	if ((rv = tsdb_block_open(p, &b, err)) != 0)
+		return rv;
+	pthread_rwlock_wrlock(&db->mu);
+	rv = insert_block(db, b);
+	pthread_rwlock_unlock(&db->mu);
+	if (rv != 0) {
+		tsdb_block_close(b);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Delete block i (write lock held). */
+static void delete_block(tsdb_db_t *db, size_t i)
+{
+	tsdb_block_t *b = db->blocks[i];
+	char p[4200], tmp[4300];
+
+	snprintf(p, sizeof(p), "%s", tsdb_block_dir(b));
+	ax_log_info("deleting block", "ulid", tsdb_block_ulid(b));
+	tsdb_block_close(b);
+	memmove(db->blocks + i, db->blocks + i + 1,
+	    (db->n - i - 1) * sizeof(*db->blocks));
+	db->n--;
+	/* rename first so a crash never leaves a half-deleted block visible */
+	snprintf(tmp, sizeof(tmp), "%s.tmp-for-deletion", p);
+	if (rename(p, tmp) == 0)
+		rm_rf(tmp);
+	else
+		rm_rf(p);
+}
+
+size_t tsdb_db_drop_blocks_before(tsdb_db_t *db, int64_t mint)
+{
+	size_t i = 0, n = 0;
+
+	pthread_rwlock_wrlock(&db->mu);
+	while (i < db->n) {
+		if (tsdb_block_maxt(db->blocks[i]) <= mint) {
+			delete_block(db, i);
+			n++;
+		} else {
+			i++;
+		}
+	}
+	pthread_rwlock_unlock(&db->mu);
+	return n;
+}
+
+size_t tsdb_db_drop_blocks_over_size(tsdb_db_t *db, uint64_t max_bytes)
+{
+	size_t i, n = 0;
+	uint64_t total;
+
+	pthread_rwlock_wrlock(&db->mu);
+	for (;;) {
+		total = 0;
+		for (i = 0; i < db->n; i++)
+			total += tsdb_block_size_bytes(db->blocks[i]);
+		if (total <= max_bytes || db->n == 0)
+			break;
+		delete_block(db, 0);
+		n++;
+	}
+	pthread_rwlock_unlock(&db->mu);
+	return n;
+}
+
+void tsdb_db_rlock(tsdb_db_t *db)
+{
+	pthread_rwlock_rdlock(&db->mu);
+}
+
+void tsdb_db_runlock(tsdb_db_t *db)
+{
+	pthread_rwlock_unlock(&db->mu);
+}
+
+size_t tsdb_db_truncate_head(tsdb_db_t *db, int64_t mint)
+{
+	size_t n;
+
+	pthread_rwlock_wrlock(&db->mu);
+	n = tsdb_head_truncate(db->head, mint);
+	pthread_rwlock_unlock(&db->mu);
+	return n;
+}
+
+int64_t tsdb_db_blocks_maxt(tsdb_db_t *db)
+{
+	int64_t m = INT64_MIN;
+	size_t i;
+
+	pthread_rwlock_rdlock(&db->mu);
+	for (i = 0; i < db->n; i++)
+		if (tsdb_block_maxt(db->blocks[i]) > m)
+			m = tsdb_block_maxt(db->blocks[i]);
+	pthread_rwlock_unlock(&db->mu);
+	return m;
+}
+
+void tsdb_db_stats(tsdb_db_t *db, tsdb_db_stats_t *st)
+{
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	st->mint = INT64_MAX;
+	st->maxt = INT64_MIN;
+	pthread_rwlock_rdlock(&db->mu);
+	st->n_blocks = db->n;
+	for (i = 0; i < db->n; i++) {
+		tsdb_block_t *b = db->blocks[i];
+
+		st->block_bytes += tsdb_block_size_bytes(b);
+		st->block_samples += tsdb_block_num_samples(b);
+		if (tsdb_block_mint(b) < st->mint)
+			st->mint = tsdb_block_mint(b);
+		if (tsdb_block_maxt(b) > st->maxt)
+			st->maxt = tsdb_block_maxt(b);
+	}
+	pthread_rwlock_unlock(&db->mu);
+}
+
+/* ---- merged reads ---- */
+
+typedef struct collect {
+	ax_hmap_t seen; /* serialized labels -> ax_labels_t* */
+	ax_buf_t key;
+} collect_t;
+
+static int add_series(
+    collect_t *c, const ax_labels_t *ls, int take, ax_labels_t *owned)
+{
+	uint32_t i;
+	ax_labels_t *copy;
+
+	ax_buf_reset(&c->key);
+	for (i = 0; i < ls->n; i++) {
+		ax_buf_puts(&c->key, ls->l[i].name);
+		ax_buf_putc(&c->key, '\xff');
+		ax_buf_puts(&c->key, ls->l[i].value);
+		ax_buf_putc(&c->key, '\xff');
+	}
+	if (!ax_buf_ok(&c->key))
+		return AX_ENOMEM;
+	if (ax_hmap_get(&c->seen, c->key.p, c->key.len)) {
+		if (take)
+			ax_labels_free(owned);
+		return 0;
+	}
+	copy = take ? owned : ax_labels_dup(ls);
+	if (copy == NULL)
+		return AX_ENOMEM;
+	if (ax_hmap_put(&c->seen, c->key.p, c->key.len, copy, NULL) != 0) {
+		ax_labels_free(copy);
+		return AX_ENOMEM;
+	}
+	return 0;
+}
+
+static int block_overlaps(tsdb_block_t *b, int64_t mint, int64_t maxt)
+{
+	return tsdb_block_mint(b) <= maxt && tsdb_block_maxt(b) > mint;
+}
+
+/* Series of block b matching ms with a chunk in [mint, maxt]. */
+static int block_series(tsdb_block_t *b, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, collect_t *c, ax_err_t *err)
+{
+	tsdb_plist_t ids = {0};
+	size_t i;
+	int rv;
+
+	if ((rv = tsdb_block_select(b, ms, n, &ids, err)) != 0)
+		return rv;
+	for (i = 0; i < ids.n && rv == 0; i++) {
+		ax_labels_t *ls;
+		tsdb_chunk_meta_t *m;
+		size_t nm, k;
+		int hit = 0;
+
+		if ((rv = tsdb_block_series(b, ids.v[i], &ls, &m, &nm, err)) !=
+		    0)
+			break;
+		for (k = 0; k < nm && !hit; k++)
+			hit = m[k].mint <= maxt && m[k].maxt >= mint;
+		free(m);
+		if (hit)
+			rv = add_series(c, ls, 1, ls) != 0
+			    ? ax_err_set(err, AX_ENOMEM, "out of memory")
+			    : 0;
+		else
+			ax_labels_free(ls);
+	}
+	tsdb_plist_fini(&ids);
+	return rv;
+}
+
+static int labels_cmp(const void *a, const void *b)
+{
+	return ax_labels_cmp(
+	    *(ax_labels_t *const *)a, *(ax_labels_t *const *)b);
+}
+
+static int collect_all(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
+    int64_t mint, int64_t maxt, collect_t *c, ax_err_t *err)
+{
+	size_t s, i;
+	int rv = 0;
+
+	for (s = 0; s < n_sel && rv == 0; s++) {
+		tsdb_plist_t refs = {0};
+
+		for (i = 0; i < db->n && rv == 0; i++)
+			if (block_overlaps(db->blocks[i], mint, maxt))
+				rv = block_series(db->blocks[i],
+				    sel[s]->matchers, sel[s]->n_matchers, mint,
+				    maxt, c, err);
+		if (rv != 0)
+			break;
+		rv = tsdb_head_select(db->head, sel[s]->matchers,
+		    sel[s]->n_matchers, mint, maxt, &refs, err);
+		for (i = 0; rv == 0 && i < refs.n; i++)
+			if (add_series(c,
+			        tsdb_head_series(db->head, refs.v[i])->ls, 0,
+			        NULL) != 0)
+				rv =
+				    ax_err_set(err, AX_ENOMEM, "out of memory");
+		tsdb_plist_fini(&refs);
+	}
+	return rv;
+}
+
+static void collect_fini(collect_t *c)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *e;
+
+	while ((e = ax_hmap_next(&c->seen, &pos)) != NULL)
+		ax_labels_free(e->val);
+	ax_hmap_fini(&c->seen);
+	ax_buf_fini(&c->key);
+}
+
+int tsdb_db_series(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
+    int64_t mint, int64_t maxt, ax_labels_t ***out, size_t *n, ax_err_t *err)
+{
+	collect_t c;
+	ax_labels_t **v;
+	size_t pos = 0, k = 0;
+	ax_hmap_ent_t *e;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	ax_hmap_init(&c.seen);
+	pthread_rwlock_rdlock(&db->mu);
+	rv = collect_all(db, sel, n_sel, mint, maxt, &c, err);
+	pthread_rwlock_unlock(&db->mu);
+	if (rv != 0) {
+		collect_fini(&c);
+		return rv;
+	}
+	v = malloc((c.seen.n ? c.seen.n : 1) * sizeof(*v));
+	if (v == NULL) {
+		collect_fini(&c);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	while ((e = ax_hmap_next(&c.seen, &pos)) != NULL) {
+		v[k++] = e->val;
+		e->val = NULL;
+	}
+	ax_hmap_fini(&c.seen);
+	ax_buf_fini(&c.key);
+	qsort(v, k, sizeof(*v), labels_cmp);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+void tsdb_db_free_series(ax_labels_t **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		ax_labels_free(v[i]);
+	free(v);
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int put_str(ax_hmap_t *m, const char *s)
+{
+	if (ax_hmap_get(m, s, strlen(s)))
+		return 0;
+	return ax_hmap_put(m, s, strlen(s), (void *)1, NULL);
+}
+
+int tsdb_db_labels(tsdb_db_t *db, const char *name, ax_selector_t *const *sel,
+    size_t n_sel, int64_t mint, int64_t maxt, char ***out, size_t *n,
+    ax_err_t *err)
+{
+	ax_hmap_t set;
+	char **v = NULL;
+	size_t i, k = 0, pos = 0;
+	ax_hmap_ent_t *e;
+	int rv = 0;
+
+	ax_hmap_init(&set);
+	if (n_sel > 0) {
+		ax_labels_t **ls;
+		size_t nls;
+
+		if ((rv = tsdb_db_series(
+		         db, sel, n_sel, mint, maxt, &ls, &nls, err)) != 0)
+			return rv;
+		for (i = 0; i < nls && rv == 0; i++) {
+			uint32_t j;
+
+			for (j = 0; j < ls[i]->n && rv == 0; j++) {
+				if (name == NULL)
+					rv = put_str(&set, ls[i]->l[j].name);
+				else if (strcmp(ls[i]->l[j].name, name) == 0)
+					rv = put_str(&set, ls[i]->l[j].value);
+			}
+		}
+		tsdb_db_free_series(ls, nls);
+	} else {
+		char **hv;
+		size_t hn;
+
+		rv = name
+		    ? tsdb_head_label_values(
+		          db->head, name, NULL, 0, &hv, &hn, err)
+		    : tsdb_head_label_names(db->head, NULL, 0, &hv, &hn, err);
+		if (rv != 0)
+			return rv;
+		for (i = 0; i < hn && rv == 0; i++)
+			rv = put_str(&set, hv[i]);
+		tsdb_strv_free(hv, hn);
+		pthread_rwlock_rdlock(&db->mu);
+		for (i = 0; i < db->n && rv == 0; i++) {
+			const char **bv = NULL;
+			size_t bn = 0, j;
+
+			if (!block_overlaps(db->blocks[i], mint, maxt))
+				continue;
+			rv = name
+			    ? tsdb_block_label_values(
+			          db->blocks[i], name, &bv, &bn)
+			    : tsdb_block_label_names(db->blocks[i], &bv, &bn);
+			for (j = 0; rv == 0 && j < bn; j++)
+				rv = put_str(&set, bv[j]);
+			free(bv);
+		}
+		pthread_rwlock_unlock(&db->mu);
+	}
+	if (rv == 0) {
+		v = calloc(set.n ? set.n : 1, sizeof(*v));
+		if (v == NULL)
+			rv = AX_ENOMEM;
+	}
+	while (rv == 0 && (e = ax_hmap_next(&set, &pos)) != NULL) {
+		if ((v[k] = strdup(e->key)) == NULL)
+			rv = AX_ENOMEM;
+		else
+			k++;
+	}
+	ax_hmap_fini(&set);
+	if (rv != 0) {
+		tsdb_strv_free(v, k);
+		return ax_err_set(err, rv, "out of memory collecting labels");
+	}
+	qsort(v, k, sizeof(*v), strp_cmp);
+	*out = v;
+	*n = k;
+	return 0;
+}

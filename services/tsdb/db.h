@@ -1,0 +1,76 @@
+/*
+ * db: the tsdb as a whole — the head plus the persistent blocks in the data
+ * directory — for the read paths (series, label names and values) and for
+ * managing blocks (loading at start, adding after a head compaction,
+ * dropping by retention).
+ *
+ * Blocks are kept sorted by min time behind a read-write lock: readers
+ * hold it for a whole request, so a block is never closed under them.
+ * Results are merged across head and blocks, deduplicated by label set and
+ * sorted as Prometheus sorts them.
+ */
+#ifndef TSDB_DB_H
+#define TSDB_DB_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ax_err.h"
+#include "ax_promql.h"
+#include "tsdb/block_read.h"
+#include "tsdb/head.h"
+
+typedef struct tsdb_db tsdb_db_t;
+
+/* Open the blocks found in dir (subdirectories with a meta.json; leftover
+ * "*.tmp-for-creation" directories of an interrupted write are removed).
+ * A block that does not open is skipped with an error logged.  OUT: *out. */
+int tsdb_db_open(
+    const char *dir, tsdb_head_t *head, tsdb_db_t **out, ax_err_t *err);
+void tsdb_db_close(tsdb_db_t *db);
+
+/* Add the block written under dir/<ulid>. */
+int tsdb_db_add_block(tsdb_db_t *db, const char *ulid, ax_err_t *err);
+/* Delete blocks whose max time is at or before mint (retention); returns
+ * how many were deleted. */
+size_t tsdb_db_drop_blocks_before(tsdb_db_t *db, int64_t mint);
+/* Delete the oldest blocks while the blocks' total size exceeds max_bytes;
+ * returns how many were deleted. */
+size_t tsdb_db_drop_blocks_over_size(tsdb_db_t *db, uint64_t max_bytes);
+
+/* Hold the read lock while using head series pointers outside the db
+ * functions (federation, snapshots): head truncation takes the write lock
+ * before it frees series. */
+void tsdb_db_rlock(tsdb_db_t *db);
+void tsdb_db_runlock(tsdb_db_t *db);
+/* Truncate the head below mint under the write lock (see head.h). */
+size_t tsdb_db_truncate_head(tsdb_db_t *db, int64_t mint);
+/* The newest block's max time, or INT64_MIN without blocks. */
+int64_t tsdb_db_blocks_maxt(tsdb_db_t *db);
+
+typedef struct tsdb_db_stats {
+	size_t n_blocks;
+	uint64_t block_bytes;
+	uint64_t block_samples;
+	int64_t mint, maxt; /* over blocks; INT64_MAX/INT64_MIN when none */
+} tsdb_db_stats_t;
+void tsdb_db_stats(tsdb_db_t *db, tsdb_db_stats_t *st);
+
+/*
+ * Label sets of the series matching any of the selectors with samples in
+ * [mint, maxt], across blocks and head, distinct and sorted.  OUT: *out, an
+ * array of label sets the caller frees (tsdb_db_free_series).
+ */
+int tsdb_db_series(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
+    int64_t mint, int64_t maxt, ax_labels_t ***out, size_t *n, ax_err_t *err);
+void tsdb_db_free_series(ax_labels_t **v, size_t n);
+
+/* Label names, or values of name (name != NULL), of the series matching
+ * any selector (all series when n_sel is 0) in [mint, maxt].  Sorted,
+ * distinct.  OUT: *out (tsdb_strv_free). */
+int tsdb_db_labels(tsdb_db_t *db, const char *name, ax_selector_t *const *sel,
+    size_t n_sel, int64_t mint, int64_t maxt, char ***out, size_t *n,
+    ax_err_t *err);
+
+#endif
