@@ -30,7 +30,8 @@ struct tsdb_head {
 	tsdb_wal_t *wal;
 	/* append scratch, reused across batches */
 	tsdb_series_t **bs;
-	size_t bs_cap;
+	uint8_t *bs_why; /* why bs[i] is NULL: 1 invalid, 2 limit */
+	size_t bs_cap, why_cap;
 	tsdb_rec_sample_t *acc;
 	size_t acc_cap;
 	ax_buf_t rec_series, rec_samples;
@@ -96,6 +97,7 @@ void tsdb_head_free(tsdb_head_t *h)
 	free(h->buckets);
 	tsdb_index_fini(&h->ix);
 	free(h->bs);
+	free(h->bs_why);
 	free(h->acc);
 	ax_buf_fini(&h->rec_series);
 	ax_buf_fini(&h->rec_samples);
@@ -324,6 +326,40 @@ static void note(tsdb_append_result_t *res, const char *fmt, const char *a)
 		snprintf(res->first_error, sizeof(res->first_error), fmt, a);
 }
 
+/* Why a new series with labels ls may not be created, or NULL (write lock
+ * held). */
+static const char *limit_breached(tsdb_head_t *h, const ax_labels_t *ls)
+{
+	const tsdb_head_opts_t *o = &h->o;
+	uint32_t i;
+
+	if (o->max_series > 0 && (int64_t)h->n_series >= o->max_series)
+		return "series limit reached (--storage.tsdb.max-series)";
+	if (o->max_labels > 0 && (int64_t)ls->n > o->max_labels)
+		return "too many labels (--storage.tsdb.max-labels-per-series)";
+	for (i = 0; i < ls->n; i++) {
+		if (o->max_name_len > 0 &&
+		    (int64_t)strlen(ls->l[i].name) > o->max_name_len)
+			return "label name too long "
+			       "(--storage.tsdb.max-label-name-length)";
+		if (o->max_value_len > 0 &&
+		    (int64_t)strlen(ls->l[i].value) > o->max_value_len)
+			return "label value too long "
+			       "(--storage.tsdb.max-label-value-length)";
+	}
+	if (o->max_series_per_metric > 0) {
+		const char *name = ax_labels_get(ls, AX_METRIC_NAME);
+		const tsdb_plist_t *p = name
+		    ? tsdb_index_postings(&h->ix, AX_METRIC_NAME, name)
+		    : NULL;
+
+		if (p && (int64_t)p->n >= o->max_series_per_metric)
+			return "series limit of the metric name reached "
+			       "(--storage.tsdb.max-series-per-metric)";
+	}
+	return NULL;
+}
+
 int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
     size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
     tsdb_append_result_t *res, ax_err_t *err)
@@ -336,6 +372,7 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 	pthread_mutex_lock(&h->append_mu);
 	if (reserve((void **)&h->bs, &h->bs_cap, n_series, sizeof(*h->bs)) !=
 	        0 ||
+	    reserve((void **)&h->bs_why, &h->why_cap, n_series, 1) != 0 ||
 	    reserve((void **)&h->acc, &h->acc_cap, n_samples,
 	        sizeof(*h->acc)) != 0) {
 		pthread_mutex_unlock(&h->append_mu);
@@ -348,13 +385,12 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 		ax_err_t ve;
 
 		h->bs[i] = NULL;
+		h->bs_why[i] = 1;
 		if (ls->n == 0) {
-			res->invalid++;
 			note(res, "%sempty label set", "");
 			continue;
 		}
 		if (ax_labels_validate(ls, 0, &ve) != 0) {
-			res->invalid++;
 			note(res, "%s", ve.msg);
 			continue;
 		}
@@ -364,15 +400,15 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 		if (s == NULL) {
 			pthread_rwlock_wrlock(&h->mu);
 			s = lookup(h, ls);
-			if (s == NULL && h->o.max_series > 0 &&
-			    (int64_t)h->n_series >= h->o.max_series) {
-				pthread_rwlock_unlock(&h->mu);
-				res->limit++;
-				note(res,
-				    "%sseries limit reached "
-				    "(--storage.tsdb.max-series)",
-				    "");
-				continue;
+			if (s == NULL) {
+				const char *why = limit_breached(h, ls);
+
+				if (why) {
+					pthread_rwlock_unlock(&h->mu);
+					h->bs_why[i] = 2;
+					note(res, "%s", why);
+					continue;
+				}
 			}
 			if (s == NULL)
 				s = create(h, ls, 0);
@@ -394,10 +430,14 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 		tsdb_series_t *s;
 		uint64_t bits = f2u(in->v);
 
-		if (in->series >= n_series || (s = h->bs[in->series]) == NULL) {
-			if (in->series >= n_series)
-				res->invalid++;
-			else if (res->limit == 0)
+		if (in->series >= n_series) {
+			res->invalid++;
+			continue;
+		}
+		if ((s = h->bs[in->series]) == NULL) {
+			if (h->bs_why[in->series] == 2)
+				res->limit++;
+			else
 				res->invalid++;
 			continue;
 		}

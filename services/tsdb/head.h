@@ -58,7 +58,11 @@ typedef struct tsdb_series {
 
 typedef struct tsdb_head_opts {
 	int64_t chunk_range_ms; /* block range: 2h */
-	int64_t max_series;     /* 0: unlimited */
+	int64_t max_series;     /* 0: unlimited (and below) */
+	int64_t max_series_per_metric;
+	int64_t max_labels; /* per series */
+	int64_t max_name_len;
+	int64_t max_value_len;
 } tsdb_head_opts_t;
 
 typedef struct tsdb_head tsdb_head_t;
@@ -76,8 +80,8 @@ typedef struct tsdb_append_result {
 	uint64_t out_of_order;
 	uint64_t duplicate_timestamp;
 	uint64_t out_of_bounds;
-	uint64_t invalid; /* series with bad labels */
-	uint64_t limit;   /* series over max_series */
+	uint64_t invalid; /* samples of series with bad labels */
+	uint64_t limit;   /* samples of new series refused by a limit */
 	char first_error[256];
 } tsdb_append_result_t;
 

@@ -40,6 +40,14 @@ static const ax_flag_t flags[] = {
         "Maximum number of series in the head; 0 for no limit."},
     {"web.enable-remote-write-receiver", AX_FLAG_BOOL, "true",
         "Accept Prometheus remote-write requests at /api/v1/write."},
+    {"storage.tsdb.max-series-per-metric", AX_FLAG_INT, "0",
+        "Maximum number of head series of one metric name; 0 for no limit."},
+    {"storage.tsdb.max-labels-per-series", AX_FLAG_INT, "0",
+        "Maximum number of labels of a series; 0 for no limit."},
+    {"storage.tsdb.max-label-name-length", AX_FLAG_INT, "0",
+        "Maximum length of a label name in bytes; 0 for no limit."},
+    {"storage.tsdb.max-label-value-length", AX_FLAG_INT, "0",
+        "Maximum length of a label value in bytes; 0 for no limit."},
     {"storage.tsdb.retention.time", AX_FLAG_DURATION, "15d",
         "How long to keep blocks (0 keeps them until the size limit)."},
     {"storage.tsdb.retention.size", AX_FLAG_SIZE, "0",
@@ -423,9 +431,18 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	}
 	if ((rv = lock_dir(t, err)) != 0)
 		goto fail;
+	memset(&ho, 0, sizeof(ho));
 	ho.chunk_range_ms =
 	    ax_daemon_flag_int(d, "storage.tsdb.min-block-duration");
 	ho.max_series = ax_daemon_flag_int(d, "storage.tsdb.max-series");
+	ho.max_series_per_metric =
+	    ax_daemon_flag_int(d, "storage.tsdb.max-series-per-metric");
+	ho.max_labels =
+	    ax_daemon_flag_int(d, "storage.tsdb.max-labels-per-series");
+	ho.max_name_len =
+	    ax_daemon_flag_int(d, "storage.tsdb.max-label-name-length");
+	ho.max_value_len =
+	    ax_daemon_flag_int(d, "storage.tsdb.max-label-value-length");
 	if ((rv = tsdb_head_new(&ho, &t->head, err)) != 0)
 		goto fail;
 	if ((rv = tsdb_db_open(t->data_dir, t->head, &t->db, err)) != 0)

@@ -119,7 +119,9 @@ static int chunks_head(const char *dir)
 
 static int wal_chunks(const char *wal, int count_only)
 {
-	tsdb_head_opts_t o = {0, 0};
+	tsdb_head_opts_t o;
+
+	memset(&o, 0, sizeof(o));
 	tsdb_head_t *h;
 	tsdb_wal_replay_stats_t st;
 	tsdb_head_stats_t hs;

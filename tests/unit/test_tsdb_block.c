@@ -16,7 +16,9 @@ static char ulid[27];
 
 static void build(void)
 {
-	tsdb_head_opts_t o = {0, 0};
+	tsdb_head_opts_t o;
+
+	memset(&o, 0, sizeof(o));
 	tsdb_head_t *h;
 	ax_labels_t *ls[4];
 	tsdb_sample_in_t s[4];

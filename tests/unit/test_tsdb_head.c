@@ -39,7 +39,9 @@ static int sum_fn(void *arg, int64_t t, double v)
 
 static tsdb_head_t *new_head(void)
 {
-	tsdb_head_opts_t o = {0, 0};
+	tsdb_head_opts_t o;
+
+	memset(&o, 0, sizeof(o));
 	tsdb_head_t *h;
 
 	assert_int_equal(tsdb_head_new(&o, &h, NULL), 0);
@@ -114,7 +116,7 @@ static void test_invalid_and_bounds(void **st)
 	ser[1] = ok;
 	ser[2] = empty;
 	assert_int_equal(tsdb_head_append(h, ser, 3, s, 3, &r, NULL), 0);
-	assert_int_equal(r.invalid, 4); /* 2 bad series + their 2 samples */
+	assert_int_equal(r.invalid, 2); /* the samples of the 2 bad series */
 	assert_int_equal(r.accepted, 1);
 	/* the next batch may not reach back more than half a block range */
 	assert_int_equal(tsdb_head_append(h, ser, 3, s + 3, 1, &r, NULL), 0);
@@ -311,6 +313,40 @@ static void test_wal_replay(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_limits(void **st)
+{
+	tsdb_head_opts_t o;
+	tsdb_head_t *h;
+	ax_labels_t *a, *b, *c, *d;
+	const ax_labels_t *ser[4];
+	tsdb_sample_in_t s[4] = {{0, 1, 1}, {1, 1, 1}, {2, 1, 1}, {3, 1, 1}};
+	tsdb_append_result_t r;
+
+	(void)st;
+	memset(&o, 0, sizeof(o));
+	o.max_series_per_metric = 2;
+	o.max_value_len = 10;
+	o.max_labels = 3;
+	assert_int_equal(tsdb_head_new(&o, &h, NULL), 0);
+	a = L("m", "j", "1");
+	b = L("m", "j", "2");
+	c = L("m", "j", "3");                 /* third series of m */
+	d = L("other", "j", "0123456789abc"); /* value too long */
+	ser[0] = a;
+	ser[1] = b;
+	ser[2] = c;
+	ser[3] = d;
+	assert_int_equal(tsdb_head_append(h, ser, 4, s, 4, &r, NULL), 0);
+	assert_int_equal(r.accepted, 2);
+	assert_int_equal(r.limit, 2);
+	assert_str_contains(r.first_error, "max-series-per-metric");
+	ax_labels_free(a);
+	ax_labels_free(b);
+	ax_labels_free(c);
+	ax_labels_free(d);
+	tsdb_head_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_chunks_cut_like_prometheus),
 	    cmocka_unit_test(test_select_matchers),
 	    cmocka_unit_test(test_wal_replay),
+	    cmocka_unit_test(test_limits),
 	};
 
 	ax_log_setup("error", NULL, NULL);

@@ -13,7 +13,9 @@ static tsdb_ingest_t *IN;
 
 static int setup(void **st)
 {
-	tsdb_head_opts_t o = {0, 0};
+	tsdb_head_opts_t o;
+
+	memset(&o, 0, sizeof(o));
 
 	(void)st;
 	memset(&T, 0, sizeof(T));
