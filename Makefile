@@ -39,7 +39,7 @@ BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool
+TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so
 
 .PHONY: all deps run test unit integration asan fmt clean help clang
 
@@ -153,6 +153,11 @@ $(BUILD)/tests/ax-tsdbtool: $(BUILD)/obj/tests/integration/ax_tsdbtool.o $(BUILD
 	@mkdir -p $(BUILD)/tests
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/ax-enospc.so: tests/integration/ax_enospc.c
+	@mkdir -p $(BUILD)/tests
+	@echo "  CC      $@"
+	@$(CC) -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -o $@ $< -ldl
 
 .SECONDARY:
 

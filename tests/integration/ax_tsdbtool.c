@@ -7,8 +7,9 @@
  *   ax-tsdbtool wal-chunks WALDIR
  *       replay a WAL (axon's or Prometheus') into a fresh head and list its
  *       completed chunks the same way
- *   ax-tsdbtool wal-count WALDIR
+ *   ax-tsdbtool wal-count WALDIR [METRIC]
  *       print "series samples min-per-series max-per-series" of a WAL
+ *       (min/max over the series of METRIC when given)
  *
  * Head chunk file layout (Prometheus tsdb/chunks/head_chunks.go): magic
  * 0x0130BC91 BE32, version 1, 3 bytes padding; then per chunk: series ref
@@ -117,7 +118,7 @@ static int chunks_head(const char *dir)
 	return 0;
 }
 
-static int wal_chunks(const char *wal, int count_only)
+static int wal_chunks(const char *wal, int count_only, const char *only)
 {
 	tsdb_head_opts_t o;
 
@@ -144,6 +145,11 @@ static int wal_chunks(const char *wal, int count_only)
 			size_t i;
 
 			if (s == NULL)
+				continue;
+			if (only &&
+			    (ax_labels_get(s->ls, "__name__") == NULL ||
+			        strcmp(ax_labels_get(s->ls, "__name__"),
+			            only) != 0))
 				continue;
 			for (i = 0; i < s->n_chunks; i++)
 				c += tsdb_xor_num_samples(
@@ -189,9 +195,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "chunks-head") == 0)
 		return chunks_head(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "wal-chunks") == 0)
-		return wal_chunks(argv[2], 0);
-	if (argc == 3 && strcmp(argv[1], "wal-count") == 0)
-		return wal_chunks(argv[2], 1);
+		return wal_chunks(argv[2], 0, NULL);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "wal-count") == 0)
+		return wal_chunks(argv[2], 1, argc == 4 ? argv[3] : NULL);
 	fprintf(stderr,
 	    "usage: ax-tsdbtool chunks-head DIR | wal-chunks WALDIR | "
 	    "wal-count WALDIR\n");
