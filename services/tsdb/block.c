@@ -269,6 +269,15 @@ int tsdb_block_write(const char *parent_dir, int64_t mint, int64_t maxt,
     const tsdb_block_series_t *series, size_t n, char ulid[27],
     tsdb_block_stats_t *stats, ax_err_t *err)
 {
+	return tsdb_block_write_compacted(
+	    parent_dir, mint, maxt, series, n, 1, NULL, 0, ulid, stats, err);
+}
+
+int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
+    int64_t maxt, const tsdb_block_series_t *series, size_t n, int level,
+    char (*sources)[27], size_t n_sources, char ulid[27],
+    tsdb_block_stats_t *stats, ax_err_t *err)
+{
 	char tmp[4096], dst[4096], path[4200];
 	ax_buf_t ch = AX_BUF_INIT, ix = AX_BUF_INIT, meta = AX_BUF_INIT;
 	ax_hmap_t syms, pairs;
@@ -583,13 +592,29 @@ int tsdb_block_write(const char *parent_dir, int64_t mint, int64_t maxt,
 	    "\t\"stats\": {\n\t\t\"numSamples\": %llu,\n\t\t\"numSeries\": "
 	    "%llu,\n"
 	    "\t\t\"numChunks\": %llu\n\t},\n\t\"compaction\": "
-	    "{\n\t\t\"level\": 1,\n"
-	    "\t\t\"sources\": [\n\t\t\t\"%s\"\n\t\t]\n\t},\n\t\"version\": "
-	    "1\n}\n",
+	    "{\n\t\t\"level\": %d,\n"
+	    "\t\t\"sources\": [",
 	    ulid, (long long)mint, (long long)maxt,
 	    (unsigned long long)stats->samples,
 	    (unsigned long long)stats->series,
-	    (unsigned long long)stats->chunks, ulid);
+	    (unsigned long long)stats->chunks, level);
+	if (n_sources == 0) {
+		ax_buf_printf(&meta, "\n\t\t\t\"%s\"", ulid);
+	} else {
+		for (i = 0; i < n_sources; i++)
+			ax_buf_printf(&meta, "%s\n\t\t\t\"%s\"", i ? "," : "",
+			    sources[i]);
+	}
+	ax_buf_puts(&meta, "\n\t\t]");
+	if (n_sources > 0) {
+		ax_buf_puts(&meta, ",\n\t\t\"parents\": [");
+		for (i = 0; i < n_sources; i++)
+			ax_buf_printf(&meta,
+			    "%s\n\t\t\t{\n\t\t\t\t\"ulid\": \"%s\"\n\t\t\t}",
+			    i ? "," : "", sources[i]);
+		ax_buf_puts(&meta, "\n\t\t]");
+	}
+	ax_buf_puts(&meta, "\n\t},\n\t\"version\": 1\n}\n");
 	if (!ax_buf_ok(&meta))
 		goto oom;
 	snprintf(path, sizeof(path), "%s/meta.json", tmp);

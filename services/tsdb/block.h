@@ -57,6 +57,11 @@ void tsdb_ulid_new(char out[27]);
 int tsdb_block_write(const char *parent_dir, int64_t mint, int64_t maxt,
     const tsdb_block_series_t *series, size_t n, char ulid[27],
     tsdb_block_stats_t *stats, ax_err_t *err);
+/* The same for a compaction: meta.json gets `level` and the source ULIDs. */
+int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
+    int64_t maxt, const tsdb_block_series_t *series, size_t n, int level,
+    char (*sources)[27], size_t n_sources, char ulid[27],
+    tsdb_block_stats_t *stats, ax_err_t *err);
 
 /*
  * Persist everything the head holds in [mint, maxt) as one block under

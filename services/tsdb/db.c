@@ -220,6 +220,51 @@ size_t tsdb_db_drop_blocks_over_size(tsdb_db_t *db, uint64_t max_bytes)
 	return n;
 }
 
+int tsdb_db_blocks(tsdb_db_t *db, tsdb_block_t ***out, size_t *n)
+{
+	tsdb_block_t **v = malloc((db->n ? db->n : 1) * sizeof(*v));
+
+	if (v == NULL)
+		return AX_ENOMEM;
+	memcpy(v, db->blocks, db->n * sizeof(*v));
+	*out = v;
+	*n = db->n;
+	return 0;
+}
+
+const char *tsdb_db_dir(tsdb_db_t *db)
+{
+	return db->dir;
+}
+
+int tsdb_db_replace_blocks(tsdb_db_t *db, char (*old)[27], size_t n_old,
+    const char *ulid, ax_err_t *err)
+{
+	char p[4200];
+	tsdb_block_t *nb;
+	size_t i, k;
+	int rv;
+
+	snprintf(p, sizeof(p), "%s/%s", db->dir, ulid);
+	if ((rv = tsdb_block_open(p, &nb, err)) != 0)
+		return rv;
+	pthread_rwlock_wrlock(&db->mu);
+	if (insert_block(db, nb) != 0) {
+		pthread_rwlock_unlock(&db->mu);
+		tsdb_block_close(nb);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	for (k = 0; k < n_old; k++)
+		for (i = 0; i < db->n; i++)
+			if (strcmp(tsdb_block_ulid(db->blocks[i]), old[k]) ==
+			    0) {
+				delete_block(db, i);
+				break;
+			}
+	pthread_rwlock_unlock(&db->mu);
+	return 0;
+}
+
 void tsdb_db_rlock(tsdb_db_t *db)
 {
 	pthread_rwlock_rdlock(&db->mu);

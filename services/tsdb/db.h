@@ -49,6 +49,15 @@ size_t tsdb_db_truncate_head(tsdb_db_t *db, int64_t mint);
 /* The newest block's max time, or INT64_MIN without blocks. */
 int64_t tsdb_db_blocks_maxt(tsdb_db_t *db);
 
+/* A snapshot of the open blocks, sorted by min time (borrowed pointers,
+ * valid while the read lock is held).  OUT: *out (free the array). */
+int tsdb_db_blocks(tsdb_db_t *db, tsdb_block_t ***out, size_t *n);
+/* Replace blocks `old` (by ULID) with the block dir/<ulid>, deleting the
+ * old ones. */
+int tsdb_db_replace_blocks(tsdb_db_t *db, char (*old)[27], size_t n_old,
+    const char *ulid, ax_err_t *err);
+const char *tsdb_db_dir(tsdb_db_t *db);
+
 typedef struct tsdb_db_stats {
 	size_t n_blocks;
 	uint64_t block_bytes;

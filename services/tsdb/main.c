@@ -9,6 +9,7 @@
  * "retry" (nng) or 503 (HTTP) and /-/ready says 503.
  */
 #include "tsdb/block.h"
+#include "tsdb/compact.h"
 #include "tsdb/ingest.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
@@ -223,6 +224,18 @@ static void compact_once(tsdb_t *t)
 			    c);
 		}
 		tsdb_wal_truncate_after_compaction(t, hi);
+	}
+	{
+		ax_err_t err;
+		int m = tsdb_compact_blocks(t->db, range, keep, &err);
+
+		if (m < 0) {
+			ax_counter_inc(t->m_compact_fail);
+			ax_log_error("block compaction failed; retrying later",
+			    "err", err.msg);
+		} else if (m > 0) {
+			ax_counter_add(t->m_compactions, m);
+		}
 	}
 	if (keep > 0) {
 		int64_t newest = tsdb_db_blocks_maxt(t->db);
