@@ -7,6 +7,9 @@
  *   ax-tsdbtool wal-chunks WALDIR
  *       replay a WAL (axon's or Prometheus') into a fresh head and list its
  *       completed chunks the same way
+ *   ax-tsdbtool block-dump BLOCKDIR
+ *       print every sample of a block the way `promtool tsdb dump` does:
+ *       {name="value", ...} value timestamp
  *   ax-tsdbtool wal-count WALDIR [METRIC]
  *       print "series samples min-per-series max-per-series" of a WAL
  *       (min/max over the series of METRIC when given)
@@ -18,6 +21,7 @@
  */
 #include "ax_crc32c.h"
 #include "ax_log.h"
+#include "tsdb/block_read.h"
 #include "tsdb/head.h"
 
 #include <dirent.h>
@@ -189,11 +193,70 @@ static int wal_chunks(const char *wal, int count_only, const char *only)
 	return 0;
 }
 
+static int block_dump(const char *dir)
+{
+	tsdb_block_t *b;
+	tsdb_plist_t ids = {0};
+	ax_err_t err;
+	size_t i, c;
+
+	if (tsdb_block_open(dir, &b, &err) != 0 ||
+	    tsdb_block_select(b, NULL, 0, &ids, &err) != 0) {
+		fprintf(stderr, "block-dump: %s\n", err.msg);
+		return 1;
+	}
+	for (i = 0; i < ids.n; i++) {
+		ax_labels_t *ls;
+		tsdb_chunk_meta_t *m;
+		size_t nm;
+		ax_buf_t lb = AX_BUF_INIT;
+		uint32_t k;
+
+		if (tsdb_block_series(b, ids.v[i], &ls, &m, &nm, &err) != 0) {
+			fprintf(stderr, "block-dump: %s\n", err.msg);
+			return 1;
+		}
+		ax_buf_putc(&lb, '{');
+		for (k = 0; k < ls->n; k++)
+			ax_buf_printf(&lb, "%s%s=\"%s\"", k ? ", " : "",
+			    ls->l[k].name, ls->l[k].value);
+		ax_buf_putc(&lb, '}');
+		for (c = 0; c < nm; c++) {
+			const uint8_t *d;
+			size_t dl;
+			tsdb_xor_it_t it;
+
+			if (tsdb_block_chunk(b, m[c].ref, &d, &dl, &err) != 0) {
+				fprintf(stderr, "block-dump: %s\n", err.msg);
+				return 1;
+			}
+			tsdb_xor_it_init(&it, d, dl);
+			while (tsdb_xor_it_next(&it) == 1) {
+				int64_t t;
+				double v;
+				char vb[64];
+
+				tsdb_xor_it_at(&it, &t, &v);
+				ax_fmt_double(vb, sizeof(vb), v);
+				printf("%s %s %lld\n", lb.p, vb, (long long)t);
+			}
+		}
+		ax_buf_fini(&lb);
+		free(m);
+		ax_labels_free(ls);
+	}
+	tsdb_plist_fini(&ids);
+	tsdb_block_close(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	ax_log_setup("warn", NULL, NULL);
 	if (argc == 3 && strcmp(argv[1], "chunks-head") == 0)
 		return chunks_head(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "block-dump") == 0)
+		return block_dump(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "wal-chunks") == 0)
 		return wal_chunks(argv[2], 0, NULL);
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "wal-count") == 0)
