@@ -1,10 +1,12 @@
 /*
  * config: the prometheus.yml sections axon-tsdb owns (see tsdb.h and
  * docs/configuration.md): storage.tsdb and axon_tsdb; `global` is decoded
- * for every daemon.  remote_read is refused unless empty.
+ * for every daemon; remote_write (forwarding, rwout.c) is decoded with
+ * libcommon's ax_rw_fields.  remote_read is refused unless empty.
  */
 #include "tsdb/tsdb.h"
 #include "ax_promyml.h"
+#include "ax_rw.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,12 @@ static const ax_cfg_field_t own[] = {
         .type = AX_CFG_SECTION,
         .offset = offsetof(tsdb_cfg_t, axon),
         .fields = axon_fields},
+    {.name = "remote_write",
+        .type = AX_CFG_LIST,
+        .offset = offsetof(tsdb_cfg_t, remote_write),
+        .fields = ax_rw_fields,
+        .elem_size = sizeof(ax_rw_config_t),
+        .elem_init = ax_rw_config_init},
     {.name = "remote_read",
         .type = AX_CFG_CUSTOM,
         .decode = ax_cfg_refuse_nonempty},
@@ -91,6 +99,18 @@ int tsdb_config_load(
 	ax_prom_global_init(&c->global);
 	rv = ax_promyml_load(
 	    path, AX_YML_PROMETHEUS, "tsdb", own, c, &c->global, 0, err);
+	if (rv == 0) {
+		size_t i;
+
+		for (i = 0; rv == 0 && i < c->remote_write.n; i++) {
+			char where[64];
+
+			snprintf(where, sizeof(where), "remote_write[%zu]", i);
+			rv = ax_rw_config_check(
+			    &((ax_rw_config_t *)c->remote_write.items)[i], path,
+			    where, err);
+		}
+	}
 	if (rv == 0 && c->storage.tsdb.out_of_order_time_window_ms != 0)
 		rv = ax_err_set(err, AX_ECONFIG,
 		    "%s: storage.tsdb.out_of_order_time_window: an "

@@ -56,6 +56,8 @@ static const ax_flag_t flags[] = {
     {"storage.tsdb.compaction-check-interval", AX_FLAG_DURATION, "1m",
         "How often to check whether the head should be cut into a block and "
         "blocks expired."},
+    {"storage.remote.poll-interval", AX_FLAG_DURATION, "100ms",
+        "How often remote_write out looks for new WAL records when idle."},
     {"web.enable-admin-api", AX_FLAG_BOOL, "false",
         "Enable the admin endpoints (snapshots)."},
     {"query.lookback-delta", AX_FLAG_DURATION, "5m",
@@ -281,6 +283,30 @@ static void *compactor_main(void *arg)
 	return NULL;
 }
 
+/* (Re)start remote_write out for cfg's remote_write section. */
+static void start_forwarder(tsdb_t *t, const tsdb_cfg_t *cfg)
+{
+	ax_err_t err;
+	tsdb_rwout_t *o = NULL;
+
+	pthread_mutex_lock(&t->rwout_mu);
+	tsdb_rwout_stop(t->rwout, 2000);
+	t->rwout = NULL;
+	if (cfg->remote_write.n > 0) {
+		if (tsdb_rwout_start(t->wal_dir, cfg->remote_write.items,
+		        cfg->remote_write.n, cfg->global.external_labels,
+		        ax_daemon_metrics(t->d),
+		        ax_daemon_flag_int(
+		            t->d, "storage.remote.poll-interval"),
+		        &o, &err) != 0)
+			ax_log_error(
+			    "cannot start remote_write out", "err", err.msg);
+		else
+			t->rwout = o;
+	}
+	pthread_mutex_unlock(&t->rwout_mu);
+}
+
 static void *replay_main(void *arg)
 {
 	tsdb_t *t = arg;
@@ -307,6 +333,7 @@ static void *replay_main(void *arg)
 		return NULL;
 	}
 	tsdb_head_set_wal(t->head, t->wal);
+	start_forwarder(t, ax_daemon_config(t->d));
 	snprintf(a, sizeof(a), "%llu", (unsigned long long)st.segments);
 	snprintf(b, sizeof(b), "%llu", (unsigned long long)st.records);
 	snprintf(c, sizeof(c), "%llu", (unsigned long long)samples);
@@ -358,6 +385,8 @@ static void tsdb_free(tsdb_t *t)
 	if (t == NULL)
 		return;
 	tsdb_ingest_stop(t->ingest);
+	tsdb_rwout_stop(t->rwout, 5000);
+	t->rwout = NULL;
 	if (t->replay_started)
 		pthread_join(t->replay_thread, NULL);
 	if (t->compactor_started) {
@@ -384,6 +413,7 @@ static void tsdb_free(tsdb_t *t)
 	pthread_mutex_destroy(&t->cfg_mu);
 	pthread_mutex_destroy(&t->meta_mu);
 	pthread_mutex_destroy(&t->stop_mu);
+	pthread_mutex_destroy(&t->rwout_mu);
 	pthread_cond_destroy(&t->stop_cv);
 	free(t->data_dir);
 	free(t->wal_dir);
@@ -406,6 +436,7 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	pthread_mutex_init(&t->cfg_mu, NULL);
 	pthread_mutex_init(&t->meta_mu, NULL);
 	pthread_mutex_init(&t->stop_mu, NULL);
+	pthread_mutex_init(&t->rwout_mu, NULL);
 	pthread_cond_init(&t->stop_cv, NULL);
 	ax_hmap_init(&t->meta);
 	ax_daemon_set_state(d, t);
@@ -507,6 +538,8 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 		    "-> \"%s\"); restart axon-tsdb",
 		    a, b);
 	apply_cfg(t, nc);
+	if (__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE))
+		start_forwarder(t, nc); /* remote_write may have changed */
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "ax_metrics.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
+#include "tsdb/rwout.h"
 #include "tsdb/wal.h"
 
 /* Configuration (prometheus.yml sections owned by axon-tsdb). */
@@ -27,6 +28,7 @@ typedef struct tsdb_cfg {
 	struct {
 		char *ingest_listen; /* nng REP address for SampleBatch */
 	} axon;
+	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
 } tsdb_cfg_t;
 
 int tsdb_config_load(
@@ -61,6 +63,8 @@ typedef struct tsdb {
 	pthread_cond_t stop_cv;
 	int stopping;
 	tsdb_ingest_t *ingest;
+	tsdb_rwout_t *rwout; /* remote_write out, or NULL */
+	pthread_mutex_t rwout_mu;
 	pthread_mutex_t cfg_mu; /* external labels etc. from the config */
 	ax_labels_t *external_labels;
 	pthread_mutex_t meta_mu;

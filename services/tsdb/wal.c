@@ -640,3 +640,174 @@ out:
 	free(segs);
 	return rv;
 }
+
+/* ---- tailing ---- */
+
+struct tsdb_wal_tail {
+	char *dir;
+	int seg;
+	int fd;
+	uint64_t pos; /* file offset after the last complete record */
+	ax_buf_t buf; /* bytes from the page holding pos to EOF */
+	ax_buf_t dec;
+	reader_t r;
+};
+
+static int tail_open_seg(tsdb_wal_tail_t *t, int seg)
+{
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s/%08d", t->dir, seg);
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0)
+		return -1;
+	t->seg = seg;
+	t->pos = 0;
+	return 0;
+}
+
+int tsdb_wal_tail_open(
+    const char *dir, int seg, tsdb_wal_tail_t **out, ax_err_t *err)
+{
+	tsdb_wal_tail_t *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->dir = strdup(dir)) == NULL) {
+		free(t);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	t->fd = -1;
+	t->seg = seg;
+	tail_open_seg(t, seg); /* may not exist yet: retried on read */
+	*out = t;
+	return 0;
+}
+
+void tsdb_wal_tail_close(tsdb_wal_tail_t *t)
+{
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	ax_buf_fini(&t->buf);
+	ax_buf_fini(&t->dec);
+	ax_buf_fini(&t->r.rec);
+	free(t->dir);
+	free(t);
+}
+
+int tsdb_wal_tail_segment(const tsdb_wal_tail_t *t)
+{
+	return t->seg;
+}
+
+uint64_t tsdb_wal_tail_pos(const tsdb_wal_tail_t *t)
+{
+	return t->pos;
+}
+
+static int next_exists(tsdb_wal_tail_t *t)
+{
+	char p[4200];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%08d", t->dir, t->seg + 1);
+	return stat(p, &st) == 0;
+}
+
+int tsdb_wal_tail_read(
+    tsdb_wal_tail_t *t, tsdb_wal_rec_fn fn, void *arg, ax_err_t *err)
+{
+	int delivered = 0;
+
+	for (;;) {
+		uint64_t base;
+		struct stat st;
+		const char *why = NULL;
+		int k, more;
+
+		if (t->fd < 0 && tail_open_seg(t, t->seg) != 0) {
+			/* the segment may have been removed by a checkpoint:
+			 * skip ahead to the oldest one there is */
+			int *segs;
+			size_t n, i;
+
+			if (tsdb_wal_segments(t->dir, &segs, &n, err) != 0)
+				return AX_EIO;
+			for (i = 0; i < n && segs[i] <= t->seg; i++)
+				;
+			if (i < n && tail_open_seg(t, segs[i]) == 0) {
+				free(segs);
+				continue;
+			}
+			free(segs);
+			return delivered;
+		}
+		if (fstat(t->fd, &st) != 0)
+			return ax_err_set(err, AX_EIO, "stat WAL segment: %s",
+			    strerror(errno));
+		more = next_exists(t);
+		if ((uint64_t)st.st_size <= t->pos) {
+			if (more && tail_open_seg(t, t->seg + 1) == 0)
+				continue;
+			return delivered;
+		}
+		base = t->pos - t->pos % TSDB_WAL_PAGE_SIZE;
+		ax_buf_reset(&t->buf);
+		if (ax_buf_reserve(&t->buf, (size_t)st.st_size - base) != 0)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		{
+			ssize_t got = pread(t->fd, t->buf.p,
+			    (size_t)st.st_size - base, (off_t)base);
+
+			if (got < 0)
+				return ax_err_set(err, AX_EIO,
+				    "read WAL segment: %s", strerror(errno));
+			t->buf.len = (size_t)got;
+		}
+		t->r.b = (const uint8_t *)t->buf.p;
+		t->r.len = t->buf.len;
+		t->r.pos = t->pos - base;
+		while ((k = next_record(&t->r, &why)) == 1) {
+			const uint8_t *rec = (const uint8_t *)t->r.rec.p;
+			size_t rlen = t->r.rec.len;
+			int rv;
+
+			if (t->r.rec_comp) {
+				size_t ulen;
+
+				ax_buf_reset(&t->dec);
+				if (snappy_uncompressed_length(t->r.rec.p,
+				        t->r.rec.len, &ulen) != SNAPPY_OK ||
+				    ulen > (1u << 30) ||
+				    ax_buf_reserve(&t->dec, ulen) != 0 ||
+				    snappy_uncompress(t->r.rec.p, t->r.rec.len,
+				        t->dec.p, &ulen) != SNAPPY_OK) {
+					k = -1;
+					why = "snappy decoding failed";
+					break;
+				}
+				rec = (const uint8_t *)t->dec.p;
+				rlen = ulen;
+			}
+			t->pos = base + t->r.pos;
+			delivered++;
+			if ((rv = fn(arg, rec, rlen)) != 0)
+				return rv;
+		}
+		if (k == 0)
+			t->pos = base + t->r.pos; /* clean end of what exists */
+		if (k < 0 && !more)
+			return delivered; /* a record still being written */
+		if (k < 0) {
+			ax_log_warn("WAL tail: corrupt record in a completed "
+			            "segment; moving on",
+			    "dir", t->dir, "reason", why);
+		}
+		if (!more)
+			return delivered;
+		if (tail_open_seg(t, t->seg + 1) != 0)
+			return delivered;
+	}
+}

@@ -96,6 +96,28 @@ typedef int (*tsdb_wal_rec_fn)(void *arg, const uint8_t *rec, size_t len);
 int tsdb_wal_replay(const char *dir, int from_segment, int repair,
     tsdb_wal_rec_fn fn, void *arg, tsdb_wal_replay_stats_t *st, ax_err_t *err);
 
+/*
+ * Tailing the WAL while it is written (remote-write forwarding, as
+ * Prometheus' WAL watcher): a tail reads the complete records appended to
+ * the current segment since the last call and moves on to the next segment
+ * once it exists and the current one is read to its end.  A record still
+ * being written is left for the next call.
+ */
+typedef struct tsdb_wal_tail tsdb_wal_tail_t;
+
+/* Start at the beginning of segment seg of dir.  OUT: *out. */
+int tsdb_wal_tail_open(
+    const char *dir, int seg, tsdb_wal_tail_t **out, ax_err_t *err);
+void tsdb_wal_tail_close(tsdb_wal_tail_t *t);
+/* Deliver the records available now; returns the number delivered, or a
+ * negative AX_E* code (fn's non-zero return aborts with that code). */
+int tsdb_wal_tail_read(
+    tsdb_wal_tail_t *t, tsdb_wal_rec_fn fn, void *arg, ax_err_t *err);
+int tsdb_wal_tail_segment(const tsdb_wal_tail_t *t);
+/* Offset in the current segment just after the record being delivered
+ * (or the last one delivered). */
+uint64_t tsdb_wal_tail_pos(const tsdb_wal_tail_t *t);
+
 /* Replay segments from..to (inclusive) only, without repairing. */
 int tsdb_wal_replay_range(const char *dir, int from, int to, tsdb_wal_rec_fn fn,
     void *arg, tsdb_wal_replay_stats_t *st, ax_err_t *err);
