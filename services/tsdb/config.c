@@ -20,6 +20,14 @@ static const ax_cfg_field_t storage_tsdb_fields[] = {
     {0},
 };
 
+static const ax_cfg_field_t storage_ex_fields[] = {
+    {.name = "max_exemplars",
+        .type = AX_CFG_INT,
+        .offset = offsetof(tsdb_cfg_t, storage.exemplars.max_exemplars) -
+            offsetof(tsdb_cfg_t, storage.exemplars)},
+    {0},
+};
+
 static const ax_cfg_field_t storage_fields[] = {
     {.name = "tsdb",
         .type = AX_CFG_SECTION,
@@ -27,8 +35,10 @@ static const ax_cfg_field_t storage_fields[] = {
             offsetof(tsdb_cfg_t, storage.tsdb) - offsetof(tsdb_cfg_t, storage),
         .fields = storage_tsdb_fields},
     {.name = "exemplars",
-        .type = AX_CFG_CUSTOM,
-        .decode = ax_cfg_refuse_nonempty},
+        .type = AX_CFG_SECTION,
+        .offset = offsetof(tsdb_cfg_t, storage.exemplars) -
+            offsetof(tsdb_cfg_t, storage),
+        .fields = storage_ex_fields},
     {0},
 };
 
@@ -97,6 +107,7 @@ int tsdb_config_load(
 	if (c == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	ax_prom_global_init(&c->global);
+	c->storage.exemplars.max_exemplars = 100000;
 	rv = ax_promyml_load(
 	    path, AX_YML_PROMETHEUS, "tsdb", own, c, &c->global, 0, err);
 	if (rv == 0) {

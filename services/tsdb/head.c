@@ -34,7 +34,10 @@ struct tsdb_head {
 	size_t bs_cap, why_cap;
 	tsdb_rec_sample_t *acc;
 	size_t acc_cap;
-	ax_buf_t rec_series, rec_samples;
+	ax_buf_t rec_series, rec_samples, rec_ex;
+	tsdb_rec_exemplar_t *exacc;
+	size_t exacc_cap;
+	tsdb_exemplars_t *ex;
 };
 
 static uint64_t f2u(double d)
@@ -59,6 +62,12 @@ int tsdb_head_new(const tsdb_head_opts_t *o, tsdb_head_t **out, ax_err_t *err)
 	if (h->buckets == NULL) {
 		free(h);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	if (h->o.max_exemplars > 0 &&
+	    tsdb_exemplars_new((size_t)h->o.max_exemplars, &h->ex, err) != 0) {
+		free(h->buckets);
+		free(h);
+		return AX_ENOMEM;
 	}
 	pthread_rwlock_init(&h->mu, NULL);
 	pthread_mutex_init(&h->append_mu, NULL);
@@ -101,6 +110,9 @@ void tsdb_head_free(tsdb_head_t *h)
 	free(h->acc);
 	ax_buf_fini(&h->rec_series);
 	ax_buf_fini(&h->rec_samples);
+	ax_buf_fini(&h->rec_ex);
+	free(h->exacc);
+	tsdb_exemplars_free(h->ex);
 	pthread_rwlock_destroy(&h->mu);
 	pthread_mutex_destroy(&h->append_mu);
 	free(h);
@@ -364,7 +376,21 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
     size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
     tsdb_append_result_t *res, ax_err_t *err)
 {
-	size_t i, n_acc = 0;
+	return tsdb_head_append_ex(
+	    h, series, n_series, samples, n_samples, NULL, 0, res, err);
+}
+
+tsdb_exemplars_t *tsdb_head_exemplars(tsdb_head_t *h)
+{
+	return h->ex;
+}
+
+int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
+    size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
+    const tsdb_exemplar_in_t *ex, size_t n_ex, tsdb_append_result_t *res,
+    ax_err_t *err)
+{
+	size_t i, n_acc = 0, n_exacc = 0;
 	int64_t min_valid;
 	int rv = 0;
 
@@ -494,14 +520,48 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 		}
 		if (n_acc > 0)
 			tsdb_rec_samples(&h->rec_samples, h->acc, n_acc);
-		if (!ax_buf_ok(&h->rec_series) || !ax_buf_ok(&h->rec_samples)) {
+		/* exemplars of resolved series, checked against the store */
+		ax_buf_reset(&h->rec_ex);
+		if (n_ex > 0 && h->ex &&
+		    reserve((void **)&h->exacc, &h->exacc_cap, n_ex,
+		        sizeof(*h->exacc)) == 0) {
+			for (i = 0; i < n_ex; i++) {
+				tsdb_series_t *s2;
+				ax_err_t xe;
+				int c;
+
+				if (ex[i].series >= n_series ||
+				    (s2 = h->bs[ex[i].series]) == NULL) {
+					res->exemplars_rejected++;
+					continue;
+				}
+				c = tsdb_exemplars_check(h->ex, s2->ref,
+				    ex[i].ls, ex[i].t, ex[i].v, &xe);
+				if (c == 1)
+					continue;
+				if (c != 0) {
+					res->exemplars_rejected++;
+					continue;
+				}
+				h->exacc[n_exacc].ref = s2->ref;
+				h->exacc[n_exacc].t = ex[i].t;
+				h->exacc[n_exacc].v = ex[i].v;
+				h->exacc[n_exacc].ls = ex[i].ls;
+				n_exacc++;
+			}
+			if (n_exacc > 0)
+				tsdb_rec_exemplars(
+				    &h->rec_ex, h->exacc, n_exacc);
+		}
+		if (!ax_buf_ok(&h->rec_series) || !ax_buf_ok(&h->rec_samples) ||
+		    !ax_buf_ok(&h->rec_ex)) {
 			rv = ax_err_set(err, AX_EAGAIN,
 			    "out of memory encoding WAL records");
 			goto out;
 		}
-		if (h->wal && (any_series || n_acc > 0)) {
-			const uint8_t *recs[2];
-			size_t lens[2], nr = 0;
+		if (h->wal && (any_series || n_acc > 0 || n_exacc > 0)) {
+			const uint8_t *recs[3];
+			size_t lens[3], nr = 0;
 
 			if (any_series) {
 				recs[nr] = (const uint8_t *)h->rec_series.p;
@@ -510,6 +570,10 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 			if (n_acc > 0) {
 				recs[nr] = (const uint8_t *)h->rec_samples.p;
 				lens[nr++] = h->rec_samples.len;
+			}
+			if (n_exacc > 0) {
+				recs[nr] = (const uint8_t *)h->rec_ex.p;
+				lens[nr++] = h->rec_ex.len;
 			}
 			if ((rv = tsdb_wal_log(h->wal, recs, lens, nr, err)) !=
 			    0)
@@ -533,6 +597,12 @@ int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
 		if (h->acc[i].t > h->maxt)
 			h->maxt = h->acc[i].t;
 	}
+	for (i = 0; i < n_exacc; i++)
+		if (tsdb_exemplars_add(h->ex, h->exacc[i].ref, h->exacc[i].ls,
+		        h->exacc[i].t, h->exacc[i].v) != 0)
+			res->exemplars_rejected++;
+		else
+			res->exemplars_accepted++;
 	res->accepted = n_acc;
 out:
 	pthread_mutex_unlock(&h->append_mu);
@@ -581,6 +651,21 @@ static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 	return 0;
 }
 
+static int replay_exemplar(
+    void *arg, uint64_t ref, int64_t t, double v, const ax_labels_t *ls)
+{
+	replay_ctx_t *c = arg;
+
+	if (ref < c->alias_cap && c->alias[ref])
+		ref = c->alias[ref];
+	if (ref >= c->h->ref_cap || c->h->by_ref[ref] == NULL ||
+	    tsdb_exemplars_check(c->h->ex, ref, ls, t, v, NULL) != 0)
+		return 0;
+	if (tsdb_exemplars_add(c->h->ex, ref, ls, t, v) != 0)
+		return ax_err_set(c->err, AX_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int replay_record(void *arg, const uint8_t *rec, size_t len)
 {
 	replay_ctx_t *c = arg;
@@ -620,8 +705,12 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 			c->samples++;
 		}
 		return 0;
-	case TSDB_REC_TOMBSTONES:
 	case TSDB_REC_EXEMPLARS:
+		if (c->h->ex == NULL)
+			return 0;
+		return tsdb_rec_decode_exemplars(
+		    rec, len, replay_exemplar, c, c->err);
+	case TSDB_REC_TOMBSTONES:
 	case TSDB_REC_METADATA:
 	case TSDB_REC_MMAP_MARKERS:
 		return 0; /* handled by later stages of the storage work */

@@ -28,6 +28,7 @@
 #include "ax_labels.h"
 #include "ax_promql.h"
 #include "tsdb/chunk_xor.h"
+#include "tsdb/exemplars.h"
 #include "tsdb/postings.h"
 #include "tsdb/wal.h"
 
@@ -63,6 +64,7 @@ typedef struct tsdb_head_opts {
 	int64_t max_labels; /* per series */
 	int64_t max_name_len;
 	int64_t max_value_len;
+	int64_t max_exemplars; /* 0: exemplars are not stored */
 } tsdb_head_opts_t;
 
 typedef struct tsdb_head tsdb_head_t;
@@ -74,7 +76,17 @@ typedef struct tsdb_sample_in {
 	double v;
 } tsdb_sample_in_t;
 
+/* An exemplar to append, attached to a series of the batch. */
+typedef struct tsdb_exemplar_in {
+	uint32_t series;
+	int64_t t;
+	double v;
+	const ax_labels_t *ls;
+} tsdb_exemplar_in_t;
+
 typedef struct tsdb_append_result {
+	uint64_t exemplars_accepted;
+	uint64_t exemplars_rejected; /* bad labels, too long, out of order */
 	uint64_t accepted;
 	uint64_t duplicates_ignored; /* exact resends */
 	uint64_t out_of_order;
@@ -112,6 +124,13 @@ void tsdb_head_set_wal(tsdb_head_t *h, tsdb_wal_t *w);
 int tsdb_head_append(tsdb_head_t *h, const ax_labels_t *const *series,
     size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
     tsdb_append_result_t *res, ax_err_t *err);
+/* The same with exemplars (written to the WAL with the samples). */
+int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
+    size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
+    const tsdb_exemplar_in_t *ex, size_t n_ex, tsdb_append_result_t *res,
+    ax_err_t *err);
+/* The exemplar store (borrowed); NULL when exemplars are off. */
+tsdb_exemplars_t *tsdb_head_exemplars(tsdb_head_t *h);
 
 /* Refs of series matching the matchers that have samples overlapping
  * [mint, maxt].  OUT: *out (caller tsdb_plist_fini). */

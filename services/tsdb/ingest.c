@@ -57,6 +57,10 @@ struct tsdb_ingest {
 	size_t ls_cap;
 	tsdb_sample_in_t *smp;
 	size_t smp_cap;
+	tsdb_exemplar_in_t *ex;
+	size_t ex_cap;
+	ax_labels_t **ex_ls;
+	size_t ex_ls_cap;
 	uint64_t *unknown;
 	size_t unknown_cap;
 	ax_metric_t *m_batches[5], *m_exemplars_dropped;
@@ -148,6 +152,8 @@ static int labels_from_pb(
 	size_t i;
 	int rv;
 
+	if (n == 0)
+		return ax_labels_new(NULL, 0, out, err);
 	if (n > 64) {
 		pairs = malloc(n * sizeof(*pairs));
 		if (pairs == NULL)
@@ -184,7 +190,7 @@ int tsdb_ingest_handle(
 	tsdb_t *t = in->t;
 	sender_t *s;
 	ax_err_t e;
-	size_t i, n_ls = 0, n_unknown = 0;
+	size_t i, n_ls = 0, n_unknown = 0, n_ex = 0, ex_dropped = 0;
 	tsdb_append_result_t res;
 	char msg[300];
 	int rv;
@@ -296,7 +302,41 @@ int tsdb_ingest_handle(
 		in->smp[i].t = b->ts_ms[i];
 		in->smp[i].v = b->values[i];
 	}
+	/* exemplars: their series may carry no sample in this batch */
+	n_ex = 0;
+	if (b->n_exemplars > 0 &&
+	    (reserve((void **)&in->ex, &in->ex_cap, b->n_exemplars,
+	         sizeof(*in->ex)) != 0 ||
+	        reserve((void **)&in->ex_ls, &in->ex_ls_cap, b->n_exemplars,
+	            sizeof(*in->ex_ls)) != 0 ||
+	        reserve((void **)&in->ls, &in->ls_cap,
+	            b->n_refs + b->n_exemplars + 1, sizeof(*in->ls)) != 0))
+		ex_dropped = b->n_exemplars;
+	for (i = 0; !ex_dropped && i < b->n_exemplars; i++) {
+		Axon__V1__Exemplar *x = b->exemplars[i];
+		ref_ent_t *r = ref_find(s, x->ref, 0);
+		ax_labels_t *xl;
+
+		if (r == NULL || !x->has_ts ||
+		    labels_from_pb(x->labels, x->n_labels, &xl, &e) != 0) {
+			ex_dropped++;
+			continue;
+		}
+		if (r->epoch != in->epoch) {
+			r->epoch = in->epoch;
+			r->idx = (uint32_t)n_ls;
+			in->ls[n_ls++] = r->ls;
+		}
+		in->ex[n_ex].series = r->idx;
+		in->ex[n_ex].t = x->ts_ms;
+		in->ex[n_ex].v = x->value;
+		in->ex[n_ex].ls = xl;
+		in->ex_ls[n_ex] = xl;
+		n_ex++;
+	}
 	if (n_unknown > 0) {
+		for (i = 0; i < n_ex; i++)
+			ax_labels_free(in->ex_ls[i]);
 		pthread_mutex_unlock(&in->mu);
 		ack.status = b->session_id != in->session
 		    ? AXON__V1__SAMPLE_BATCH_ACK__STATUS__RESET_SESSION
@@ -313,8 +353,10 @@ int tsdb_ingest_handle(
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 		return 0;
 	}
-	rv = tsdb_head_append(
-	    t->head, in->ls, n_ls, in->smp, b->n_refs, &res, &e);
+	rv = tsdb_head_append_ex(
+	    t->head, in->ls, n_ls, in->smp, b->n_refs, in->ex, n_ex, &res, &e);
+	for (i = 0; i < n_ex; i++)
+		ax_labels_free(in->ex_ls[i]);
 	if (rv != 0) {
 		pthread_mutex_unlock(&in->mu);
 		ack.status = AXON__V1__SAMPLE_BATCH_ACK__STATUS__RETRY;
@@ -332,8 +374,8 @@ int tsdb_ingest_handle(
 			tsdb_meta_put(t, m->metric_family, meta_type(m->type),
 			    m->help, m->unit);
 	}
-	if (b->n_exemplars)
-		ax_counter_add(in->m_exemplars_dropped, (double)b->n_exemplars);
+	ax_counter_add(in->m_exemplars_dropped,
+	    (double)(ex_dropped + res.exemplars_rejected));
 	ack.status = AXON__V1__SAMPLE_BATCH_ACK__STATUS__ACCEPTED;
 	ack.accepted = res.accepted;
 	ack.out_of_order = res.out_of_order;
@@ -397,8 +439,9 @@ int tsdb_ingest_start(tsdb_t *t, ax_metrics_t *reg, const char *addr,
 		in->m_batches[i] = ax_mfam_with(f, &st[i]);
 	in->m_exemplars_dropped =
 	    ax_metrics_counter(reg, "axon_tsdb_exemplars_dropped_total",
-	        "Exemplars received but not stored (exemplar storage is not "
-	        "enabled in this version).");
+	        "Exemplars received but not stored (unknown series, no "
+	        "timestamp, bad or too long labels, out of order, or "
+	        "exemplar storage off).");
 	if (addr) {
 		ax_msg_opts_t o;
 
@@ -431,6 +474,8 @@ void tsdb_ingest_stop(tsdb_ingest_t *in)
 	ax_hmap_fini(&in->senders);
 	free(in->ls);
 	free(in->smp);
+	free(in->ex);
+	free(in->ex_ls);
 	free(in->unknown);
 	pthread_mutex_destroy(&in->mu);
 	free(in);
@@ -459,6 +504,9 @@ void tsdb_remote_write_handler(
 	ax_labels_t **ls = NULL;
 	tsdb_sample_in_t *smp = NULL;
 	tsdb_append_result_t res;
+	tsdb_exemplar_in_t *ex = NULL;
+	ax_labels_t **ex_ls = NULL;
+	size_t n_ex = 0;
 	ax_err_t e;
 	int rv;
 
@@ -530,8 +578,48 @@ void tsdb_remote_write_handler(
 			k++;
 		}
 	}
-	rv = tsdb_head_append(t->head, (const ax_labels_t *const *)ls,
-	    wr->n_timeseries, smp, k, &res, &e);
+	/* exemplars (remote write 1.0 field 3 of TimeSeries) */
+	for (i = 0; i < wr->n_timeseries; i++)
+		n_ex += wr->timeseries[i]->n_exemplars;
+	if (n_ex > 0) {
+		ex = calloc(n_ex, sizeof(*ex));
+		ex_ls = calloc(n_ex, sizeof(*ex_ls));
+		if (ex == NULL || ex_ls == NULL)
+			n_ex = 0;
+		else {
+			size_t q = 0;
+
+			for (i = 0; i < wr->n_timeseries; i++) {
+				Prometheus__TimeSeries *ts = wr->timeseries[i];
+
+				for (j = 0; j < ts->n_exemplars; j++) {
+					Prometheus__Exemplar *x =
+					    ts->exemplars[j];
+					ax_label_t xp[32];
+					size_t m;
+
+					if (x->n_labels > 32)
+						continue;
+					for (m = 0; m < x->n_labels; m++) {
+						xp[m].name = x->labels[m]->name;
+						xp[m].value =
+						    x->labels[m]->value;
+					}
+					if (ax_labels_new(xp, x->n_labels,
+					        &ex_ls[q], NULL) != 0)
+						continue;
+					ex[q].series = (uint32_t)i;
+					ex[q].t = x->timestamp;
+					ex[q].v = x->value;
+					ex[q].ls = ex_ls[q];
+					q++;
+				}
+			}
+			n_ex = q;
+		}
+	}
+	rv = tsdb_head_append_ex(t->head, (const ax_labels_t *const *)ls,
+	    wr->n_timeseries, smp, k, ex, n_ex, &res, &e);
 	if (rv != 0) {
 		ax_http_resp_text(resp, 503, e.msg);
 		ax_counter_inc(t->m_rw_retry);
@@ -563,5 +651,9 @@ out:
 			ax_labels_free(ls[i]);
 	free(ls);
 	free(smp);
+	for (i = 0; ex_ls && i < n_ex; i++)
+		ax_labels_free(ex_ls[i]);
+	free(ex_ls);
+	free(ex);
 	protobuf_c_message_free_unpacked(&wr->base, NULL);
 }

@@ -101,6 +101,13 @@ static double g_block_bytes(void *arg)
 	return (double)st.block_bytes;
 }
 
+static double g_exemplars(void *arg)
+{
+	tsdb_exemplars_t *x = tsdb_head_exemplars(((tsdb_t *)arg)->head);
+
+	return x ? (double)tsdb_exemplars_count(x) : 0;
+}
+
 static double g_ready(void *arg)
 {
 	return ((tsdb_t *)arg)->ready ? 1 : 0;
@@ -161,7 +168,9 @@ static int setup_metrics(tsdb_t *t)
 	        "Blocks deleted to keep the storage under the retention size.");
 	t->m_checkpoints = ax_metrics_counter(r, "axon_tsdb_checkpoints_total",
 	    "WAL checkpoints written after head compactions.");
-	if (!ax_metrics_gauge_fn(r, "axon_tsdb_blocks_loaded",
+	if (!ax_metrics_gauge_fn(r, "axon_tsdb_exemplars_stored",
+	        "Exemplars in the head's exemplar store.", g_exemplars, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_blocks_loaded",
 	        "Number of persistent blocks open.", g_blocks, t) ||
 	    !ax_metrics_gauge_fn(r, "axon_tsdb_storage_blocks_bytes",
 	        "Bytes of the persistent blocks.", g_block_bytes, t))
@@ -479,6 +488,7 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	ho.chunk_range_ms =
 	    ax_daemon_flag_int(d, "storage.tsdb.min-block-duration");
 	ho.max_series = ax_daemon_flag_int(d, "storage.tsdb.max-series");
+	ho.max_exemplars = cfg->storage.exemplars.max_exemplars;
 	ho.max_series_per_metric =
 	    ax_daemon_flag_int(d, "storage.tsdb.max-series-per-metric");
 	ho.max_labels =
@@ -530,6 +540,12 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	tsdb_t *t = ax_daemon_state(d);
 	tsdb_cfg_t *old = ax_daemon_config(d), *nc = newp;
 	const char *a = old->axon.ingest_listen ? old->axon.ingest_listen : "";
+
+	if (old->storage.exemplars.max_exemplars !=
+	    nc->storage.exemplars.max_exemplars)
+		return ax_err_set(err, AX_ECONFIG,
+		    "storage.exemplars.max_exemplars cannot change on reload; "
+		    "restart axon-tsdb");
 	const char *b = nc->axon.ingest_listen ? nc->axon.ingest_listen : "";
 
 	if (strcmp(a, b) != 0)

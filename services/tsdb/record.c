@@ -89,6 +89,28 @@ void tsdb_rec_samples(ax_buf_t *b, const tsdb_rec_sample_t *s, size_t n)
 	}
 }
 
+void tsdb_rec_exemplars(ax_buf_t *b, const tsdb_rec_exemplar_t *e, size_t n)
+{
+	size_t i;
+	uint32_t k;
+
+	ax_buf_putc(b, TSDB_REC_EXEMPLARS);
+	if (n == 0)
+		return;
+	put_be64(b, e[0].ref);
+	put_be64(b, (uint64_t)e[0].t);
+	for (i = 0; i < n; i++) {
+		put_varint(b, (int64_t)(e[i].ref - e[0].ref));
+		put_varint(b, e[i].t - e[0].t);
+		put_be64(b, f2u(e[i].v));
+		put_uvarint(b, e[i].ls->n);
+		for (k = 0; k < e[i].ls->n; k++) {
+			put_str(b, e[i].ls->l[k].name);
+			put_str(b, e[i].ls->l[k].value);
+		}
+	}
+}
+
 void tsdb_rec_tombstones(ax_buf_t *b, const tsdb_rec_tombstone_t *t, size_t n)
 {
 	size_t i;

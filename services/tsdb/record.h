@@ -55,7 +55,15 @@ typedef struct tsdb_rec_metadata {
 	const char *help;
 } tsdb_rec_metadata_t;
 
+typedef struct tsdb_rec_exemplar {
+	uint64_t ref;
+	int64_t t;
+	double v;
+	const ax_labels_t *ls;
+} tsdb_rec_exemplar_t;
+
 /* Encoders append one record to b (check ax_buf_ok afterwards). */
+void tsdb_rec_exemplars(ax_buf_t *b, const tsdb_rec_exemplar_t *e, size_t n);
 void tsdb_rec_series_begin(ax_buf_t *b);
 void tsdb_rec_series_add(ax_buf_t *b, uint64_t ref, const ax_labels_t *ls);
 void tsdb_rec_samples(ax_buf_t *b, const tsdb_rec_sample_t *s, size_t n);

@@ -24,6 +24,9 @@ typedef struct tsdb_cfg {
 		struct {
 			int64_t out_of_order_time_window_ms;
 		} tsdb;
+		struct {
+			int64_t max_exemplars; /* ring size; 0 stores none */
+		} exemplars;
 	} storage;
 	struct {
 		char *ingest_listen; /* nng REP address for SampleBatch */

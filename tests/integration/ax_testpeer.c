@@ -17,6 +17,10 @@
  *       with value k; every acknowledged k is appended to OUTFILE.  It
  *       follows the contract: resend on timeout, definitions again after a
  *       session reset, back off on RETRY.
+ *   ax-testpeer batch-exemplars ADDR SERIES TS_MS
+ *       send one SampleBatch: ex_series{i="0".."SERIES-1"} = i at TS_MS,
+ *       each with an exemplar {trace_id="trace-<i>"} = i/10 at TS_MS - 500;
+ *       print the ack status and accepted count
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  */
@@ -265,6 +269,103 @@ static int batch_load(int argc, char **argv)
 	return 0;
 }
 
+static int batch_exemplars(int argc, char **argv)
+{
+	ax_msg_opts_t o;
+	ax_msg_client_t *c;
+	ax_err_t err;
+	Axon__V1__SampleBatch b = AXON__V1__SAMPLE_BATCH__INIT;
+	Axon__V1__SampleBatchAck *ack;
+	long n, i;
+	int64_t ts;
+	Axon__V1__SeriesDef *defs, **defp;
+	Axon__V1__Label *lab, **labp, *tl, **tlp;
+	Axon__V1__Exemplar *ex, **exp;
+	char(*vals)[16], (*tids)[32];
+	uint64_t *refs;
+	int64_t *tss;
+	double *vs;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: batch-exemplars ADDR SERIES TS_MS\n");
+		return 2;
+	}
+	n = atol(argv[3]);
+	ts = atoll(argv[4]);
+	defs = calloc((size_t)n, sizeof(*defs));
+	defp = calloc((size_t)n, sizeof(*defp));
+	lab = calloc((size_t)n * 2, sizeof(*lab));
+	labp = calloc((size_t)n * 2, sizeof(*labp));
+	tl = calloc((size_t)n, sizeof(*tl));
+	tlp = calloc((size_t)n, sizeof(*tlp));
+	ex = calloc((size_t)n, sizeof(*ex));
+	exp = calloc((size_t)n, sizeof(*exp));
+	vals = calloc((size_t)n, sizeof(*vals));
+	tids = calloc((size_t)n, sizeof(*tids));
+	refs = calloc((size_t)n, sizeof(*refs));
+	tss = calloc((size_t)n, sizeof(*tss));
+	vs = calloc((size_t)n, sizeof(*vs));
+	if (!defs || !defp || !lab || !labp || !tl || !tlp || !ex || !exp ||
+	    !vals || !tids || !refs || !tss || !vs)
+		return 1;
+	for (i = 0; i < n; i++) {
+		axon__v1__series_def__init(&defs[i]);
+		axon__v1__label__init(&lab[2 * i]);
+		axon__v1__label__init(&lab[2 * i + 1]);
+		axon__v1__label__init(&tl[i]);
+		axon__v1__exemplar__init(&ex[i]);
+		snprintf(vals[i], sizeof(vals[i]), "%ld", i);
+		snprintf(tids[i], sizeof(tids[i]), "trace-%ld", i);
+		lab[2 * i].name = "__name__";
+		lab[2 * i].value = "ex_series";
+		lab[2 * i + 1].name = "i";
+		lab[2 * i + 1].value = vals[i];
+		labp[2 * i] = &lab[2 * i];
+		labp[2 * i + 1] = &lab[2 * i + 1];
+		defs[i].ref = (uint64_t)i + 1;
+		defs[i].labels = &labp[2 * i];
+		defs[i].n_labels = 2;
+		defp[i] = &defs[i];
+		refs[i] = (uint64_t)i + 1;
+		tss[i] = ts;
+		vs[i] = (double)i;
+		tl[i].name = "trace_id";
+		tl[i].value = tids[i];
+		tlp[i] = &tl[i];
+		ex[i].ref = (uint64_t)i + 1;
+		ex[i].labels = &tlp[i];
+		ex[i].n_labels = 1;
+		ex[i].value = (double)i / 10;
+		ex[i].ts_ms = ts - 500;
+		ex[i].has_ts = 1;
+		exp[i] = &ex[i];
+	}
+	b.version = 1;
+	b.sender_id = "batch-exemplars";
+	b.batch_id = 1;
+	b.series = defp;
+	b.n_series = (size_t)n;
+	b.refs = refs;
+	b.n_refs = (size_t)n;
+	b.ts_ms = tss;
+	b.n_ts_ms = (size_t)n;
+	b.values = vs;
+	b.n_values = (size_t)n;
+	b.exemplars = exp;
+	b.n_exemplars = (size_t)n;
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = 3000;
+	if (ax_msg_client_open(argv[2], &o, &c, &err) != 0 ||
+	    ax_msg_call(c, &b.base, &axon__v1__sample_batch_ack__descriptor,
+	        (ProtobufCMessage **)&ack, &err) != 0) {
+		fprintf(stderr, "batch-exemplars: %s\n", err.msg);
+		return 1;
+	}
+	printf("status=%d accepted=%llu\n", ack->status,
+	    (unsigned long long)ack->accepted);
+	return ack->status == 0 ? 0 : 1;
+}
+
 static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
@@ -300,6 +401,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "rw-send") == 0)
 		return rw_send(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
+		return batch_exemplars(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "batch-load") == 0)
 		return batch_load(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "rep") == 0) {

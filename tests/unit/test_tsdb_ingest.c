@@ -16,6 +16,7 @@ static int setup(void **st)
 	tsdb_head_opts_t o;
 
 	memset(&o, 0, sizeof(o));
+	o.max_exemplars = 100;
 
 	(void)st;
 	memset(&T, 0, sizeof(T));
@@ -208,6 +209,91 @@ static void test_protocol(void **st)
 	}
 }
 
+static int count_ex(void *arg, const ax_labels_t *ls, int64_t t, double v)
+{
+	int *n = arg;
+
+	(void)t;
+	(void)v;
+	assert_string_equal(ax_labels_get(ls, "trace_id"), "abc123");
+	(*n)++;
+	return 0;
+}
+
+static void test_exemplars(void **st)
+{
+	Axon__V1__SampleBatch b = AXON__V1__SAMPLE_BATCH__INIT;
+	Axon__V1__SeriesDef d = AXON__V1__SERIES_DEF__INIT, *defs[1] = {&d};
+	Axon__V1__Label n1 = AXON__V1__LABEL__INIT, *l1[1] = {&n1};
+	Axon__V1__Label tl = AXON__V1__LABEL__INIT, *tls[1] = {&tl};
+	Axon__V1__Exemplar x1 = AXON__V1__EXEMPLAR__INIT,
+	                   x2 = AXON__V1__EXEMPLAR__INIT;
+	Axon__V1__Exemplar *xs[2] = {&x1, &x2};
+	uint64_t refs[1] = {7};
+	int64_t ts[1] = {100000};
+	double vs[1] = {3};
+	ax_buf_t req = AX_BUF_INIT, rep = AX_BUF_INIT;
+	Axon__V1__SampleBatchAck *ack;
+	tsdb_plist_t ids = {0};
+	ax_selector_t *sel;
+	int n = 0;
+
+	(void)st;
+	n1.name = "__name__";
+	n1.value = "latency_seconds_bucket";
+	d.ref = 7;
+	d.labels = l1;
+	d.n_labels = 1;
+	tl.name = "trace_id";
+	tl.value = "abc123";
+	x1.ref = 7;
+	x1.labels = tls;
+	x1.n_labels = 1;
+	x1.value = 0.25;
+	x1.ts_ms = 99000;
+	x1.has_ts = 1;
+	x2 = x1;
+	x2.has_ts = 0; /* no timestamp: dropped */
+	b.version = 1;
+	b.sender_id = "ex-sender";
+	b.batch_id = 1;
+	b.series = defs;
+	b.n_series = 1;
+	b.refs = refs;
+	b.n_refs = 1;
+	b.ts_ms = ts;
+	b.n_ts_ms = 1;
+	b.values = vs;
+	b.n_values = 1;
+	b.exemplars = xs;
+	b.n_exemplars = 2;
+	assert_int_equal(ax_msg_pack_buf(&b.base, 0, &req, NULL), 0);
+	assert_int_equal(
+	    tsdb_ingest_handle(IN, (uint8_t *)req.p, req.len, &rep), 0);
+	assert_int_equal(
+	    ax_msg_unpack(&axon__v1__sample_batch_ack__descriptor, rep.p,
+	        rep.len, 0, (ProtobufCMessage **)&ack, NULL),
+	    0);
+	assert_int_equal(
+	    ack->status, AXON__V1__SAMPLE_BATCH_ACK__STATUS__ACCEPTED);
+	protobuf_c_message_free_unpacked(&ack->base, NULL);
+	assert_int_equal(
+	    ax_selector_parse("latency_seconds_bucket", &sel, NULL), 0);
+	assert_int_equal(tsdb_head_select(T.head, sel->matchers,
+	                     sel->n_matchers, INT64_MIN, INT64_MAX, &ids, NULL),
+	    0);
+	assert_int_equal(ids.n, 1);
+	assert_int_equal(tsdb_exemplars_select(tsdb_head_exemplars(T.head),
+	                     ids.v[0], 0, INT64_MAX, count_ex, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(tsdb_exemplars_count(tsdb_head_exemplars(T.head)), 1);
+	ax_selector_free(sel);
+	tsdb_plist_fini(&ids);
+	ax_buf_fini(&req);
+	ax_buf_fini(&rep);
+}
+
 static void test_bad_frames(void **st)
 {
 	ax_buf_t rep = AX_BUF_INIT;
@@ -272,6 +358,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_protocol),
+	    cmocka_unit_test(test_exemplars),
 	    cmocka_unit_test(test_bad_frames),
 	};
 
