@@ -7,6 +7,7 @@
  * {"status":"error","errorType":"bad_data","error":"..."} with 400.
  */
 #include "tsdb/block.h"
+#include "tsdb/compact.h"
 #include "tsdb/ingest.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
@@ -687,6 +688,68 @@ static void h_snapshot(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	ax_buf_puts(&resp->body, "}}");
 }
 
+static int admin_ok(tsdb_t *t, ax_http_resp_t *resp)
+{
+	if (!ax_daemon_flag_bool(t->d, "web.enable-admin-api")) {
+		ax_http_resp_error(
+		    resp, 503, "unavailable", "admin APIs disabled");
+		return 0;
+	}
+	if (!t->ready) {
+		ax_http_resp_error(
+		    resp, 503, "unavailable", "not ready: replaying the WAL");
+		return 0;
+	}
+	return 1;
+}
+
+static void h_delete_series(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	tsdb_t *t = arg;
+	selectors_t s;
+	int64_t start, end;
+	size_t n;
+	ax_err_t e;
+	char cnt[32];
+
+	if (!admin_ok(t, resp))
+		return;
+	if (parse_matches(req, resp, &s, 1) != 0)
+		return;
+	if (parse_range(req, resp, &start, &end) != 0) {
+		sel_free(&s);
+		return;
+	}
+	if (tsdb_db_delete(t->db, s.sel, s.n, start, end, &n, &e) != 0) {
+		sel_free(&s);
+		ax_http_resp_error(
+		    resp, 500, "internal", "delete series: %s", e.msg);
+		return;
+	}
+	sel_free(&s);
+	snprintf(cnt, sizeof(cnt), "%zu", n);
+	ax_log_info("series deleted (tombstones written)", "series", cnt);
+	resp->status = 204;
+}
+
+static void h_clean_tombstones(
+    ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	tsdb_t *t = arg;
+	size_t n;
+	ax_err_t e;
+
+	(void)req;
+	if (!admin_ok(t, resp))
+		return;
+	if (tsdb_clean_tombstones(t->db, &n, &e) != 0) {
+		ax_http_resp_error(
+		    resp, 500, "internal", "clean tombstones: %s", e.msg);
+		return;
+	}
+	resp->status = 204;
+}
+
 int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv)
 {
 	int rv = 0;
@@ -704,6 +767,14 @@ int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv)
 	    srv, "POST", "/api/v1/admin/tsdb/snapshot", h_snapshot, t);
 	rv |= ax_http_route(
 	    srv, "PUT", "/api/v1/admin/tsdb/snapshot", h_snapshot, t);
+	rv |= ax_http_route(srv, "POST", "/api/v1/admin/tsdb/delete_series",
+	    h_delete_series, t);
+	rv |= ax_http_route(
+	    srv, "PUT", "/api/v1/admin/tsdb/delete_series", h_delete_series, t);
+	rv |= ax_http_route(srv, "POST", "/api/v1/admin/tsdb/clean_tombstones",
+	    h_clean_tombstones, t);
+	rv |= ax_http_route(srv, "PUT", "/api/v1/admin/tsdb/clean_tombstones",
+	    h_clean_tombstones, t);
 	if (ax_daemon_flag_bool(t->d, "web.enable-remote-write-receiver"))
 		rv |= ax_http_route(
 		    srv, "POST", "/api/v1/write", tsdb_remote_write_handler, t);

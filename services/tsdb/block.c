@@ -676,13 +676,15 @@ static int snap_cmp(const void *a, const void *b)
 
 /* Copy chunk bytes, re-encoding when the chunk reaches outside the range. */
 static int copy_chunk(const uint8_t *b, size_t len, int64_t cmint,
-    int64_t cmaxt, int64_t mint, int64_t maxt, tsdb_chunk_t *out)
+    int64_t cmaxt, int64_t mint, int64_t maxt, const tsdb_ivs_t *del,
+    tsdb_chunk_t *out)
 {
 	tsdb_xor_app_t a;
 	tsdb_xor_it_t it;
 	int r;
 
-	if (cmint >= mint && cmaxt < maxt) {
+	if (cmint >= mint && cmaxt < maxt &&
+	    (del == NULL || !tsdb_ivs_overlaps(del, cmint, cmaxt))) {
 		out->b = malloc(len);
 		if (out->b == NULL)
 			return AX_ENOMEM;
@@ -702,7 +704,7 @@ static int copy_chunk(const uint8_t *b, size_t len, int64_t cmint,
 		double v;
 
 		tsdb_xor_it_at(&it, &t, &v);
-		if (t < mint || t >= maxt)
+		if (t < mint || t >= maxt || (del && tsdb_ivs_deleted(del, t)))
 			continue;
 		if (tsdb_xor_append(&a, t, v) != 0) {
 			tsdb_xor_fini(&a);
@@ -777,8 +779,8 @@ int tsdb_block_write_head(tsdb_head_t *h, const char *parent_dir, int64_t mint,
 			}
 			if (cmaxt < mint || cmint >= maxt)
 				continue;
-			rv = copy_chunk(
-			    b, len, cmint, cmaxt, mint, maxt, &o->chunks[o->n]);
+			rv = copy_chunk(b, len, cmint, cmaxt, mint, maxt,
+			    &s->del, &o->chunks[o->n]);
 			if (rv == 0 && o->chunks[o->n].len > 0)
 				o->n++;
 		}

@@ -40,6 +40,7 @@ struct tsdb_block {
 	ax_hmap_t names; /* name -> bname_t* */
 	uint64_t all_off;
 	int has_all;
+	tsdb_tombs_t tombs;
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -316,7 +317,11 @@ int tsdb_block_open(const char *dir, tsdb_block_t **out, ax_err_t *err)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
 	ax_hmap_init(&b->names);
+	tsdb_tombs_init(&b->tombs);
 	if ((rv = read_meta(b, err)) != 0 || (rv = open_chunks(b, err)) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/tombstones", dir);
+	if ((rv = tsdb_tombs_read(&b->tombs, path, err)) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/index", dir);
 	b->ix = map_file(path, &b->ix_len, err);
@@ -441,8 +446,55 @@ void tsdb_block_close(tsdb_block_t *b)
 		free(bn);
 	}
 	ax_hmap_fini(&b->names);
+	tsdb_tombs_fini(&b->tombs);
 	free(b->dir);
 	free(b);
+}
+
+const tsdb_tombs_t *tsdb_block_tombstones(const tsdb_block_t *b)
+{
+	return &b->tombs;
+}
+
+int tsdb_block_delete(tsdb_block_t *b, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err)
+{
+	tsdb_plist_t ids = {0};
+	char path[4200];
+	size_t i, hit = 0;
+	int rv;
+
+	*n_series = 0;
+	if (tsdb_block_mint(b) > maxt || tsdb_block_maxt(b) <= mint)
+		return 0;
+	if ((rv = tsdb_block_select(b, ms, n, &ids, err)) != 0)
+		return rv;
+	for (i = 0; i < ids.n && rv == 0; i++) {
+		ax_labels_t *ls;
+		tsdb_chunk_meta_t *m;
+		size_t nm, k;
+		int overlap = 0;
+
+		if ((rv = tsdb_block_series(b, ids.v[i], &ls, &m, &nm, err)) !=
+		    0)
+			break;
+		for (k = 0; k < nm; k++)
+			overlap |= m[k].mint <= maxt && m[k].maxt >= mint;
+		free(m);
+		ax_labels_free(ls);
+		if (!overlap)
+			continue;
+		if (tsdb_tombs_add(&b->tombs, ids.v[i], mint, maxt) != 0)
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+		hit++;
+	}
+	tsdb_plist_fini(&ids);
+	if (rv == 0 && hit > 0) {
+		snprintf(path, sizeof(path), "%s/tombstones", b->dir);
+		rv = tsdb_tombs_write(&b->tombs, path, err);
+	}
+	*n_series = hit;
+	return rv;
 }
 
 const char *tsdb_block_ulid(const tsdb_block_t *b)

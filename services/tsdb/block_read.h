@@ -19,6 +19,7 @@
 #include "ax_err.h"
 #include "ax_labels.h"
 #include "tsdb/postings.h"
+#include "tsdb/tombstones.h"
 
 typedef struct tsdb_block tsdb_block_t;
 
@@ -49,6 +50,13 @@ int tsdb_block_series(tsdb_block_t *b, uint64_t id, ax_labels_t **ls,
 /* A chunk's XOR bytes (borrowed from the map). */
 int tsdb_block_chunk(tsdb_block_t *b, uint64_t ref, const uint8_t **data,
     size_t *len, ax_err_t *err);
+/* The block's tombstones (borrowed; change only under the db write lock). */
+const tsdb_tombs_t *tsdb_block_tombstones(const tsdb_block_t *b);
+/* Delete [mint, maxt] of the series matching ms: tombstones are added and
+ * the tombstones file rewritten.  OUT: *n_series affected. */
+int tsdb_block_delete(tsdb_block_t *b, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err);
+
 /* Sorted label names / values (borrowed strings; caller frees the array). */
 int tsdb_block_label_names(tsdb_block_t *b, const char ***out, size_t *n);
 int tsdb_block_label_values(

@@ -34,6 +34,53 @@ static int chunk_cmp(const void *a, const void *b)
 	return x->mint < y->mint ? -1 : x->mint > y->mint;
 }
 
+/* Re-encode chunk d without the samples del deletes.  The new bytes are
+ * remembered in *owned to be freed after the write. */
+static int filter_chunk(const uint8_t *d, size_t dl, const tsdb_ivs_t *del,
+    tsdb_chunk_t *out, uint8_t ***owned, size_t *n_owned)
+{
+	tsdb_xor_app_t a;
+	tsdb_xor_it_t it;
+	uint8_t **no;
+	int r;
+
+	if (tsdb_xor_init(&a) != 0)
+		return AX_ENOMEM;
+	tsdb_xor_it_init(&it, d, dl);
+	out->mint = INT64_MAX;
+	out->maxt = INT64_MIN;
+	while ((r = tsdb_xor_it_next(&it)) == 1) {
+		int64_t t;
+		double v;
+
+		tsdb_xor_it_at(&it, &t, &v);
+		if (tsdb_ivs_deleted(del, t))
+			continue;
+		if (tsdb_xor_append(&a, t, v) != 0) {
+			tsdb_xor_fini(&a);
+			return AX_ENOMEM;
+		}
+		if (t < out->mint)
+			out->mint = t;
+		out->maxt = t;
+	}
+	if (r < 0 || a.n == 0) {
+		tsdb_xor_fini(&a);
+		out->len = 0;
+		return r < 0 ? r : 0;
+	}
+	no = realloc(*owned, (*n_owned + 1) * sizeof(*no));
+	if (no == NULL) {
+		tsdb_xor_fini(&a);
+		return AX_ENOMEM;
+	}
+	*owned = no;
+	no[(*n_owned)++] = a.b;
+	out->b = a.b;
+	out->len = a.len;
+	return 0;
+}
+
 /* Merge blocks bs[0..n) into one block under dir. */
 static int merge(
     tsdb_db_t *db, tsdb_block_t **bs, size_t n, char ulid[27], ax_err_t *err)
@@ -46,6 +93,8 @@ static int merge(
 	int64_t mint = INT64_MAX, maxt = INT64_MIN;
 	tsdb_block_stats_t st;
 	int rv = 0, level = 1;
+	uint8_t **owned = NULL;
+	size_t n_owned = 0;
 	char(*src)[27] = malloc(n * sizeof(*src));
 
 	if (src == NULL)
@@ -133,16 +182,41 @@ static int merge(
 				const uint8_t *d;
 				size_t dl;
 
+				const tsdb_ivs_t *del = tsdb_tombs_get(
+				    tsdb_block_tombstones(ents[j].b),
+				    ents[j].id);
+
+				if (del &&
+				    tsdb_ivs_covers(del, m[c].mint, m[c].maxt))
+					continue; /* wholly deleted */
 				if ((rv = tsdb_block_chunk(ents[j].b, m[c].ref,
 				         &d, &dl, err)) != 0) {
 					free(m);
 					goto out;
 				}
-				chunks[n_chunks].b =
-				    (uint8_t *)d; /* borrowed from the map */
-				chunks[n_chunks].len = dl;
-				chunks[n_chunks].mint = m[c].mint;
-				chunks[n_chunks].maxt = m[c].maxt;
+				if (del &&
+				    tsdb_ivs_overlaps(
+				        del, m[c].mint, m[c].maxt)) {
+					/* partly deleted: re-encode what
+					 * remains */
+					if ((rv = filter_chunk(d, dl, del,
+					         &chunks[n_chunks], &owned,
+					         &n_owned)) != 0) {
+						free(m);
+						rv = ax_err_set(err, rv,
+						    "re-encoding a chunk "
+						    "failed");
+						goto out;
+					}
+					if (chunks[n_chunks].len == 0)
+						continue;
+				} else {
+					chunks[n_chunks].b =
+					    (uint8_t *)d; /* borrowed */
+					chunks[n_chunks].len = dl;
+					chunks[n_chunks].mint = m[c].mint;
+					chunks[n_chunks].maxt = m[c].maxt;
+				}
 				n_chunks++;
 			}
 			free(m);
@@ -174,6 +248,9 @@ static int merge(
 	rv = tsdb_block_write_compacted(tsdb_db_dir(db), mint, maxt, out, n_out,
 	    level, src, n, ulid, &st, err);
 out:
+	for (i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
 	free(src);
 	for (i = 0; i < n_ents; i++)
 		ax_labels_free(ents[i].ls);
@@ -265,4 +342,40 @@ int tsdb_compact_blocks(
 		}
 	}
 	return merges;
+}
+
+int tsdb_clean_tombstones(tsdb_db_t *db, size_t *n_rewritten, ax_err_t *err)
+{
+	tsdb_block_t **bs;
+	size_t n, i;
+	int rv = 0;
+
+	*n_rewritten = 0;
+	for (;;) {
+		char ulid[27], old[1][27];
+		tsdb_block_t *target = NULL;
+
+		tsdb_db_rlock(db);
+		if (tsdb_db_blocks(db, &bs, &n) != 0) {
+			tsdb_db_runlock(db);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+		for (i = 0; i < n && target == NULL; i++)
+			if (tsdb_tombs_count(tsdb_block_tombstones(bs[i])) > 0)
+				target = bs[i];
+		if (target == NULL) {
+			free(bs);
+			tsdb_db_runlock(db);
+			return 0;
+		}
+		memcpy(old[0], tsdb_block_ulid(target), 27);
+		rv = merge(db, &target, 1, ulid, err);
+		free(bs);
+		tsdb_db_runlock(db);
+		if (rv != 0)
+			return rv;
+		if ((rv = tsdb_db_replace_blocks(db, old, 1, ulid, err)) != 0)
+			return rv;
+		(*n_rewritten)++;
+	}
 }

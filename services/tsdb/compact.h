@@ -25,4 +25,8 @@
 int tsdb_compact_blocks(
     tsdb_db_t *db, int64_t base_range_ms, int64_t retention_ms, ax_err_t *err);
 
+/* Rewrite every block that has tombstones without the deleted data
+ * (POST /api/v1/admin/tsdb/clean_tombstones).  OUT: *n_rewritten. */
+int tsdb_clean_tombstones(tsdb_db_t *db, size_t *n_rewritten, ax_err_t *err);
+
 #endif

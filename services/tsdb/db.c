@@ -382,7 +382,11 @@ static int block_series(tsdb_block_t *b, ax_matcher_t *const *ms, size_t n,
 		    0)
 			break;
 		for (k = 0; k < nm && !hit; k++)
-			hit = m[k].mint <= maxt && m[k].maxt >= mint;
+			hit = m[k].mint <= maxt && m[k].maxt >= mint &&
+			    !tsdb_ivs_covers(
+			        tsdb_tombs_get(
+			            tsdb_block_tombstones(b), ids.v[i]),
+			        m[k].mint, m[k].maxt);
 		free(m);
 		if (hit)
 			rv = add_series(c, ls, 1, ls) != 0
@@ -576,4 +580,26 @@ int tsdb_db_labels(tsdb_db_t *db, const char *name, ax_selector_t *const *sel,
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+int tsdb_db_delete(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
+    int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err)
+{
+	size_t s, i, n;
+	int rv = 0;
+
+	*n_series = 0;
+	pthread_rwlock_wrlock(&db->mu);
+	for (s = 0; s < n_sel && rv == 0; s++) {
+		rv = tsdb_head_delete(db->head, sel[s]->matchers,
+		    sel[s]->n_matchers, mint, maxt, &n, err);
+		*n_series += n;
+		for (i = 0; rv == 0 && i < db->n; i++) {
+			rv = tsdb_block_delete(db->blocks[i], sel[s]->matchers,
+			    sel[s]->n_matchers, mint, maxt, &n, err);
+			*n_series += n;
+		}
+	}
+	pthread_rwlock_unlock(&db->mu);
+	return rv;
 }

@@ -58,6 +58,12 @@ int tsdb_db_replace_blocks(tsdb_db_t *db, char (*old)[27], size_t n_old,
     const char *ulid, ax_err_t *err);
 const char *tsdb_db_dir(tsdb_db_t *db);
 
+/* Delete [mint, maxt] of the series matching any selector, in the head
+ * (WAL tombstones) and in every block (tombstones files).  OUT: number of
+ * series touched (a series counts once per block and for the head). */
+int tsdb_db_delete(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
+    int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err);
+
 typedef struct tsdb_db_stats {
 	size_t n_blocks;
 	uint64_t block_bytes;

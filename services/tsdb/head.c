@@ -88,6 +88,7 @@ static void series_free(tsdb_series_t *s)
 		free(s->chunks[i].b);
 	free(s->chunks);
 	tsdb_xor_fini(&s->app);
+	tsdb_ivs_fini(&s->del);
 	ax_labels_free(s->ls);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -710,7 +711,31 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 			return 0;
 		return tsdb_rec_decode_exemplars(
 		    rec, len, replay_exemplar, c, c->err);
-	case TSDB_REC_TOMBSTONES:
+	case TSDB_REC_TOMBSTONES: {
+		tsdb_rec_tombstone_t *tb = NULL;
+		size_t tcap = 0, nt;
+
+		if ((rv = tsdb_rec_decode_tombstones(
+		         rec, len, &tb, &tcap, &nt, c->err)) != 0)
+			return rv;
+		for (i = 0; i < nt; i++) {
+			uint64_t ref = tb[i].ref;
+			tsdb_series_t *s;
+
+			if (ref < c->alias_cap && c->alias[ref])
+				ref = c->alias[ref];
+			s = ref < c->h->ref_cap ? c->h->by_ref[ref] : NULL;
+			if (s &&
+			    tsdb_ivs_add(&s->del, tb[i].mint, tb[i].maxt) !=
+			        0) {
+				free(tb);
+				return ax_err_set(
+				    c->err, AX_ENOMEM, "out of memory");
+			}
+		}
+		free(tb);
+		return 0;
+	}
 	case TSDB_REC_METADATA:
 	case TSDB_REC_MMAP_MARKERS:
 		return 0; /* handled by later stages of the storage work */
@@ -761,6 +786,21 @@ int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
 
 /* ---- reading ---- */
 
+/* Has s a chunk in [mint, maxt] not wholly deleted?  (As Prometheus:
+ * chunks inside one tombstone interval are dropped.)  Series lock held. */
+static int series_visible(tsdb_series_t *s, int64_t mint, int64_t maxt)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_chunks; i++)
+		if (s->chunks[i].maxt >= mint && s->chunks[i].mint <= maxt &&
+		    !tsdb_ivs_covers(
+		        &s->del, s->chunks[i].mint, s->chunks[i].maxt))
+			return 1;
+	return s->app.n > 0 && s->app_maxt >= mint && s->app_mint <= maxt &&
+	    !tsdb_ivs_covers(&s->del, s->app_mint, s->app_maxt);
+}
+
 int tsdb_head_select(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
     int64_t mint, int64_t maxt, tsdb_plist_t *out, ax_err_t *err)
 {
@@ -780,6 +820,10 @@ int tsdb_head_select(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
 			    ? s->chunks[0].mint
 			    : (s->app.n ? s->app_mint : INT64_MAX);
 			smax = s->max_t;
+			if (s->del.n && smax != INT64_MIN &&
+			    !series_visible(s, mint, maxt))
+				smax =
+				    INT64_MIN; /* everything in range deleted */
 			pthread_mutex_unlock(&s->mu);
 			if (smax == INT64_MIN || smin > maxt || smax < mint)
 				continue;
@@ -798,7 +842,7 @@ int tsdb_head_select(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
 }
 
 static int visit_chunk(const uint8_t *b, size_t len, int64_t mint, int64_t maxt,
-    tsdb_sample_fn fn, void *arg)
+    const tsdb_ivs_t *del, tsdb_sample_fn fn, void *arg)
 {
 	tsdb_xor_it_t it;
 	int r;
@@ -813,6 +857,10 @@ static int visit_chunk(const uint8_t *b, size_t len, int64_t mint, int64_t maxt,
 		tsdb_xor_it_at(&it, &t, &v);
 		if (t > maxt)
 			return 0;
+		if (del->n && tsdb_ivs_deleted(del, t)) {
+			r = tsdb_xor_it_next(&it);
+			continue;
+		}
 		if ((rv = fn(arg, t, v)) != 0)
 			return rv;
 		r = tsdb_xor_it_next(&it);
@@ -830,12 +878,13 @@ int tsdb_head_series_samples(
 	for (i = 0; i < s->n_chunks && rv == 0; i++) {
 		if (s->chunks[i].maxt < mint || s->chunks[i].mint > maxt)
 			continue;
-		rv = visit_chunk(
-		    s->chunks[i].b, s->chunks[i].len, mint, maxt, fn, arg);
+		rv = visit_chunk(s->chunks[i].b, s->chunks[i].len, mint, maxt,
+		    &s->del, fn, arg);
 	}
 	if (rv == 0 && s->app.n > 0 && s->app_maxt >= mint &&
 	    s->app_mint <= maxt)
-		rv = visit_chunk(s->app.b, s->app.len, mint, maxt, fn, arg);
+		rv = visit_chunk(
+		    s->app.b, s->app.len, mint, maxt, &s->del, fn, arg);
 	pthread_mutex_unlock(&s->mu);
 	return rv;
 }
@@ -1048,6 +1097,7 @@ size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint)
 			}
 		}
 		s->n_chunks = k;
+		tsdb_ivs_truncate(&s->del, mint);
 		if (s->app.n > 0 && s->app_maxt < mint) {
 			tsdb_xor_fini(&s->app);
 			s->app.leading = 0xff;
@@ -1079,4 +1129,54 @@ size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint)
 	pthread_rwlock_unlock(&h->mu);
 	pthread_mutex_unlock(&h->append_mu);
 	return removed;
+}
+
+int tsdb_head_delete(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err)
+{
+	tsdb_plist_t refs = {0};
+	tsdb_rec_tombstone_t *tb = NULL;
+	ax_buf_t rec = AX_BUF_INIT;
+	size_t i;
+	int rv;
+
+	*n_series = 0;
+	pthread_mutex_lock(&h->append_mu);
+	rv = tsdb_head_select(h, ms, n, mint, maxt, &refs, err);
+	if (rv == 0 && refs.n > 0) {
+		tb = malloc(refs.n * sizeof(*tb));
+		if (tb == NULL)
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	if (rv == 0 && refs.n > 0) {
+		for (i = 0; i < refs.n; i++) {
+			tb[i].ref = refs.v[i];
+			tb[i].mint = mint;
+			tb[i].maxt = maxt;
+		}
+		tsdb_rec_tombstones(&rec, tb, refs.n);
+		if (!ax_buf_ok(&rec))
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+		else if (h->wal) {
+			const uint8_t *r[1] = {(const uint8_t *)rec.p};
+			size_t l[1] = {rec.len};
+
+			rv = tsdb_wal_log(h->wal, r, l, 1, err);
+		}
+	}
+	for (i = 0; rv == 0 && i < refs.n; i++) {
+		tsdb_series_t *s = h->by_ref[refs.v[i]];
+
+		pthread_mutex_lock(&s->mu);
+		if (tsdb_ivs_add(&s->del, mint, maxt) != 0)
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (rv == 0)
+		*n_series = refs.n;
+	pthread_mutex_unlock(&h->append_mu);
+	ax_buf_fini(&rec);
+	free(tb);
+	tsdb_plist_fini(&refs);
+	return rv;
 }

@@ -30,6 +30,7 @@
 #include "tsdb/chunk_xor.h"
 #include "tsdb/exemplars.h"
 #include "tsdb/postings.h"
+#include "tsdb/tombstones.h"
 #include "tsdb/wal.h"
 
 typedef struct tsdb_chunk {
@@ -49,7 +50,8 @@ typedef struct tsdb_series {
 	int64_t next_at;
 	int64_t max_t; /* INT64_MIN: no sample yet */
 	uint64_t last_bits;
-	int logged; /* its Series record is in the WAL */
+	int logged;     /* its Series record is in the WAL */
+	tsdb_ivs_t del; /* deleted intervals (tombstones) */
 	/* batch scratch, under the append mutex */
 	int64_t pend_t;
 	uint64_t pend_bits;
@@ -163,6 +165,13 @@ void tsdb_head_set_min_valid(tsdb_head_t *h, int64_t t);
  * of series removed.  Takes the append lock: appends wait.
  */
 size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint);
+/*
+ * Delete [mint, maxt] of the series matching ms: a Tombstones record goes
+ * to the WAL, then the intervals apply to reads.  OUT: *n_series.
+ */
+int tsdb_head_delete(tsdb_head_t *h, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err);
+
 /* Is the series ref still in the head?  (For WAL checkpoints.) */
 int tsdb_head_has_series(tsdb_head_t *h, uint64_t ref);
 /* Read lock for callers walking many series (stats, API). */

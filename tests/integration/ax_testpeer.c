@@ -81,7 +81,8 @@ static int rw_send(int argc, char **argv)
 	step = atoll(argv[6]);
 	ax_rw_config_init(&cfg);
 	cfg.url = argv[2];
-	cfg.queue_config.min_shards = 2;
+	cfg.queue_config.min_shards =
+	    1; /* one shard: time order across series */
 	cfg.queue_config.batch_send_deadline_ms = 100;
 	cfg.queue_config.max_samples_per_send = 100;
 	cfg.queue_config.min_backoff_ms = 10;

@@ -12,13 +12,18 @@ printf 'global:\n  scrape_interval: 15s\n' >"$TMP/tsdb.yml"
 run_tsdb() {
 	start tsdb "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" --storage.tsdb.path="$TMP/data" \
 		--web.listen-address="127.0.0.1:$port" --storage.tsdb.wal-segment-size=64KB \
-		--storage.tsdb.compaction-check-interval=200ms "$@"
+		--storage.tsdb.compaction-check-interval="${CHECK:-200ms}" "$@"
 	wait_http "http://127.0.0.1:$port/-/ready" 30
 }
-run_tsdb
+# ingest with compaction held off (a compaction racing the backfill would
+# make a lagging sender shard's samples out of bounds), then compact
+CHECK=1h run_tsdb
 base="http://127.0.0.1:$port"
 start_ms=$(( ($(date +%s) / 3600 - 6) * 3600 * 1000 ))
 "$PEER" rw-send "$base/api/v1/write" 100 300 "$start_ms" 60000 >"$TMP/send.out" || fail "rw-send: $(cat "$TMP/send.out")"
+kill -TERM "$tsdb_PID"
+wait_exit "$tsdb_PID" 10
+run_tsdb
 for i in $(seq 50); do
 	[ "$(metric_value "$base/metrics" axon_tsdb_blocks_loaded)" -ge 2 ] 2>/dev/null && break
 	sleep 0.2
