@@ -9,6 +9,7 @@
 #include "tsdb/block.h"
 #include "tsdb/compact.h"
 #include "tsdb/ingest.h"
+#include "tsdb/relay.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
 #include "ax_units.h"
@@ -767,6 +768,10 @@ int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv)
 	    srv, "POST", "/api/v1/admin/tsdb/snapshot", h_snapshot, t);
 	rv |= ax_http_route(
 	    srv, "PUT", "/api/v1/admin/tsdb/snapshot", h_snapshot, t);
+	rv |=
+	    ax_http_route(srv, "GET", "/api/v1/targets", tsdb_relay_targets, t);
+	rv |= ax_http_route(srv, "GET", "/api/v1/rules", tsdb_relay_rules, t);
+	rv |= ax_http_route(srv, "GET", "/api/v1/alerts", tsdb_relay_alerts, t);
 	rv |= ax_http_route(srv, "POST", "/api/v1/admin/tsdb/delete_series",
 	    h_delete_series, t);
 	rv |= ax_http_route(

@@ -66,7 +66,88 @@ static void free_str(void *dst)
 	*(char **)dst = NULL;
 }
 
+static int check_url(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, const char *u, ax_err_t *err)
+{
+	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		return ax_cfg_errorf(
+		    c, n, path, err, "\"%s\" is not an http(s) URL", u);
+	return 0;
+}
+
+static int decode_url(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	char *s;
+	int rv;
+
+	if ((rv = ax_cfg_get_string(c, n, path, &s, err)) != 0)
+		return rv;
+	if ((rv = check_url(c, n, path, s, err)) != 0) {
+		free(s);
+		return rv;
+	}
+	while (strlen(s) > 0 && s[strlen(s) - 1] == '/')
+		s[strlen(s) - 1] = '\0';
+	free(*(char **)dst);
+	*(char **)dst = s;
+	return 0;
+}
+
+static int decode_urls(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	ax_cfg_strings_t *out = dst;
+	yaml_node_item_t *it;
+	size_t cnt, i = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return ax_cfg_errorf(
+		    c, n, path, err, "want a list of http(s) URLs");
+	cnt =
+	    (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	out->v = calloc(cnt ? cnt : 1, sizeof(char *));
+	if (out->v == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	out->n = 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		char sub[256];
+		int rv;
+
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if ((rv = decode_url(c, yaml_document_get_node(&c->doc, *it),
+		         sub, &out->v[i], err)) != 0)
+			return rv;
+		out->n = i + 1;
+	}
+	return 0;
+}
+
+static void free_urls(void *dst)
+{
+	ax_cfg_strings_t *s = dst;
+	size_t i;
+
+	for (i = 0; s->v && i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
 static const ax_cfg_field_t axon_fields[] = {
+    {.name = "scrapers",
+        .type = AX_CFG_CUSTOM,
+        .offset =
+            offsetof(tsdb_cfg_t, axon.scrapers) - offsetof(tsdb_cfg_t, axon),
+        .decode = decode_urls,
+        .free_fn = free_urls},
+    {.name = "ruler",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(tsdb_cfg_t, axon.ruler) - offsetof(tsdb_cfg_t, axon),
+        .decode = decode_url,
+        .free_fn = free_str},
     {.name = "ingest_listen",
         .type = AX_CFG_CUSTOM,
         .offset = offsetof(tsdb_cfg_t, axon.ingest_listen) -

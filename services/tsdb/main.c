@@ -379,10 +379,24 @@ static void apply_cfg(tsdb_t *t, const tsdb_cfg_t *c)
 	ax_labels_t *ext = c->global.external_labels
 	    ? ax_labels_dup(c->global.external_labels)
 	    : NULL;
+	char **sv =
+	    calloc(c->axon.scrapers.n ? c->axon.scrapers.n : 1, sizeof(*sv));
+	char *ruler = c->axon.ruler ? strdup(c->axon.ruler) : NULL;
+	size_t i, n = 0;
 
+	for (i = 0; sv && i < c->axon.scrapers.n; i++)
+		if ((sv[n] = strdup(c->axon.scrapers.v[i])) != NULL)
+			n++;
 	pthread_mutex_lock(&t->cfg_mu);
 	ax_labels_free(t->external_labels);
 	t->external_labels = ext;
+	for (i = 0; i < t->scrapers.n; i++)
+		free(t->scrapers.v[i]);
+	free(t->scrapers.v);
+	t->scrapers.v = sv;
+	t->scrapers.n = sv ? n : 0;
+	free(t->ruler);
+	t->ruler = ruler;
 	pthread_mutex_unlock(&t->cfg_mu);
 }
 
@@ -419,6 +433,10 @@ static void tsdb_free(tsdb_t *t)
 	}
 	ax_hmap_fini(&t->meta);
 	ax_labels_free(t->external_labels);
+	for (size_t k = 0; k < t->scrapers.n; k++)
+		free(t->scrapers.v[k]);
+	free(t->scrapers.v);
+	free(t->ruler);
 	pthread_mutex_destroy(&t->cfg_mu);
 	pthread_mutex_destroy(&t->meta_mu);
 	pthread_mutex_destroy(&t->stop_mu);

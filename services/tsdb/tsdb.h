@@ -29,7 +29,9 @@ typedef struct tsdb_cfg {
 		} exemplars;
 	} storage;
 	struct {
-		char *ingest_listen; /* nng REP address for SampleBatch */
+		char *ingest_listen;       /* nng REP address for SampleBatch */
+		ax_cfg_strings_t scrapers; /* HTTP base URLs (targets relay) */
+		char *ruler; /* HTTP base URL (rules, alerts relay) */
 	} axon;
 	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
 } tsdb_cfg_t;
@@ -70,6 +72,8 @@ typedef struct tsdb {
 	pthread_mutex_t rwout_mu;
 	pthread_mutex_t cfg_mu; /* external labels etc. from the config */
 	ax_labels_t *external_labels;
+	ax_cfg_strings_t scrapers; /* copies, under cfg_mu */
+	char *ruler;
 	pthread_mutex_t meta_mu;
 	ax_hmap_t meta;      /* metric family -> tsdb_meta_t* */
 	int64_t lookback_ms; /* /federate */

@@ -21,10 +21,14 @@
  *       send one SampleBatch: ex_series{i="0".."SERIES-1"} = i at TS_MS,
  *       each with an exemplar {trace_id="trace-<i>"} = i/10 at TS_MS - 500;
  *       print the ack status and accepted count
+ *   ax-testpeer http-file ADDR FILE
+ *       serve FILE (as JSON) at every GET path on ADDR (host:port) until
+ *       killed: a stand-in for a peer daemon's API
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  */
 #include "ax_buf.h"
+#include "ax_http.h"
 #include "ax_labels.h"
 #include "ax_msg.h"
 #include "ax_rw.h"
@@ -367,6 +371,46 @@ static int batch_exemplars(int argc, char **argv)
 	return ack->status == 0 ? 0 : 1;
 }
 
+static char *g_file_body;
+
+static void h_file(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	(void)req;
+	(void)arg;
+	resp->content_type = "application/json";
+	ax_buf_puts(&resp->body, g_file_body);
+}
+
+static int http_file(const char *addr, const char *file)
+{
+	FILE *f = fopen(file, "r");
+	ax_buf_t b = AX_BUF_INIT;
+	char tmp[4096];
+	size_t n;
+	ax_http_opts_t o;
+	ax_http_server_t *s;
+	ax_err_t err;
+
+	if (f == NULL) {
+		perror(file);
+		return 1;
+	}
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		ax_buf_append(&b, tmp, n);
+	fclose(f);
+	g_file_body = b.p ? b.p : (char *)"";
+	memset(&o, 0, sizeof(o));
+	o.listen = addr;
+	if (ax_http_server_new(&o, &s, &err) != 0 ||
+	    ax_http_route(s, "GET", "/*", h_file, NULL) != 0 ||
+	    ax_http_server_start(s, &err) != 0) {
+		fprintf(stderr, "http-file: %s\n", err.msg);
+		return 1;
+	}
+	for (;;)
+		pause();
+}
+
 static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
@@ -402,6 +446,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "rw-send") == 0)
 		return rw_send(argc, argv);
+	if (argc == 4 && strcmp(argv[1], "http-file") == 0)
+		return http_file(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "batch-load") == 0)
