@@ -603,3 +603,309 @@ int tsdb_db_delete(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
 	pthread_rwlock_unlock(&db->mu);
 	return rv;
 }
+
+/* ---- select with sample iterators ---- */
+
+typedef struct set_series {
+	ax_labels_t *ls;
+	tsdb_chunk_ref_t *chunks;
+	size_t n, cap;
+} set_series_t;
+
+struct tsdb_series_set {
+	tsdb_db_t *db;
+	set_series_t *s;
+	size_t n, cap;
+	ax_hmap_t by_labels; /* serialized labels -> index + 1 */
+	uint8_t **owned;     /* copies of open head chunks */
+	size_t n_owned;
+	ax_buf_t key;
+};
+
+static int set_add_chunk(set_series_t *ss, const uint8_t *b, size_t len,
+    int64_t mint, int64_t maxt, const tsdb_ivs_t *del)
+{
+	if (ss->n == ss->cap) {
+		size_t nc = ss->cap ? ss->cap * 2 : 4;
+		tsdb_chunk_ref_t *np = realloc(ss->chunks, nc * sizeof(*np));
+
+		if (np == NULL)
+			return AX_ENOMEM;
+		ss->chunks = np;
+		ss->cap = nc;
+	}
+	ss->chunks[ss->n].b = b;
+	ss->chunks[ss->n].len = len;
+	ss->chunks[ss->n].mint = mint;
+	ss->chunks[ss->n].maxt = maxt;
+	ss->chunks[ss->n].del = del;
+	ss->n++;
+	return 0;
+}
+
+/* The series entry for ls (created empty); NULL on OOM.  Takes ls. */
+static set_series_t *set_series(tsdb_series_set_t *set, ax_labels_t *ls)
+{
+	uint32_t i;
+	uintptr_t idx;
+
+	ax_buf_reset(&set->key);
+	for (i = 0; i < ls->n; i++) {
+		ax_buf_puts(&set->key, ls->l[i].name);
+		ax_buf_putc(&set->key, '\xff');
+		ax_buf_puts(&set->key, ls->l[i].value);
+		ax_buf_putc(&set->key, '\xff');
+	}
+	if (!ax_buf_ok(&set->key)) {
+		ax_labels_free(ls);
+		return NULL;
+	}
+	idx = (uintptr_t)ax_hmap_get(&set->by_labels, set->key.p, set->key.len);
+	if (idx) {
+		ax_labels_free(ls);
+		return &set->s[idx - 1];
+	}
+	if (set->n == set->cap) {
+		size_t nc = set->cap ? set->cap * 2 : 64;
+		set_series_t *np = realloc(set->s, nc * sizeof(*np));
+
+		if (np == NULL) {
+			ax_labels_free(ls);
+			return NULL;
+		}
+		set->s = np;
+		set->cap = nc;
+	}
+	if (ax_hmap_put(&set->by_labels, set->key.p, set->key.len,
+	        (void *)(uintptr_t)(set->n + 1), NULL) != 0) {
+		ax_labels_free(ls);
+		return NULL;
+	}
+	memset(&set->s[set->n], 0, sizeof(set->s[0]));
+	set->s[set->n].ls = ls;
+	return &set->s[set->n++];
+}
+
+static int chunk_ref_cmp(const void *a, const void *b)
+{
+	const tsdb_chunk_ref_t *x = a, *y = b;
+
+	return x->mint < y->mint ? -1 : x->mint > y->mint;
+}
+
+static int series_entry_cmp(const void *a, const void *b)
+{
+	return ax_labels_cmp(
+	    ((const set_series_t *)a)->ls, ((const set_series_t *)b)->ls);
+}
+
+int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, tsdb_series_set_t **out, ax_err_t *err)
+{
+	tsdb_series_set_t *set = calloc(1, sizeof(*set));
+	tsdb_plist_t refs = {0};
+	size_t b, i, k;
+	int rv = 0;
+
+	if (set == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	set->db = db;
+	ax_hmap_init(&set->by_labels);
+	pthread_rwlock_rdlock(&db->mu);
+	for (b = 0; b < db->n && rv == 0; b++) {
+		tsdb_block_t *blk = db->blocks[b];
+
+		if (!block_overlaps(blk, mint, maxt))
+			continue;
+		if ((rv = tsdb_block_select(blk, ms, n, &refs, err)) != 0)
+			break;
+		for (i = 0; i < refs.n && rv == 0; i++) {
+			ax_labels_t *ls;
+			tsdb_chunk_meta_t *m;
+			size_t nm;
+			set_series_t *ss = NULL;
+			const tsdb_ivs_t *del = tsdb_tombs_get(
+			    tsdb_block_tombstones(blk), refs.v[i]);
+
+			if ((rv = tsdb_block_series(
+			         blk, refs.v[i], &ls, &m, &nm, err)) != 0)
+				break;
+			for (k = 0; k < nm && rv == 0; k++) {
+				const uint8_t *d;
+				size_t dl;
+
+				if (m[k].maxt < mint || m[k].mint > maxt ||
+				    tsdb_ivs_covers(del, m[k].mint, m[k].maxt))
+					continue;
+				if ((rv = tsdb_block_chunk(
+				         blk, m[k].ref, &d, &dl, err)) != 0)
+					break;
+				if (ss == NULL &&
+				    (ss = set_series(set, ls)) == NULL) {
+					ls = NULL;
+					rv = ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+					break;
+				}
+				ls = NULL; /* the set owns it now */
+				if (set_add_chunk(ss, d, dl, m[k].mint,
+				        m[k].maxt, del) != 0)
+					rv = ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+			}
+			ax_labels_free(ls);
+			free(m);
+		}
+	}
+	if (rv == 0)
+		rv = tsdb_head_select(db->head, ms, n, mint, maxt, &refs, err);
+	for (i = 0; rv == 0 && i < refs.n; i++) {
+		tsdb_series_t *s = tsdb_head_series(db->head, refs.v[i]);
+		ax_labels_t *ls;
+		set_series_t *ss;
+
+		if (s == NULL || (ls = ax_labels_dup(s->ls)) == NULL ||
+		    (ss = set_series(set, ls)) == NULL) {
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+			break;
+		}
+		pthread_mutex_lock(&s->mu);
+		for (k = 0; k <= s->n_chunks && rv == 0; k++) {
+			if (k < s->n_chunks) {
+				tsdb_chunk_t *c = &s->chunks[k];
+
+				if (c->maxt < mint || c->mint > maxt)
+					continue;
+				/* completed head chunks are immutable until a
+				 * head truncation, which waits for our read
+				 * lock */
+				if (set_add_chunk(ss, c->b, c->len, c->mint,
+				        c->maxt, &s->del) != 0)
+					rv = ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+			} else if (s->app.n > 0 && s->app_maxt >= mint &&
+			    s->app_mint <= maxt) {
+				/* the open chunk grows: copy it */
+				uint8_t *copy = malloc(s->app.len), **no;
+
+				no = realloc(set->owned,
+				    (set->n_owned + 1) * sizeof(*no));
+				if (copy == NULL || no == NULL) {
+					free(copy);
+					if (no)
+						set->owned = no;
+					rv = ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+					break;
+				}
+				set->owned = no;
+				memcpy(copy, s->app.b, s->app.len);
+				no[set->n_owned++] = copy;
+				if (set_add_chunk(ss, copy, s->app.len,
+				        s->app_mint, s->app_maxt, &s->del) != 0)
+					rv = ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+			}
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	tsdb_plist_fini(&refs);
+	if (rv != 0) {
+		tsdb_series_set_free(set);
+		return rv;
+	}
+	for (i = 0; i < set->n; i++)
+		qsort(set->s[i].chunks, set->s[i].n, sizeof(tsdb_chunk_ref_t),
+		    chunk_ref_cmp);
+	qsort(set->s, set->n, sizeof(*set->s), series_entry_cmp);
+	/* the lookup map is stale after sorting; it is no longer needed */
+	*out = set;
+	return 0;
+}
+
+size_t tsdb_series_set_len(const tsdb_series_set_t *s)
+{
+	return s->n;
+}
+
+const ax_labels_t *tsdb_series_set_labels(const tsdb_series_set_t *s, size_t i)
+{
+	return s->s[i].ls;
+}
+
+void tsdb_series_set_iter(
+    const tsdb_series_set_t *s, size_t i, tsdb_sample_it_t *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->chunks = s->s[i].chunks;
+	it->n = s->s[i].n;
+	it->mint = INT64_MIN;
+	it->maxt = INT64_MAX;
+	it->last_t = INT64_MIN;
+}
+
+void tsdb_series_set_free(tsdb_series_set_t *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		ax_labels_free(s->s[i].ls);
+		free(s->s[i].chunks);
+	}
+	free(s->s);
+	for (i = 0; i < s->n_owned; i++)
+		free(s->owned[i]);
+	free(s->owned);
+	ax_hmap_fini(&s->by_labels);
+	ax_buf_fini(&s->key);
+	pthread_rwlock_unlock(&s->db->mu);
+	free(s);
+}
+
+int tsdb_sample_it_next(tsdb_sample_it_t *it)
+{
+	for (;;) {
+		int r;
+
+		if (!it->in_chunk) {
+			if (it->i >= it->n)
+				return 0;
+			tsdb_xor_it_init(&it->it, it->chunks[it->i].b,
+			    it->chunks[it->i].len);
+			it->in_chunk = 1;
+		}
+		r = tsdb_xor_it_next(&it->it);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			it->in_chunk = 0;
+			it->i++;
+			continue;
+		}
+		tsdb_xor_it_at(&it->it, &it->t, &it->v);
+		if (it->t <= it->last_t)
+			continue; /* overlapping sources: first one wins */
+		if (it->chunks[it->i].del &&
+		    tsdb_ivs_deleted(it->chunks[it->i].del, it->t))
+			continue;
+		it->last_t = it->t;
+		return 1;
+	}
+}
+
+int tsdb_sample_it_seek(tsdb_sample_it_t *it, int64_t ts)
+{
+	int r;
+
+	if (it->last_t != INT64_MIN && it->t >= ts)
+		return 1;
+	/* skip whole chunks that end before ts */
+	while (!it->in_chunk && it->i < it->n && it->chunks[it->i].maxt < ts)
+		it->i++;
+	while ((r = tsdb_sample_it_next(it)) == 1)
+		if (it->t >= ts)
+			return 1;
+	return r;
+}

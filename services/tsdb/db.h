@@ -19,7 +19,9 @@
 #include "ax_err.h"
 #include "ax_promql.h"
 #include "tsdb/block_read.h"
+#include "tsdb/chunk_xor.h"
 #include "tsdb/head.h"
+#include "tsdb/tombstones.h"
 
 typedef struct tsdb_db tsdb_db_t;
 
@@ -63,6 +65,47 @@ const char *tsdb_db_dir(tsdb_db_t *db);
  * series touched (a series counts once per block and for the head). */
 int tsdb_db_delete(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
     int64_t mint, int64_t maxt, size_t *n_series, ax_err_t *err);
+
+/*
+ * The select interface for queries: the series matching ms with samples in
+ * [mint, maxt], across blocks and head, merged by label set and sorted,
+ * each with a sample iterator that walks its chunks in time order
+ * (duplicates from overlapping sources dropped, tombstoned samples
+ * skipped) and can seek.  A set holds the db read lock until it is freed:
+ * keep it short-lived (one query).
+ */
+typedef struct tsdb_series_set tsdb_series_set_t;
+
+typedef struct tsdb_chunk_ref {
+	const uint8_t *b;
+	size_t len;
+	int64_t mint, maxt;
+	const tsdb_ivs_t *del; /* may be NULL */
+} tsdb_chunk_ref_t;
+
+typedef struct tsdb_sample_it {
+	const tsdb_chunk_ref_t *chunks;
+	size_t n, i;
+	int64_t mint, maxt;
+	tsdb_xor_it_t it;
+	int in_chunk;
+	int64_t last_t; /* last emitted timestamp */
+	int64_t t;
+	double v;
+} tsdb_sample_it_t;
+
+int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
+    int64_t mint, int64_t maxt, tsdb_series_set_t **out, ax_err_t *err);
+size_t tsdb_series_set_len(const tsdb_series_set_t *s);
+const ax_labels_t *tsdb_series_set_labels(const tsdb_series_set_t *s, size_t i);
+/* Start iterating series i (the iterator borrows from the set). */
+void tsdb_series_set_iter(
+    const tsdb_series_set_t *s, size_t i, tsdb_sample_it_t *it);
+void tsdb_series_set_free(tsdb_series_set_t *s);
+/* 1: a sample (tsdb_sample_it_t.t/.v); 0: the end; <0: corrupt chunk. */
+int tsdb_sample_it_next(tsdb_sample_it_t *it);
+/* Advance to the first sample with t >= ts; same returns. */
+int tsdb_sample_it_seek(tsdb_sample_it_t *it, int64_t ts);
 
 typedef struct tsdb_db_stats {
 	size_t n_blocks;
