@@ -2,6 +2,7 @@
  * head: in-memory series, chunks and index (see head.h).
  */
 #include "tsdb/head.h"
+#include "ax_units.h"
 #include "ax_buf.h"
 #include "ax_log.h"
 #include "tsdb/checkpoint.h"
@@ -333,6 +334,10 @@ static int reserve(void **p, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+/* Years 1 and 9999 in ms since the epoch: the sane range of a sample. */
+#define TSDB_MIN_SANE_T (-62135596800000LL)
+#define TSDB_MAX_SANE_T (253402300799999LL)
+
 static void note(tsdb_append_result_t *res, const char *fmt, const char *a)
 {
 	if (res->first_error[0] == '\0')
@@ -392,7 +397,7 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
     ax_err_t *err)
 {
 	size_t i, n_acc = 0, n_exacc = 0;
-	int64_t min_valid;
+	int64_t min_valid, max_sane;
 	int rv = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -452,6 +457,10 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 	/* 2. check every sample in order */
 	min_valid = h->maxt == INT64_MIN ? INT64_MIN
 	                                 : h->maxt - h->o.chunk_range_ms / 2;
+	max_sane = TSDB_MAX_SANE_T;
+	if (h->o.max_future_ms > 0 &&
+	    ax_now_ms() + h->o.max_future_ms < max_sane)
+		max_sane = ax_now_ms() + h->o.max_future_ms;
 	for (i = 0; i < n_samples; i++) {
 		const tsdb_sample_in_t *in = &samples[i];
 		tsdb_series_t *s;
@@ -472,6 +481,17 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 			s->pend = 1;
 			s->pend_t = s->max_t;
 			s->pend_bits = s->last_bits;
+		}
+		if (in->t < TSDB_MIN_SANE_T || in->t > max_sane) {
+			char tb[32];
+
+			res->invalid++;
+			snprintf(tb, sizeof(tb), "%lld", (long long)in->t);
+			note(res,
+			    "timestamp %s ms is out of range (before year 1, "
+			    "after year 9999 or too far ahead of the clock)",
+			    tb);
+			continue;
 		}
 		if (in->t < min_valid) {
 			res->out_of_bounds++;

@@ -67,6 +67,11 @@ typedef struct tsdb_head_opts {
 	int64_t max_name_len;
 	int64_t max_value_len;
 	int64_t max_exemplars; /* 0: exemplars are not stored */
+	/* Samples stamped more than this ahead of the wall clock are invalid
+	 * (0: no future limit).  Whatever the setting, timestamps outside
+	 * years 1..9999 are invalid: nanoseconds or seconds sent as
+	 * milliseconds would otherwise drag the head's time window away. */
+	int64_t max_future_ms;
 } tsdb_head_opts_t;
 
 typedef struct tsdb_head tsdb_head_t;
@@ -94,7 +99,7 @@ typedef struct tsdb_append_result {
 	uint64_t out_of_order;
 	uint64_t duplicate_timestamp;
 	uint64_t out_of_bounds;
-	uint64_t invalid; /* samples of series with bad labels */
+	uint64_t invalid; /* bad labels, or an absurd timestamp */
 	uint64_t limit;   /* samples of new series refused by a limit */
 	char first_error[256];
 } tsdb_append_result_t;

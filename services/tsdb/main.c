@@ -39,6 +39,9 @@ static const ax_flag_t flags[] = {
         "Block range: head chunks never cross its boundaries."},
     {"storage.tsdb.max-series", AX_FLAG_INT, "0",
         "Maximum number of series in the head; 0 for no limit."},
+    {"storage.tsdb.max-future", AX_FLAG_DURATION, "10m",
+        "Samples stamped further ahead of the clock are rejected as "
+        "invalid; 0 for no limit."},
     {"web.enable-remote-write-receiver", AX_FLAG_BOOL, "true",
         "Accept Prometheus remote-write requests at /api/v1/write."},
     {"storage.tsdb.max-series-per-metric", AX_FLAG_INT, "0",
@@ -506,6 +509,7 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	ho.chunk_range_ms =
 	    ax_daemon_flag_int(d, "storage.tsdb.min-block-duration");
 	ho.max_series = ax_daemon_flag_int(d, "storage.tsdb.max-series");
+	ho.max_future_ms = ax_daemon_flag_int(d, "storage.tsdb.max-future");
 	ho.max_exemplars = cfg->storage.exemplars.max_exemplars;
 	ho.max_series_per_metric =
 	    ax_daemon_flag_int(d, "storage.tsdb.max-series-per-metric");

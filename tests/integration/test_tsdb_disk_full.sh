@@ -15,7 +15,8 @@ axon_tsdb:
 EOC
 export AX_ENOSPC_TRIGGER="$TMP/disk-full"
 start tsdb env LD_PRELOAD="$SHIM" "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" \
-	--storage.tsdb.path="$TMP/data" --web.listen-address="127.0.0.1:$port"
+	--storage.tsdb.path="$TMP/data" --web.listen-address="127.0.0.1:$port" \
+	--storage.tsdb.max-future=0 # the loader steps 1 s a batch, ahead of the clock
 base="http://127.0.0.1:$port"
 wait_http "$base/-/ready"
 start_ms=$(( ($(date +%s) - 600) * 1000 ))

@@ -4,6 +4,7 @@
  */
 #include "ax_test.h"
 #include "ax_log.h"
+#include "ax_units.h"
 #include "tsdb/head.h"
 
 #include <math.h>
@@ -126,6 +127,63 @@ static void test_invalid_and_bounds(void **st)
 	ax_labels_free(ok);
 	ax_labels_free(empty);
 	tsdb_head_free(h);
+}
+
+static void test_absurd_timestamps(void **st)
+{
+	tsdb_head_opts_t o;
+	tsdb_head_t *h;
+	ax_labels_t *a = L("x", "j", "i");
+	const ax_labels_t *ser[1] = {a};
+	int64_t now = ax_now_ms();
+	tsdb_sample_in_t s[] = {
+	    {0, now - 1000, 1},
+	    {0, now * 1000000, 2},       /* nanoseconds taken as ms */
+	    {0, now + 3600 * 1000LL, 3}, /* an hour ahead */
+	    {0, -70000000000000LL, 4},   /* before year 1 */
+	    {0, now + 60 * 1000LL, 5},   /* within the tolerance */
+	};
+	tsdb_append_result_t r;
+	sum_ctx_t c = {0};
+	tsdb_plist_t refs = {0};
+	ax_matcher_t *m;
+
+	(void)st;
+	memset(&o, 0, sizeof(o));
+	o.max_future_ms = 10 * 60 * 1000;
+	assert_int_equal(tsdb_head_new(&o, &h, NULL), 0);
+	assert_int_equal(tsdb_head_append(h, ser, 1, s, 5, &r, NULL), 0);
+	assert_int_equal(r.accepted, 2);
+	assert_int_equal(r.invalid, 3);
+	assert_non_null(strstr(r.first_error, "out of range"));
+	/* the head's window did not move: live samples still go in */
+	s[0].t = now + 2 * 60 * 1000LL;
+	assert_int_equal(tsdb_head_append(h, ser, 1, s, 1, &r, NULL), 0);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(
+	    ax_matcher_new(AX_MATCH_EQUAL, "job", "j", &m, NULL), 0);
+	assert_int_equal(
+	    tsdb_head_select(h, &m, 1, INT64_MIN, INT64_MAX, &refs, NULL), 0);
+	assert_int_equal(refs.n, 1);
+	assert_int_equal(
+	    tsdb_head_series_samples(tsdb_head_series(h, refs.v[0]), INT64_MIN,
+	        INT64_MAX, sum_fn, &c),
+	    0);
+	assert_int_equal(c.n, 3);
+	assert_true(c.sum == 1 + 5 + 1);
+	tsdb_plist_fini(&refs);
+	ax_matcher_free(m);
+	tsdb_head_free(h);
+	/* without a future limit, year 9999 is still the end */
+	o.max_future_ms = 0;
+	assert_int_equal(tsdb_head_new(&o, &h, NULL), 0);
+	s[0].t = now + 3600 * 1000LL;
+	s[1].t = 253402300800000LL;
+	assert_int_equal(tsdb_head_append(h, ser, 1, s, 2, &r, NULL), 0);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(r.invalid, 1);
+	tsdb_head_free(h);
+	ax_labels_free(a);
 }
 
 static void test_chunks_cut_like_prometheus(void **st)
@@ -352,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_append_rules),
 	    cmocka_unit_test(test_invalid_and_bounds),
+	    cmocka_unit_test(test_absurd_timestamps),
 	    cmocka_unit_test(test_chunks_cut_like_prometheus),
 	    cmocka_unit_test(test_select_matchers),
 	    cmocka_unit_test(test_wal_replay),
