@@ -527,7 +527,20 @@ int tsdb_block_level(const tsdb_block_t *b)
 }
 uint64_t tsdb_block_size_bytes(const tsdb_block_t *b)
 {
-	return b->size;
+	static const char *const small[] = {"meta.json", "tombstones"};
+	uint64_t total = b->size;
+	size_t i;
+
+	/* the two small files change (deletion, compaction level): stat */
+	for (i = 0; i < 2; i++) {
+		char path[4200];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", b->dir, small[i]);
+		if (stat(path, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	return total;
 }
 
 static int read_postings(tsdb_block_t *b, uint64_t off, tsdb_plist_t *out)

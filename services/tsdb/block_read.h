@@ -39,6 +39,7 @@ int64_t tsdb_block_maxt(const tsdb_block_t *b); /* exclusive */
 uint64_t tsdb_block_num_samples(const tsdb_block_t *b);
 uint64_t tsdb_block_num_series(const tsdb_block_t *b);
 int tsdb_block_level(const tsdb_block_t *b);
+/* Bytes of chunks, index, meta.json and tombstones, as Prometheus counts. */
 uint64_t tsdb_block_size_bytes(const tsdb_block_t *b);
 
 /* Series ids matching the matchers.  OUT: *out (ascending ids). */

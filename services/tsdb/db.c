@@ -201,23 +201,24 @@ size_t tsdb_db_drop_blocks_before(tsdb_db_t *db, int64_t mint)
 	return n;
 }
 
-size_t tsdb_db_drop_blocks_over_size(tsdb_db_t *db, uint64_t max_bytes)
+size_t tsdb_db_drop_blocks_over_size(
+    tsdb_db_t *db, uint64_t max_bytes, uint64_t head_bytes)
 {
-	size_t i, n = 0;
-	uint64_t total;
+	size_t i, n, drop = 0;
+	uint64_t total = head_bytes;
 
 	pthread_rwlock_wrlock(&db->mu);
-	for (;;) {
-		total = 0;
-		for (i = 0; i < db->n; i++)
-			total += tsdb_block_size_bytes(db->blocks[i]);
-		if (total <= max_bytes || db->n == 0)
+	for (i = db->n; i > 0; i--) {
+		total += tsdb_block_size_bytes(db->blocks[i - 1]);
+		if (total > max_bytes) {
+			drop = i; /* blocks [0, i) */
 			break;
-		delete_block(db, 0);
-		n++;
+		}
 	}
+	for (n = 0; n < drop; n++)
+		delete_block(db, 0);
 	pthread_rwlock_unlock(&db->mu);
-	return n;
+	return drop;
 }
 
 int tsdb_db_blocks(tsdb_db_t *db, tsdb_block_t ***out, size_t *n)

@@ -37,9 +37,11 @@ int tsdb_db_add_block(tsdb_db_t *db, const char *ulid, ax_err_t *err);
 /* Delete blocks whose max time is at or before mint (retention); returns
  * how many were deleted. */
 size_t tsdb_db_drop_blocks_before(tsdb_db_t *db, int64_t mint);
-/* Delete the oldest blocks while the blocks' total size exceeds max_bytes;
- * returns how many were deleted. */
-size_t tsdb_db_drop_blocks_over_size(tsdb_db_t *db, uint64_t max_bytes);
+/* Size retention as Prometheus 2.42 does it: starting from head_bytes (the
+ * WAL on disk), add the blocks newest first; the block that takes the sum
+ * over max_bytes and every older one are deleted.  Returns how many. */
+size_t tsdb_db_drop_blocks_over_size(
+    tsdb_db_t *db, uint64_t max_bytes, uint64_t head_bytes);
 
 /* Hold the read lock while using head series pointers outside the db
  * functions (federation, snapshots): head truncation takes the write lock

@@ -261,9 +261,15 @@ static void compact_once(tsdb_t *t)
 		    (n = tsdb_db_drop_blocks_before(t->db, newest - keep)) > 0)
 			ax_counter_add(t->m_retention_time, (double)n);
 	}
-	if (max_bytes > 0 &&
-	    (n = tsdb_db_drop_blocks_over_size(t->db, (uint64_t)max_bytes)) > 0)
-		ax_counter_add(t->m_retention_size, (double)n);
+	if (max_bytes > 0) {
+		char wd[4200];
+
+		snprintf(wd, sizeof(wd), "%s/wal", tsdb_db_dir(t->db));
+		n = tsdb_db_drop_blocks_over_size(
+		    t->db, (uint64_t)max_bytes, tsdb_wal_dir_bytes(wd));
+		if (n > 0)
+			ax_counter_add(t->m_retention_size, (double)n);
+	}
 }
 
 static void *compactor_main(void *arg)

@@ -42,6 +42,32 @@ static void seg_path(const char *dir, int idx, char *out, size_t cap)
 	snprintf(out, cap, "%s/%08d", dir, idx);
 }
 
+uint64_t tsdb_wal_dir_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t total = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char p[4200];
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			total += tsdb_wal_dir_bytes(p);
+		else if (S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
 int tsdb_wal_segments(const char *dir, int **idx, size_t *n, ax_err_t *err)
 {
 	DIR *d = opendir(dir);

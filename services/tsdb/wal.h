@@ -70,6 +70,10 @@ int tsdb_wal_next_segment(tsdb_wal_t *w, ax_err_t *err);
 int tsdb_wal_current_segment(const tsdb_wal_t *w);
 void tsdb_wal_close(tsdb_wal_t *w);
 
+/* Bytes on disk under dir: segments and checkpoints (0 if it is missing).
+ * What size-based retention counts for the head, as Prometheus does. */
+uint64_t tsdb_wal_dir_bytes(const char *dir);
+
 /* List segment indexes in dir, ascending.  OUT: *idx (malloc'd), *n. */
 int tsdb_wal_segments(const char *dir, int **idx, size_t *n, ax_err_t *err);
 

@@ -68,6 +68,29 @@ kill -TERM "$prom_PID"
 wait_exit "$prom_PID" 30
 pass "Prometheus 2.42 opens the compacted directory: 30000 samples"
 
+# size retention: a limit just above the WAL plus the newest block keeps
+# that block and deletes every older one
+kill_wait() { kill -TERM "$tsdb_PID"; wait_exit "$tsdb_PID" 10; }
+blocks_before=$(ls -d "$TMP"/data/01* | wc -l)
+newest=$(ls -d "$TMP"/data/01* | sort | tail -1)
+fbytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+newest_bytes=$(fbytes "$newest")
+wal_bytes=$(fbytes "$TMP/data/wal")
+cp -r "$TMP/data" "$TMP/data-keep"
+run_tsdb --storage.tsdb.retention.size="$((newest_bytes + wal_bytes + 4096))B"
+for i in $(seq 50); do
+	[ "$(metric_value "$base/metrics" axon_tsdb_size_retentions_total)" -ge 1 ] 2>/dev/null && break
+	sleep 0.2
+done
+n=$(metric_value "$base/metrics" axon_tsdb_size_retentions_total)
+[ "$n" = "$((blocks_before - 1))" ] || fail "size retention deleted $n of $blocks_before blocks, want $((blocks_before - 1))"
+[ -d "$newest" ] || fail "size retention deleted the newest block"
+[ "$(ls -d "$TMP"/data/01* | wc -l)" = 1 ] || fail "older blocks left on disk: $(ls "$TMP/data")"
+kill_wait
+rm -rf "$TMP/data"
+mv "$TMP/data-keep" "$TMP/data"
+pass "size retention keeps the newest block under the limit and deletes $n older"
+
 # retention: keep 2h behind the newest sample -> the oldest block goes
 run_tsdb --storage.tsdb.retention.time=2h
 for i in $(seq 50); do
