@@ -3,7 +3,7 @@
  *
  *   ax-testpeer freeport
  *       print a TCP port on 127.0.0.1 that was free a moment ago
- *   ax-testpeer rw-send URL SERIES SAMPLES START_MS STEP_MS
+ *   ax-testpeer rw-send URL SERIES SAMPLES START_MS STEP_MS [METRIC]
  *       remote-write SERIES series x SAMPLES samples with the libcommon
  *       sender (test_rw_series{idx="i"} = i * 1000 + sample number) and
  *       exit 0 once every sample was acknowledged
@@ -74,9 +74,12 @@ static int rw_send(int argc, char **argv)
 	int64_t start, step, deadline;
 	ax_rw_stats_t st;
 
-	if (argc != 7) {
+	const char *metric = argc == 8 ? argv[7] : "test_rw_series";
+
+	if (argc != 7 && argc != 8) {
 		fprintf(stderr,
-		    "usage: rw-send URL SERIES SAMPLES START_MS STEP_MS\n");
+		    "usage: rw-send URL SERIES SAMPLES START_MS "
+		    "STEP_MS [METRIC]\n");
 		return 2;
 	}
 	series = atol(argv[3]);
@@ -100,8 +103,8 @@ static int rw_send(int argc, char **argv)
 		ax_labels_t *ls;
 
 		snprintf(idx, sizeof(idx), "%ld", i);
-		if (ax_labels_from_strings(&ls, &err, "__name__",
-		        "test_rw_series", "idx", idx, NULL) != 0 ||
+		if (ax_labels_from_strings(
+		        &ls, &err, "__name__", metric, "idx", idx, NULL) != 0 ||
 		    ax_rw_store_series(s, (uint64_t)i, ls) != 0) {
 			fprintf(stderr, "rw-send: cannot store series\n");
 			return 1;
