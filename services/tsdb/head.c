@@ -647,6 +647,12 @@ static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 	replay_ctx_t *c = arg;
 	tsdb_series_t *s = lookup(c->h, ls);
 
+	/* refs index dense arrays: Prometheus hands them out from 1 up, so a
+	 * ref past 2^32 is damage, not a real series */
+	if (ref == 0 || ref > UINT32_MAX)
+		return ax_err_set(c->err, AX_EPROTO,
+		    "series record: ref %llu is out of range (corrupt record)",
+		    (unsigned long long)ref);
 	if (ref >= c->alias_cap) {
 		size_t nc = c->alias_cap ? c->alias_cap : 1024;
 		uint64_t *na;
@@ -736,8 +742,10 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 		size_t tcap = 0, nt;
 
 		if ((rv = tsdb_rec_decode_tombstones(
-		         rec, len, &tb, &tcap, &nt, c->err)) != 0)
+		         rec, len, &tb, &tcap, &nt, c->err)) != 0) {
+			free(tb);
 			return rv;
+		}
 		for (i = 0; i < nt; i++) {
 			uint64_t ref = tb[i].ref;
 			tsdb_series_t *s;

@@ -622,6 +622,15 @@ static int replay_impl(const char *dir, int from_segment, int to_segment,
 			}
 			st->records++;
 			if ((rv = fn(arg, rec, rlen)) != 0) {
+				if (err != NULL && rv != AX_ENOMEM) {
+					char m[sizeof(err->msg)];
+
+					snprintf(m, sizeof(m),
+					    "%s (WAL %s, record at offset %zu)",
+					    err->msg, path, r.rec_start);
+					snprintf(err->msg, sizeof(err->msg),
+					    "%s", m);
+				}
 				free(b);
 				goto out;
 			}
