@@ -319,11 +319,22 @@ static void h_metadata(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	tsdb_t *t = arg;
 	const char *metric = ax_http_param(req, "metric");
 	const char *lim = ax_http_param(req, "limit");
-	long limit = lim && *lim ? strtol(lim, NULL, 10) : -1;
+	long limit = -1;
 	const char **keys;
 	ax_hmap_ent_t *e;
 	size_t pos = 0, n = 0, i, shown = 0;
 
+	if (lim && *lim) {
+		char *end;
+
+		errno = 0;
+		limit = strtol(lim, &end, 10);
+		if (*end != '\0' || errno != 0) {
+			ax_http_resp_error(
+			    resp, 400, "bad_data", "limit must be a number");
+			return;
+		}
+	}
 	pthread_mutex_lock(&t->meta_mu);
 	keys = malloc((t->meta.n ? t->meta.n : 1) * sizeof(*keys));
 	if (keys == NULL) {

@@ -88,3 +88,8 @@ code /api/v1/series --data-urlencode 'match[]=up' --data-urlencode 'start=yester
 code /api/v1/labels --data-urlencode 'match[]=up{'
 code /api/v1/label/__name__/values --data-urlencode 'end=x'
 pass "bad requests: same status codes and error types as Prometheus"
+
+same /api/v1/metadata --data-urlencode 'metric=nosuchmetric'
+same /api/v1/metadata --data-urlencode 'limit=0'
+code /api/v1/metadata --data-urlencode 'limit=ten'
+pass "metadata: empty answers and the bad limit error match Prometheus"
