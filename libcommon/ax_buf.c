@@ -85,6 +85,50 @@ void ax_buf_putc(ax_buf_t *b, char c)
 	ax_buf_append(b, &c, 1);
 }
 
+void ax_buf_put_be32(ax_buf_t *b, uint32_t v)
+{
+	uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v};
+
+	ax_buf_append(b, x, 4);
+}
+
+void ax_buf_put_be64(ax_buf_t *b, uint64_t v)
+{
+	ax_buf_put_be32(b, (uint32_t)(v >> 32));
+	ax_buf_put_be32(b, (uint32_t)v);
+}
+
+void ax_buf_put_uvarint(ax_buf_t *b, uint64_t v)
+{
+	uint8_t x[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		x[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	x[n++] = (uint8_t)v;
+	ax_buf_append(b, x, n);
+}
+
+void ax_buf_put_varint(ax_buf_t *b, int64_t v)
+{
+	uint64_t u = (uint64_t)v << 1;
+
+	if (v < 0)
+		u = ~u;
+	ax_buf_put_uvarint(b, u);
+}
+
+void ax_buf_put_uvstr(ax_buf_t *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	ax_buf_put_uvarint(b, n);
+	ax_buf_append(b, s, n);
+}
+
 void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -45,6 +45,14 @@ void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap);
 void ax_buf_put_double(ax_buf_t *b, double v);
 /* Append s with ", \ and newline escaped as \", \\ and \n. */
 void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote);
+/* Binary encodings of the Prometheus formats (index, WAL records):
+ * big-endian fixed widths, Go's uvarint, zig-zag varint, and a string
+ * prefixed by its uvarint length. */
+void ax_buf_put_be32(ax_buf_t *b, uint32_t v);
+void ax_buf_put_be64(ax_buf_t *b, uint64_t v);
+void ax_buf_put_uvarint(ax_buf_t *b, uint64_t v);
+void ax_buf_put_varint(ax_buf_t *b, int64_t v);
+void ax_buf_put_uvstr(ax_buf_t *b, const char *s);
 /* Append s as a JSON string literal, quotes included (", \ and control
  * characters escaped; UTF-8 passed through). */
 void ax_buf_put_json_str(ax_buf_t *b, const char *s);

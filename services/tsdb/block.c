@@ -1,6 +1,7 @@
 /*
  * block: Prometheus TSDB block writer (layout in block.h).
  */
+#include "tsdb/fsutil.h"
 #include "tsdb/block.h"
 #include "ax_buf.h"
 #include "ax_crc32c.h"
@@ -25,50 +26,6 @@
 
 /* ---- small encoders ---- */
 
-static void be32(ax_buf_t *b, uint32_t v)
-{
-	uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v};
-
-	ax_buf_append(b, x, 4);
-}
-
-static void be64(ax_buf_t *b, uint64_t v)
-{
-	be32(b, (uint32_t)(v >> 32));
-	be32(b, (uint32_t)v);
-}
-
-static void uvarint(ax_buf_t *b, uint64_t v)
-{
-	uint8_t x[10];
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		x[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	x[n++] = (uint8_t)v;
-	ax_buf_append(b, x, n);
-}
-
-static void varint(ax_buf_t *b, int64_t v)
-{
-	uint64_t u = (uint64_t)v << 1;
-
-	if (v < 0)
-		u = ~u;
-	uvarint(b, u);
-}
-
-static void uvstr(ax_buf_t *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	uvarint(b, n);
-	ax_buf_append(b, s, n);
-}
-
 static void put_be32_at(ax_buf_t *b, size_t at, uint32_t v)
 {
 	b->p[at] = (char)(v >> 24);
@@ -88,7 +45,7 @@ static size_t section_begin(ax_buf_t *b)
 {
 	size_t at = b->len;
 
-	be32(b, 0);
+	ax_buf_put_be32(b, 0);
 	return at;
 }
 
@@ -97,7 +54,7 @@ static void section_end(ax_buf_t *b, size_t at)
 	size_t len = b->len - at - 4;
 
 	put_be32_at(b, at, (uint32_t)len);
-	be32(b, ax_crc32c(0, b->p + at + 4, len));
+	ax_buf_put_be32(b, ax_crc32c(0, b->p + at + 4, len));
 }
 
 /* ---- ULID ---- */
@@ -175,43 +132,6 @@ static int write_file(const char *path, const void *p, size_t n, ax_err_t *err)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rv;
-
-	if (fd < 0)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
-static void rm_rf(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[4096];
-
-	if (d == NULL) {
-		unlink(dir);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_rf(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 /* ---- the writer ---- */
 
 typedef struct sym {
@@ -259,9 +179,9 @@ static void put_postings(ax_buf_t *ix, const uint32_t *ids, size_t n)
 
 	pad(ix, 4);
 	at = section_begin(ix);
-	be32(ix, (uint32_t)n);
+	ax_buf_put_be32(ix, (uint32_t)n);
 	for (i = 0; i < n; i++)
-		be32(ix, ids[i]);
+		ax_buf_put_be32(ix, ids[i]);
 	section_end(ix, at);
 }
 
@@ -308,7 +228,7 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 		goto oom;
 
 	/* 1. chunks */
-	be32(&ch, CHUNKS_MAGIC);
+	ax_buf_put_be32(&ch, CHUNKS_MAGIC);
 	ax_buf_putc(&ch, 1);
 	ax_buf_append(&ch, "\0\0\0", 3);
 	for (i = 0; i < n; i++) {
@@ -330,16 +250,17 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 					goto out;
 				seg++;
 				ax_buf_reset(&ch);
-				be32(&ch, CHUNKS_MAGIC);
+				ax_buf_put_be32(&ch, CHUNKS_MAGIC);
 				ax_buf_putc(&ch, 1);
 				ax_buf_append(&ch, "\0\0\0", 3);
 			}
 			chunk_refs[i][j] = ((uint64_t)seg << 32) | ch.len;
-			uvarint(&ch, c->len);
+			ax_buf_put_uvarint(&ch, c->len);
 			start = ch.len;
 			ax_buf_append(&ch, &enc, 1);
 			ax_buf_append(&ch, c->b, c->len);
-			be32(&ch, ax_crc32c(0, ch.p + start, c->len + 1));
+			ax_buf_put_be32(
+			    &ch, ax_crc32c(0, ch.p + start, c->len + 1));
 			stats->chunks++;
 			stats->samples += tsdb_xor_num_samples(c->b, c->len);
 		}
@@ -382,15 +303,15 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 		if (ax_hmap_put(&syms, symv[i], strlen(symv[i]),
 		        (void *)(uintptr_t)(i + 1), NULL) != 0)
 			goto oom;
-	be32(&ix, INDEX_MAGIC);
+	ax_buf_put_be32(&ix, INDEX_MAGIC);
 	ax_buf_putc(&ix, 2);
 	toc[0] = ix.len;
 	{
 		size_t at = section_begin(&ix);
 
-		be32(&ix, (uint32_t)n_sym);
+		ax_buf_put_be32(&ix, (uint32_t)n_sym);
 		for (i = 0; i < n_sym; i++)
-			uvstr(&ix, symv[i]);
+			ax_buf_put_uvstr(&ix, symv[i]);
 		section_end(&ix, at);
 	}
 
@@ -407,7 +328,7 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 			pad(&ix, 16);
 			id = (uint32_t)(ix.len / 16);
 			ax_buf_reset(&e);
-			uvarint(&e, ls->n);
+			ax_buf_put_uvarint(&e, ls->n);
 			for (j = 0; j < ls->n; j++) {
 				const char *nm = ls->l[j].name,
 				           *vl = ls->l[j].value;
@@ -420,8 +341,8 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 				    key, sizeof(key), "%s%c%s", nm, 0, vl);
 				pair_key_t *pk;
 
-				uvarint(&e, ni - 1);
-				uvarint(&e, vi - 1);
+				ax_buf_put_uvarint(&e, ni - 1);
+				ax_buf_put_uvarint(&e, vi - 1);
 				if (kl >= sizeof(key)) {
 					rv = ax_err_set(err, AX_ETOOBIG,
 					    "label pair too long");
@@ -450,22 +371,23 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 				ax_buf_fini(&e);
 				goto oom;
 			}
-			uvarint(&e, series[i].n_chunks);
+			ax_buf_put_uvarint(&e, series[i].n_chunks);
 			for (j = 0; j < series[i].n_chunks; j++) {
 				const tsdb_chunk_t *c = &series[i].chunks[j];
 
 				if (j == 0) {
-					varint(&e, c->mint);
-					uvarint(
+					ax_buf_put_varint(&e, c->mint);
+					ax_buf_put_uvarint(
 					    &e, (uint64_t)(c->maxt - c->mint));
-					uvarint(&e, chunk_refs[i][0]);
+					ax_buf_put_uvarint(
+					    &e, chunk_refs[i][0]);
 				} else {
-					uvarint(&e,
+					ax_buf_put_uvarint(&e,
 					    (uint64_t)(c->mint -
 					        series[i].chunks[j - 1].maxt));
-					uvarint(
+					ax_buf_put_uvarint(
 					    &e, (uint64_t)(c->maxt - c->mint));
-					varint(&e,
+					ax_buf_put_varint(&e,
 					    (int64_t)(chunk_refs[i][j] -
 					        chunk_refs[i][j - 1]));
 				}
@@ -474,9 +396,9 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 				ax_buf_fini(&e);
 				goto oom;
 			}
-			uvarint(&ix, e.len);
+			ax_buf_put_uvarint(&ix, e.len);
 			ax_buf_append(&ix, e.p, e.len);
-			be32(&ix, ax_crc32c(0, e.p, e.len));
+			ax_buf_put_be32(&ix, ax_crc32c(0, e.p, e.len));
 		}
 		ax_buf_fini(&e);
 	}
@@ -503,7 +425,7 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 		size_t lot_at;
 
 		lot_at = section_begin(&lot);
-		be32(&lot, 0); /* #entries, patched below */
+		ax_buf_put_be32(&lot, 0); /* #entries, patched below */
 		for (i = 0; i < n_pairs;) {
 			size_t k = i, at;
 
@@ -511,15 +433,15 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 			    strcmp(pv[k]->name, pv[i]->name) == 0)
 				k++;
 			pad(&ix, 4);
-			uvarint(&lot, 1);
-			uvstr(&lot, pv[i]->name);
-			uvarint(&lot, ix.len);
+			ax_buf_put_uvarint(&lot, 1);
+			ax_buf_put_uvstr(&lot, pv[i]->name);
+			ax_buf_put_uvarint(&lot, ix.len);
 			n_names++;
 			at = section_begin(&ix);
-			be32(&ix, 1);
-			be32(&ix, (uint32_t)(k - i));
+			ax_buf_put_be32(&ix, 1);
+			ax_buf_put_be32(&ix, (uint32_t)(k - i));
 			for (j = i; j < k; j++)
-				be32(&ix,
+				ax_buf_put_be32(&ix,
 				    (uint32_t)((uintptr_t)ax_hmap_get(&syms,
 				                   pv[j]->value,
 				                   strlen(pv[j]->value)) -
@@ -538,19 +460,19 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 			pad(&ix, 4);
 			toc[4] = ix.len;
 			pot_at = section_begin(&pot);
-			be32(&pot, (uint32_t)(n_pairs + 1));
+			ax_buf_put_be32(&pot, (uint32_t)(n_pairs + 1));
 			pad(&ix, 4);
-			uvarint(&pot, 2);
-			uvstr(&pot, "");
-			uvstr(&pot, "");
-			uvarint(&pot, ix.len);
+			ax_buf_put_uvarint(&pot, 2);
+			ax_buf_put_uvstr(&pot, "");
+			ax_buf_put_uvstr(&pot, "");
+			ax_buf_put_uvarint(&pot, ix.len);
 			put_postings(&ix, all.ids, all.n);
 			for (i = 0; i < n_pairs; i++) {
 				pad(&ix, 4);
-				uvarint(&pot, 2);
-				uvstr(&pot, pv[i]->name);
-				uvstr(&pot, pv[i]->value);
-				uvarint(&pot, ix.len);
+				ax_buf_put_uvarint(&pot, 2);
+				ax_buf_put_uvstr(&pot, pv[i]->name);
+				ax_buf_put_uvstr(&pot, pv[i]->value);
+				ax_buf_put_uvarint(&pot, ix.len);
 				put_postings(&ix, pv[i]->ids, pv[i]->n);
 			}
 			section_end(&pot, pot_at);
@@ -569,8 +491,8 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 		size_t at = ix.len;
 
 		for (i = 0; i < 6; i++)
-			be64(&ix, toc[i]);
-		be32(&ix, ax_crc32c(0, ix.p + at, 48));
+			ax_buf_put_be64(&ix, toc[i]);
+		ax_buf_put_be32(&ix, ax_crc32c(0, ix.p + at, 48));
 	}
 	if (!ax_buf_ok(&ix))
 		goto oom;
@@ -621,20 +543,20 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
 	if ((rv = write_file(path, meta.p, meta.len, err)) != 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/chunks", tmp);
-	fsync_dir(path);
-	fsync_dir(tmp);
+	tsdb_fs_sync_dir(path);
+	tsdb_fs_sync_dir(tmp);
 	if (rename(tmp, dst) != 0) {
 		rv = ax_err_set(
 		    err, AX_EIO, "rename %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	fsync_dir(parent_dir);
+	tsdb_fs_sync_dir(parent_dir);
 	goto out;
 oom:
 	rv = ax_err_set(err, AX_ENOMEM, "out of memory writing block");
 out:
 	if (rv != 0)
-		rm_rf(tmp);
+		tsdb_fs_rm_rf(tmp);
 	ax_buf_fini(&ch);
 	ax_buf_fini(&ix);
 	ax_buf_fini(&meta);

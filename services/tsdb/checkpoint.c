@@ -2,6 +2,7 @@
  * checkpoint: Prometheus-format WAL checkpoints (see checkpoint.h), and the
  * WAL truncation that follows a head compaction.
  */
+#include "tsdb/fsutil.h"
 #include "tsdb/checkpoint.h"
 #include "ax_buf.h"
 #include "ax_log.h"
@@ -16,26 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void rm_rf(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[4096];
-
-	if (d == NULL) {
-		unlink(dir);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 int tsdb_checkpoint_last(const char *wal_dir, char *path, size_t cap)
 {
@@ -173,7 +154,7 @@ int tsdb_checkpoint_write(const char *wal_dir, int from, int to,
 
 	snprintf(tmp, sizeof(tmp), "%s/checkpoint.%08d.tmp", wal_dir, to);
 	snprintf(dst, sizeof(dst), "%s/checkpoint.%08d", wal_dir, to);
-	rm_rf(tmp);
+	tsdb_fs_rm_rf(tmp);
 	memset(&c, 0, sizeof(c));
 	c.keep = keep;
 	c.arg = arg;
@@ -196,13 +177,13 @@ int tsdb_checkpoint_write(const char *wal_dir, int from, int to,
 	free(c.buf);
 	free(c.tb);
 	if (rv != 0) {
-		rm_rf(tmp);
+		tsdb_fs_rm_rf(tmp);
 		return rv;
 	}
 	if (rename(tmp, dst) != 0) {
 		rv = ax_err_set(
 		    err, AX_EIO, "rename %s: %s", tmp, strerror(errno));
-		rm_rf(tmp);
+		tsdb_fs_rm_rf(tmp);
 		return rv;
 	}
 	return 0;
@@ -239,7 +220,7 @@ void tsdb_wal_delete_before(const char *wal_dir, int before)
 		if (*end == '\0' && k == last)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", wal_dir, e->d_name);
-		rm_rf(p);
+		tsdb_fs_rm_rf(p);
 	}
 	closedir(d);
 }

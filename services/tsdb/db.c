@@ -1,6 +1,7 @@
 /*
  * db: head + blocks read paths and block management (see db.h).
  */
+#include "tsdb/fsutil.h"
 #include "tsdb/db.h"
 #include "ax_hmap.h"
 #include "ax_log.h"
@@ -21,31 +22,6 @@ struct tsdb_db {
 	tsdb_block_t **blocks;
 	size_t n, cap;
 };
-
-static void rm_rf(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[4096];
-
-	if (d == NULL) {
-		unlink(dir);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_rf(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int block_cmp(const void *a, const void *b)
 {
@@ -108,7 +84,7 @@ int tsdb_db_open(
 		    strstr(e->d_name, ".tmp-for-deletion")) {
 			ax_log_info(
 			    "removing an interrupted block write", "dir", p);
-			rm_rf(p);
+			tsdb_fs_rm_rf(p);
 			continue;
 		}
 		snprintf(meta, sizeof(meta), "%s/meta.json", p);
@@ -179,9 +155,9 @@ static void delete_block(tsdb_db_t *db, size_t i)
 	/* rename first so a crash never leaves a half-deleted block visible */
 	snprintf(tmp, sizeof(tmp), "%s.tmp-for-deletion", p);
 	if (rename(p, tmp) == 0)
-		rm_rf(tmp);
+		tsdb_fs_rm_rf(tmp);
 	else
-		rm_rf(p);
+		tsdb_fs_rm_rf(p);
 }
 
 size_t tsdb_db_drop_blocks_before(tsdb_db_t *db, int64_t mint)

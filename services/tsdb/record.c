@@ -6,48 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_be64(ax_buf_t *b, uint64_t v)
-{
-	uint8_t x[8];
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		x[i] = (uint8_t)v;
-		v >>= 8;
-	}
-	ax_buf_append(b, x, 8);
-}
-
-static void put_uvarint(ax_buf_t *b, uint64_t v)
-{
-	uint8_t x[10];
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		x[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	x[n++] = (uint8_t)v;
-	ax_buf_append(b, x, n);
-}
-
-static void put_varint(ax_buf_t *b, int64_t v)
-{
-	uint64_t u = (uint64_t)v << 1;
-
-	if (v < 0)
-		u = ~u;
-	put_uvarint(b, u);
-}
-
-static void put_str(ax_buf_t *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	put_uvarint(b, n);
-	ax_buf_append(b, s, n);
-}
-
 static uint64_t f2u(double d)
 {
 	uint64_t u;
@@ -65,11 +23,11 @@ void tsdb_rec_series_add(ax_buf_t *b, uint64_t ref, const ax_labels_t *ls)
 {
 	uint32_t i;
 
-	put_be64(b, ref);
-	put_uvarint(b, ls->n);
+	ax_buf_put_be64(b, ref);
+	ax_buf_put_uvarint(b, ls->n);
 	for (i = 0; i < ls->n; i++) {
-		put_str(b, ls->l[i].name);
-		put_str(b, ls->l[i].value);
+		ax_buf_put_uvstr(b, ls->l[i].name);
+		ax_buf_put_uvstr(b, ls->l[i].value);
 	}
 }
 
@@ -80,12 +38,12 @@ void tsdb_rec_samples(ax_buf_t *b, const tsdb_rec_sample_t *s, size_t n)
 	ax_buf_putc(b, TSDB_REC_SAMPLES);
 	if (n == 0)
 		return;
-	put_be64(b, s[0].ref);
-	put_be64(b, (uint64_t)s[0].t);
+	ax_buf_put_be64(b, s[0].ref);
+	ax_buf_put_be64(b, (uint64_t)s[0].t);
 	for (i = 0; i < n; i++) {
-		put_varint(b, (int64_t)(s[i].ref - s[0].ref));
-		put_varint(b, s[i].t - s[0].t);
-		put_be64(b, f2u(s[i].v));
+		ax_buf_put_varint(b, (int64_t)(s[i].ref - s[0].ref));
+		ax_buf_put_varint(b, s[i].t - s[0].t);
+		ax_buf_put_be64(b, f2u(s[i].v));
 	}
 }
 
@@ -97,16 +55,16 @@ void tsdb_rec_exemplars(ax_buf_t *b, const tsdb_rec_exemplar_t *e, size_t n)
 	ax_buf_putc(b, TSDB_REC_EXEMPLARS);
 	if (n == 0)
 		return;
-	put_be64(b, e[0].ref);
-	put_be64(b, (uint64_t)e[0].t);
+	ax_buf_put_be64(b, e[0].ref);
+	ax_buf_put_be64(b, (uint64_t)e[0].t);
 	for (i = 0; i < n; i++) {
-		put_varint(b, (int64_t)(e[i].ref - e[0].ref));
-		put_varint(b, e[i].t - e[0].t);
-		put_be64(b, f2u(e[i].v));
-		put_uvarint(b, e[i].ls->n);
+		ax_buf_put_varint(b, (int64_t)(e[i].ref - e[0].ref));
+		ax_buf_put_varint(b, e[i].t - e[0].t);
+		ax_buf_put_be64(b, f2u(e[i].v));
+		ax_buf_put_uvarint(b, e[i].ls->n);
 		for (k = 0; k < e[i].ls->n; k++) {
-			put_str(b, e[i].ls->l[k].name);
-			put_str(b, e[i].ls->l[k].value);
+			ax_buf_put_uvstr(b, e[i].ls->l[k].name);
+			ax_buf_put_uvstr(b, e[i].ls->l[k].value);
 		}
 	}
 }
@@ -117,9 +75,9 @@ void tsdb_rec_tombstones(ax_buf_t *b, const tsdb_rec_tombstone_t *t, size_t n)
 
 	ax_buf_putc(b, TSDB_REC_TOMBSTONES);
 	for (i = 0; i < n; i++) {
-		put_be64(b, t[i].ref);
-		put_varint(b, t[i].mint);
-		put_varint(b, t[i].maxt);
+		ax_buf_put_be64(b, t[i].ref);
+		ax_buf_put_varint(b, t[i].mint);
+		ax_buf_put_varint(b, t[i].maxt);
 	}
 }
 
@@ -129,13 +87,13 @@ void tsdb_rec_metadata(ax_buf_t *b, const tsdb_rec_metadata_t *m, size_t n)
 
 	ax_buf_putc(b, TSDB_REC_METADATA);
 	for (i = 0; i < n; i++) {
-		put_uvarint(b, m[i].ref);
+		ax_buf_put_uvarint(b, m[i].ref);
 		ax_buf_putc(b, (char)m[i].type);
-		put_uvarint(b, 2);
-		put_str(b, "UNIT");
-		put_str(b, m[i].unit ? m[i].unit : "");
-		put_str(b, "HELP");
-		put_str(b, m[i].help ? m[i].help : "");
+		ax_buf_put_uvarint(b, 2);
+		ax_buf_put_uvstr(b, "UNIT");
+		ax_buf_put_uvstr(b, m[i].unit ? m[i].unit : "");
+		ax_buf_put_uvstr(b, "HELP");
+		ax_buf_put_uvstr(b, m[i].help ? m[i].help : "");
 	}
 }
 
