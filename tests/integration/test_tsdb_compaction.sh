@@ -19,7 +19,9 @@ run_tsdb() {
 # make a lagging sender shard's samples out of bounds), then compact
 CHECK=1h run_tsdb
 base="http://127.0.0.1:$port"
-start_ms=$(( ($(date +%s) / 3600 - 6) * 3600 * 1000 ))
+# five hours from an odd hour, 7-9 h ago: the 2h-aligned head compaction
+# then always cuts two blocks (from an even hour it would cut one)
+start_ms=$(( (($(date +%s) / 7200 - 4) * 7200 + 3600) * 1000 ))
 "$PEER" rw-send "$base/api/v1/write" 100 300 "$start_ms" 60000 >"$TMP/send.out" || fail "rw-send: $(cat "$TMP/send.out")"
 kill -TERM "$tsdb_PID"
 wait_exit "$tsdb_PID" 10

@@ -36,7 +36,9 @@ wait_exit "$prom1_PID" 30
 "$TOOL" chunks-head "$TMP/p1" | sort >"$TMP/prom.chunks"
 "$TOOL" wal-chunks "$TMP/p1/wal" | sort >"$TMP/axon.chunks"
 n=$(wc -l <"$TMP/prom.chunks")
-[ "$n" -ge 14 ] || fail "expected at least 14 Prometheus head chunks, got $n"
+# 300 samples a series give two full (mmapped) chunks, or one when a 2h
+# boundary falls in the range and the first chunk is stretched to it
+[ "$n" -ge 7 ] || fail "expected at least 7 Prometheus head chunks, got $n"
 diff "$TMP/prom.chunks" "$TMP/axon.chunks" >"$TMP/chunks.diff" || fail "chunks differ: $(head "$TMP/chunks.diff")"
 pass "$n XOR chunks byte-identical to Prometheus' (encoding and cut points)"
 
