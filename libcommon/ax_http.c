@@ -744,8 +744,20 @@ int ax_http_server_port(ax_http_server_t *s)
 
 void ax_http_server_stop(ax_http_server_t *s)
 {
+	int i;
+
 	if (s == NULL || s->d == NULL)
 		return;
+	/* let answers already queued (e.g. /-/quit's) reach their clients:
+	 * up to 500 ms for open connections to finish */
+	for (i = 0; i < 50; i++) {
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+		    s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (di == NULL || di->num_connections == 0)
+			break;
+		usleep(10000);
+	}
 	MHD_stop_daemon(s->d); /* also closes the listen socket */
 	s->d = NULL;
 	s->fd = -1;

@@ -65,7 +65,8 @@ int ax_http_add_bearer_token(ax_http_server_t *s, const char *token);
 int ax_http_server_start(ax_http_server_t *s, ax_err_t *err);
 /* The bound port (useful with port 0). */
 int ax_http_server_port(ax_http_server_t *s);
-/* Stop serving; in-flight handlers finish first. */
+/* Stop serving; in-flight handlers finish first, and open connections
+ * get up to 500 ms to take their answers. */
 void ax_http_server_stop(ax_http_server_t *s);
 void ax_http_server_free(ax_http_server_t *s);
 
