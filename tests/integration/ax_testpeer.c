@@ -11,9 +11,10 @@
  *       answer nng requests with their own bytes reversed until killed
  *   ax-testpeer req ADDR TEXT
  *       send TEXT to a rep peer and print the reply
- *   ax-testpeer batch-load ADDR SERIES OUTFILE START_MS
+ *   ax-testpeer batch-load ADDR SERIES OUTFILE START_MS [STEP_MS]
  *       send axon.v1.SampleBatch batches to a tsdb over nng until SIGTERM:
- *       batch k holds load_series{s="0".."SERIES-1"} at START_MS + k*1000
+ *       batch k holds load_series{s="0".."SERIES-1"} at START_MS + k*STEP
+ *       (STEP_MS 1000 by default)
  *       with value k; every acknowledged k is appended to OUTFILE.  It
  *       follows the contract: resend on timeout, definitions again after a
  *       session reset, back off on RETRY.
@@ -150,7 +151,7 @@ static int batch_load(int argc, char **argv)
 	long n, i;
 	uint64_t session = 0, k = 0;
 	int send_defs = 1;
-	int64_t start;
+	int64_t start, step = 1000;
 	FILE *out;
 	Axon__V1__SeriesDef *defs, **defp;
 	Axon__V1__Label *lab, **labp;
@@ -159,13 +160,16 @@ static int batch_load(int argc, char **argv)
 	int64_t *ts;
 	double *vs;
 
-	if (argc != 6) {
-		fprintf(
-		    stderr, "usage: batch-load ADDR SERIES OUTFILE START_MS\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr,
+		    "usage: batch-load ADDR SERIES OUTFILE START_MS "
+		    "[STEP_MS]\n");
 		return 2;
 	}
 	n = atol(argv[3]);
 	start = atoll(argv[5]);
+	if (argc == 7)
+		step = atoll(argv[6]);
 	out = fopen(argv[4], "a");
 	if (out == NULL || n <= 0) {
 		perror(argv[4]);
@@ -213,7 +217,7 @@ static int batch_load(int argc, char **argv)
 		Axon__V1__SampleBatchAck *ack;
 
 		for (i = 0; i < n; i++) {
-			ts[i] = start + (int64_t)k * 1000;
+			ts[i] = start + (int64_t)k * step;
 			vs[i] = (double)k;
 		}
 		b.version = 1;

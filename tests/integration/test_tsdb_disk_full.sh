@@ -15,12 +15,13 @@ axon_tsdb:
 EOC
 export AX_ENOSPC_TRIGGER="$TMP/disk-full"
 start tsdb env LD_PRELOAD="$SHIM" "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" \
-	--storage.tsdb.path="$TMP/data" --web.listen-address="127.0.0.1:$port" \
-	--storage.tsdb.max-future=0 # the loader steps 1 s a batch, ahead of the clock
+	--storage.tsdb.path="$TMP/data" --web.listen-address="127.0.0.1:$port"
 base="http://127.0.0.1:$port"
 wait_http "$base/-/ready"
 start_ms=$(( ($(date +%s) - 600) * 1000 ))
-start loader "$PEER" batch-load "tcp://127.0.0.1:$nport" 20 "$TMP/acked.txt" "$start_ms"
+# 1 ms a batch: the loader's timestamps stay behind the clock and far
+# inside the head's window whatever its speed
+start loader "$PEER" batch-load "tcp://127.0.0.1:$nport" 20 "$TMP/acked.txt" "$start_ms" 1
 sleep 1
 touch "$TMP/disk-full"
 sleep 0.3
@@ -30,8 +31,10 @@ during=$(wc -l <"$TMP/acked.txt")
 [ "$during" -le $((before + 1)) ] || fail "batches acknowledged while the disk was full ($before -> $during)"
 retry=$(curl -fsS "$base/metrics" | awk '$1 == "axon_tsdb_ingest_batches_total{status=\"retry\"}" { print $2 }')
 [ "${retry%.*}" -ge 1 ] || fail "no retry answers while the disk was full"
-# remote write answers 503 (retriable), not 400
-"$PEER" rw-send "$base/api/v1/write" 1 1 "$((start_ms + 5000000))" 1000 >"$TMP/rw.out" 2>&1 &
+# remote write answers 503 (retriable), not 400; its sample is stamped
+# 100 s ahead of the loader's (batch k carries start + k ms), inside the
+# head's window both before and after the loader resumes
+"$PEER" rw-send "$base/api/v1/write" 1 1 "$((start_ms + during + 100000))" 1000 >"$TMP/rw.out" 2>&1 &
 rwpid=$!
 sleep 1
 code503=$(curl -fsS "$base/metrics" | awk '$1 == "axon_tsdb_remote_write_requests_total{code=\"503\"}" { print $2 }')
