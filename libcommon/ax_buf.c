@@ -85,6 +85,29 @@ void ax_buf_putc(ax_buf_t *b, char c)
 	ax_buf_append(b, &c, 1);
 }
 
+int ax_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t nc;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap : 16;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2)
+			return AX_ENOMEM;
+		nc *= 2;
+	}
+	if (elem != 0 && nc > SIZE_MAX / elem)
+		return AX_ENOMEM;
+	np = realloc(*p, nc * elem);
+	if (np == NULL)
+		return AX_ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
 void ax_buf_put_be32(ax_buf_t *b, uint32_t v)
 {
 	uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),

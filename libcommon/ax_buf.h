@@ -45,6 +45,13 @@ void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap);
 void ax_buf_put_double(ax_buf_t *b, double v);
 /* Append s with ", \ and newline escaped as \", \\ and \n. */
 void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote);
+/*
+ * Grow a malloc'd array *p of *cap elements of elem bytes so it holds at
+ * least need, doubling (from 16).  Returns 0, or AX_ENOMEM with *p and
+ * *cap unchanged (also when the size would overflow).
+ */
+int ax_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Binary encodings of the Prometheus formats (index, WAL records):
  * big-endian fixed widths, Go's uvarint, zig-zag varint, and a string
  * prefixed by its uvarint length. */

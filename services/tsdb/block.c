@@ -596,26 +596,13 @@ static int snap_cmp(const void *a, const void *b)
 	    ((const snap_series_t *)a)->ls, ((const snap_series_t *)b)->ls);
 }
 
-/* Copy chunk bytes, re-encoding when the chunk reaches outside the range. */
-static int copy_chunk(const uint8_t *b, size_t len, int64_t cmint,
-    int64_t cmaxt, int64_t mint, int64_t maxt, const tsdb_ivs_t *del,
-    tsdb_chunk_t *out)
+int tsdb_chunk_reencode(const uint8_t *b, size_t len, int64_t mint,
+    int64_t maxt, const tsdb_ivs_t *del, tsdb_chunk_t *out)
 {
 	tsdb_xor_app_t a;
 	tsdb_xor_it_t it;
 	int r;
 
-	if (cmint >= mint && cmaxt < maxt &&
-	    (del == NULL || !tsdb_ivs_overlaps(del, cmint, cmaxt))) {
-		out->b = malloc(len);
-		if (out->b == NULL)
-			return AX_ENOMEM;
-		memcpy(out->b, b, len);
-		out->len = len;
-		out->mint = cmint;
-		out->maxt = cmaxt;
-		return 0;
-	}
 	if (tsdb_xor_init(&a) != 0)
 		return AX_ENOMEM;
 	tsdb_xor_it_init(&it, b, len);
@@ -636,13 +623,34 @@ static int copy_chunk(const uint8_t *b, size_t len, int64_t cmint,
 			out->mint = t;
 		out->maxt = t;
 	}
-	out->b = a.b;
-	out->len = a.n ? a.len : 0;
-	if (a.n == 0) {
-		free(a.b);
+	if (r < 0 || a.n == 0) {
+		tsdb_xor_fini(&a);
 		out->b = NULL;
+		out->len = 0;
+		return r < 0 ? r : 0;
 	}
-	return r < 0 ? r : 0;
+	out->b = a.b;
+	out->len = a.len;
+	return 0;
+}
+
+/* Copy chunk bytes, re-encoding when the chunk reaches outside the range. */
+static int copy_chunk(const uint8_t *b, size_t len, int64_t cmint,
+    int64_t cmaxt, int64_t mint, int64_t maxt, const tsdb_ivs_t *del,
+    tsdb_chunk_t *out)
+{
+	if (cmint >= mint && cmaxt < maxt &&
+	    (del == NULL || !tsdb_ivs_overlaps(del, cmint, cmaxt))) {
+		out->b = malloc(len);
+		if (out->b == NULL)
+			return AX_ENOMEM;
+		memcpy(out->b, b, len);
+		out->len = len;
+		out->mint = cmint;
+		out->maxt = cmaxt;
+		return 0;
+	}
+	return tsdb_chunk_reencode(b, len, mint, maxt, del, out);
 }
 
 int tsdb_block_write_head(tsdb_head_t *h, const char *parent_dir, int64_t mint,

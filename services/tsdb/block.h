@@ -64,6 +64,15 @@ int tsdb_block_write_compacted(const char *parent_dir, int64_t mint,
     tsdb_block_stats_t *stats, ax_err_t *err);
 
 /*
+ * Re-encode XOR chunk b keeping only the samples in [mint, maxt) that del
+ * (may be NULL) does not delete.  OUT: out->b (malloc'd, caller frees),
+ * out->len, out->mint, out->maxt; out->b NULL and len 0 when nothing is
+ * left.  Returns 0, AX_ENOMEM, or <0 for a corrupt chunk.
+ */
+int tsdb_chunk_reencode(const uint8_t *b, size_t len, int64_t mint,
+    int64_t maxt, const tsdb_ivs_t *del, tsdb_chunk_t *out);
+
+/*
  * Persist everything the head holds in [mint, maxt) as one block under
  * parent_dir (e.g. a snapshot).  Chunks are copied under the series locks;
  * the open head chunk is included.

@@ -39,45 +39,18 @@ static int chunk_cmp(const void *a, const void *b)
 static int filter_chunk(const uint8_t *d, size_t dl, const tsdb_ivs_t *del,
     tsdb_chunk_t *out, uint8_t ***owned, size_t *n_owned)
 {
-	tsdb_xor_app_t a;
-	tsdb_xor_it_t it;
 	uint8_t **no;
-	int r;
+	int r = tsdb_chunk_reencode(d, dl, INT64_MIN, INT64_MAX, del, out);
 
-	if (tsdb_xor_init(&a) != 0)
-		return AX_ENOMEM;
-	tsdb_xor_it_init(&it, d, dl);
-	out->mint = INT64_MAX;
-	out->maxt = INT64_MIN;
-	while ((r = tsdb_xor_it_next(&it)) == 1) {
-		int64_t t;
-		double v;
-
-		tsdb_xor_it_at(&it, &t, &v);
-		if (tsdb_ivs_deleted(del, t))
-			continue;
-		if (tsdb_xor_append(&a, t, v) != 0) {
-			tsdb_xor_fini(&a);
-			return AX_ENOMEM;
-		}
-		if (t < out->mint)
-			out->mint = t;
-		out->maxt = t;
-	}
-	if (r < 0 || a.n == 0) {
-		tsdb_xor_fini(&a);
-		out->len = 0;
-		return r < 0 ? r : 0;
-	}
+	if (r != 0 || out->len == 0)
+		return r;
 	no = realloc(*owned, (*n_owned + 1) * sizeof(*no));
 	if (no == NULL) {
-		tsdb_xor_fini(&a);
+		free(out->b);
 		return AX_ENOMEM;
 	}
 	*owned = no;
-	no[(*n_owned)++] = a.b;
-	out->b = a.b;
-	out->len = a.len;
+	no[(*n_owned)++] = out->b;
 	return 0;
 }
 

@@ -316,24 +316,6 @@ static int series_append(tsdb_head_t *h, tsdb_series_t *s, int64_t t, double v)
 
 /* ---- appending ---- */
 
-static int reserve(void **p, size_t *cap, size_t n, size_t elem)
-{
-	void *np;
-	size_t nc;
-
-	if (n <= *cap)
-		return 0;
-	nc = *cap ? *cap : 64;
-	while (nc < n)
-		nc *= 2;
-	np = realloc(*p, nc * elem);
-	if (np == NULL)
-		return AX_ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
 /* Years 1 and 9999 in ms since the epoch: the sane range of a sample. */
 #define TSDB_MIN_SANE_T (-62135596800000LL)
 #define TSDB_MAX_SANE_T (253402300799999LL)
@@ -402,10 +384,10 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&h->append_mu);
-	if (reserve((void **)&h->bs, &h->bs_cap, n_series, sizeof(*h->bs)) !=
+	if (ax_grow((void **)&h->bs, &h->bs_cap, n_series, sizeof(*h->bs)) !=
 	        0 ||
-	    reserve((void **)&h->bs_why, &h->why_cap, n_series, 1) != 0 ||
-	    reserve((void **)&h->acc, &h->acc_cap, n_samples,
+	    ax_grow((void **)&h->bs_why, &h->why_cap, n_series, 1) != 0 ||
+	    ax_grow((void **)&h->acc, &h->acc_cap, n_samples,
 	        sizeof(*h->acc)) != 0) {
 		pthread_mutex_unlock(&h->append_mu);
 		return ax_err_set(err, AX_EAGAIN, "out of memory");
@@ -458,9 +440,12 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 	min_valid = h->maxt == INT64_MIN ? INT64_MIN
 	                                 : h->maxt - h->o.chunk_range_ms / 2;
 	max_sane = TSDB_MAX_SANE_T;
-	if (h->o.max_future_ms > 0 &&
-	    ax_now_ms() + h->o.max_future_ms < max_sane)
-		max_sane = ax_now_ms() + h->o.max_future_ms;
+	if (h->o.max_future_ms > 0) {
+		int64_t lim = ax_now_ms() + h->o.max_future_ms;
+
+		if (lim < max_sane)
+			max_sane = lim;
+	}
 	for (i = 0; i < n_samples; i++) {
 		const tsdb_sample_in_t *in = &samples[i];
 		tsdb_series_t *s;
@@ -544,7 +529,7 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 		/* exemplars of resolved series, checked against the store */
 		ax_buf_reset(&h->rec_ex);
 		if (n_ex > 0 && h->ex &&
-		    reserve((void **)&h->exacc, &h->exacc_cap, n_ex,
+		    ax_grow((void **)&h->exacc, &h->exacc_cap, n_ex,
 		        sizeof(*h->exacc)) == 0) {
 			for (i = 0; i < n_ex; i++) {
 				tsdb_series_t *s2;

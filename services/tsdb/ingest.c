@@ -127,24 +127,6 @@ static void sender_clear(sender_t *s)
 	s->last_ack_len = 0;
 }
 
-static int reserve(void **p, size_t *cap, size_t n, size_t elem)
-{
-	void *np;
-	size_t nc;
-
-	if (n <= *cap)
-		return 0;
-	nc = *cap ? *cap : 256;
-	while (nc < n)
-		nc *= 2;
-	np = realloc(*p, nc * elem);
-	if (np == NULL)
-		return AX_ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
 static int labels_from_pb(
     Axon__V1__Label **l, size_t n, ax_labels_t **out, ax_err_t *err)
 {
@@ -269,9 +251,9 @@ int tsdb_ingest_handle(
 	}
 	/* map refs to batch label indexes; collect unknown refs */
 	in->epoch++;
-	if (reserve((void **)&in->smp, &in->smp_cap, b->n_refs,
+	if (ax_grow((void **)&in->smp, &in->smp_cap, b->n_refs,
 	        sizeof(*in->smp)) != 0 ||
-	    reserve((void **)&in->ls, &in->ls_cap, b->n_refs + 1,
+	    ax_grow((void **)&in->ls, &in->ls_cap, b->n_refs + 1,
 	        sizeof(*in->ls)) != 0) {
 		pthread_mutex_unlock(&in->mu);
 		ack.status = AXON__V1__SAMPLE_BATCH_ACK__STATUS__RETRY;
@@ -288,7 +270,7 @@ int tsdb_ingest_handle(
 				if (in->unknown[k] == b->refs[i])
 					break;
 			if (k == n_unknown && n_unknown < 100000 &&
-			    reserve((void **)&in->unknown, &in->unknown_cap,
+			    ax_grow((void **)&in->unknown, &in->unknown_cap,
 			        n_unknown + 1, sizeof(*in->unknown)) == 0)
 				in->unknown[n_unknown++] = b->refs[i];
 			continue;
@@ -305,11 +287,11 @@ int tsdb_ingest_handle(
 	/* exemplars: their series may carry no sample in this batch */
 	n_ex = 0;
 	if (b->n_exemplars > 0 &&
-	    (reserve((void **)&in->ex, &in->ex_cap, b->n_exemplars,
+	    (ax_grow((void **)&in->ex, &in->ex_cap, b->n_exemplars,
 	         sizeof(*in->ex)) != 0 ||
-	        reserve((void **)&in->ex_ls, &in->ex_ls_cap, b->n_exemplars,
+	        ax_grow((void **)&in->ex_ls, &in->ex_ls_cap, b->n_exemplars,
 	            sizeof(*in->ex_ls)) != 0 ||
-	        reserve((void **)&in->ls, &in->ls_cap,
+	        ax_grow((void **)&in->ls, &in->ls_cap,
 	            b->n_refs + b->n_exemplars + 1, sizeof(*in->ls)) != 0))
 		ex_dropped = b->n_exemplars;
 	for (i = 0; !ex_dropped && i < b->n_exemplars; i++) {

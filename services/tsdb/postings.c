@@ -2,6 +2,7 @@
  * postings: sorted ref lists and the label index (see postings.h).
  */
 #include "tsdb/postings.h"
+#include "ax_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +19,7 @@ void tsdb_plist_fini(tsdb_plist_t *p)
 
 static int reserve(tsdb_plist_t *p, size_t n)
 {
-	uint64_t *nv;
-	size_t nc;
-
-	if (n <= p->cap)
-		return 0;
-	nc = p->cap ? p->cap : 4;
-	while (nc < n)
-		nc *= 2;
-	nv = realloc(p->v, nc * sizeof(*nv));
-	if (nv == NULL)
-		return AX_ENOMEM;
-	p->v = nv;
-	p->cap = nc;
-	return 0;
+	return ax_grow((void **)&p->v, &p->cap, n, sizeof(*p->v));
 }
 
 static size_t lower_bound(const tsdb_plist_t *p, uint64_t ref)

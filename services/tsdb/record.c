@@ -247,24 +247,6 @@ int tsdb_rec_decode_series(const uint8_t *rec, size_t len,
 	return rv;
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	void *nb;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap : 256;
-	while (nc < need)
-		nc *= 2;
-	nb = realloc(*buf, nc * elem);
-	if (nb == NULL)
-		return AX_ENOMEM;
-	*buf = nb;
-	*cap = nc;
-	return 0;
-}
-
 int tsdb_rec_decode_samples(const uint8_t *rec, size_t len,
     tsdb_rec_sample_t **buf, size_t *cap, size_t *n, ax_err_t *err)
 {
@@ -281,7 +263,7 @@ int tsdb_rec_decode_samples(const uint8_t *rec, size_t len,
 	bref = get_be64(&d);
 	bt = (int64_t)get_be64(&d);
 	/* at least 10 bytes per sample */
-	if (grow((void **)buf, cap, (size_t)(d.end - d.p) / 10 + 1,
+	if (ax_grow((void **)buf, cap, (size_t)(d.end - d.p) / 10 + 1,
 	        sizeof(**buf)) != 0)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	while (d.p < d.end && !d.bad) {
@@ -290,7 +272,7 @@ int tsdb_rec_decode_samples(const uint8_t *rec, size_t len,
 
 		if (d.bad)
 			break;
-		if (grow((void **)buf, cap, k + 1, sizeof(**buf)) != 0)
+		if (ax_grow((void **)buf, cap, k + 1, sizeof(**buf)) != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
 		(*buf)[k].ref = (uint64_t)((int64_t)bref + dr);
 		(*buf)[k].t = bt + dt;
@@ -320,7 +302,7 @@ int tsdb_rec_decode_tombstones(const uint8_t *rec, size_t len,
 		t.maxt = get_varint(&d);
 		if (d.bad)
 			break;
-		if (grow((void **)buf, cap, k + 1, sizeof(**buf)) != 0)
+		if (ax_grow((void **)buf, cap, k + 1, sizeof(**buf)) != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
 		(*buf)[k++] = t;
 	}
