@@ -878,11 +878,18 @@ int tsdb_sample_it_seek(tsdb_sample_it_t *it, int64_t ts)
 
 	if (it->last_t != INT64_MIN && it->t >= ts)
 		return 1;
-	/* skip whole chunks that end before ts */
-	while (!it->in_chunk && it->i < it->n && it->chunks[it->i].maxt < ts)
-		it->i++;
-	while ((r = tsdb_sample_it_next(it)) == 1)
+	for (;;) {
+		/* skip whole chunks that end before ts, the current one too */
+		if (it->in_chunk && it->chunks[it->i].maxt < ts) {
+			it->in_chunk = 0;
+			it->i++;
+		}
+		while (!it->in_chunk && it->i < it->n &&
+		    it->chunks[it->i].maxt < ts)
+			it->i++;
+		if ((r = tsdb_sample_it_next(it)) != 1)
+			return r;
 		if (it->t >= ts)
 			return 1;
-	return r;
+	}
 }
