@@ -179,11 +179,15 @@ void ax_buf_printf(ax_buf_t *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-int ax_fmt_double(char *out, size_t cap, double v)
+/* Go's strconv.FormatFloat(v, fmt, -1, 64) for fmt 'g' or 'f': the
+ * shortest digits that round-trip, laid out in exponent form ('g' only,
+ * when the decimal exponent is below -4 or at least 6) or as a plain
+ * decimal. */
+static int fmt_double_go(char *out, size_t cap, double v, char fmt)
 {
-	char tmp[40];
-	int prec, n;
-	char *e;
+	char ebuf[40], digits[40], res[400];
+	int prec, nd = 0, neg = v < 0, exp10, ri = 0, i;
+	char *p, *e;
 
 	if (isnan(v))
 		return snprintf(out, cap, "NaN");
@@ -191,69 +195,56 @@ int ax_fmt_double(char *out, size_t cap, double v)
 		return snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
 	if (v == 0)
 		return snprintf(out, cap, signbit(v) ? "-0" : "0");
-	/* Shortest representation that round-trips, as Go's 'g' with -1. */
 	for (prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
+		snprintf(ebuf, sizeof(ebuf), "%.*e", prec - 1, v);
+		if (strtod(ebuf, NULL) == v)
 			break;
 	}
-	/* Go uses exponent form when exp < -4 || exp >= 21 (for -1
-	 * precision, eprec = 21 when shortest digits fit). */
-	{
-		int exp10 = 0;
-		char digits[40];
-		int nd = 0, neg = v < 0;
-		char *p = tmp;
-		char ebuf[40];
-
-		snprintf(ebuf, sizeof(ebuf), "%.*e", prec - 1, v);
-		/* parse mantissa digits and exponent */
-		p = ebuf;
-		if (*p == '-')
-			p++;
-		for (; *p && *p != 'e'; p++)
-			if (*p >= '0' && *p <= '9')
-				digits[nd++] = *p;
-		digits[nd] = '\0';
-		e = strchr(ebuf, 'e');
-		exp10 = e ? atoi(e + 1) : 0;
-		while (nd > 1 && digits[nd - 1] == '0')
-			digits[--nd] = '\0';
-		if (exp10 < -4 || exp10 >= 21) {
-			/* d.ddddde+XX */
-			n = snprintf(out, cap, "%s%c%s%s%se%c%02d",
-			    neg ? "-" : "", digits[0], nd > 1 ? "." : "",
-			    nd > 1 ? digits + 1 : "", "", exp10 < 0 ? '-' : '+',
-			    exp10 < 0 ? -exp10 : exp10);
-			return n;
-		}
-		/* plain decimal */
-		{
-			char res[64];
-			int ri = 0, i;
-
-			if (neg)
-				res[ri++] = '-';
-			if (exp10 < 0) {
-				res[ri++] = '0';
-				res[ri++] = '.';
-				for (i = -1; i > exp10; i--)
-					res[ri++] = '0';
-				for (i = 0; i < nd; i++)
-					res[ri++] = digits[i];
-			} else {
-				for (i = 0; i <= exp10; i++)
-					res[ri++] = i < nd ? digits[i] : '0';
-				if (nd > exp10 + 1) {
-					res[ri++] = '.';
-					for (i = exp10 + 1; i < nd; i++)
-						res[ri++] = digits[i];
-				}
-			}
-			res[ri] = '\0';
-			return snprintf(out, cap, "%s", res);
+	p = ebuf;
+	if (*p == '-')
+		p++;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	digits[nd] = '\0';
+	e = strchr(ebuf, 'e');
+	exp10 = e ? atoi(e + 1) : 0;
+	while (nd > 1 && digits[nd - 1] == '0')
+		digits[--nd] = '\0';
+	if (fmt == 'g' && (exp10 < -4 || exp10 >= 6))
+		return snprintf(out, cap, "%s%c%s%se%c%02d", neg ? "-" : "",
+		    digits[0], nd > 1 ? "." : "", nd > 1 ? digits + 1 : "",
+		    exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+	if (neg)
+		res[ri++] = '-';
+	if (exp10 < 0) {
+		res[ri++] = '0';
+		res[ri++] = '.';
+		for (i = -1; i > exp10; i--)
+			res[ri++] = '0';
+		for (i = 0; i < nd; i++)
+			res[ri++] = digits[i];
+	} else {
+		for (i = 0; i <= exp10; i++)
+			res[ri++] = i < nd ? digits[i] : '0';
+		if (nd > exp10 + 1) {
+			res[ri++] = '.';
+			for (i = exp10 + 1; i < nd; i++)
+				res[ri++] = digits[i];
 		}
 	}
+	res[ri] = '\0';
+	return snprintf(out, cap, "%s", res);
+}
+
+int ax_fmt_double(char *out, size_t cap, double v)
+{
+	return fmt_double_go(out, cap, v, 'g');
+}
+
+int ax_fmt_double_f(char *out, size_t cap, double v)
+{
+	return fmt_double_go(out, cap, v, 'f');
 }
 
 void ax_buf_put_double(ax_buf_t *b, double v)

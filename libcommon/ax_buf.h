@@ -72,7 +72,12 @@ void ax_buf_put_json_str(ax_buf_t *b, const char *s);
 char *ax_buf_take(ax_buf_t *b, size_t *len_out);
 
 /* Format a double like Go's strconv.FormatFloat(v, 'g', -1, 64) into out
- * (at least 32 bytes).  Returns the length. */
+ * (at least 32 bytes): shortest round-trip digits, exponent form when the
+ * decimal exponent is below -4 or at least 6 ("1e+06").  Returns the
+ * length. */
 int ax_fmt_double(char *out, size_t cap, double v);
+/* The same with 'f' (never an exponent; the Prometheus query API's sample
+ * values): out needs 400 bytes for the extremes.  Returns the length. */
+int ax_fmt_double_f(char *out, size_t cap, double v);
 
 #endif

@@ -125,15 +125,18 @@ static void test_fmt_double(void **st)
 	    {-2.5, "-2.5"},
 	    {0.1, "0.1"},
 	    {1e21, "1e+21"},
-	    {1e20, "100000000000000000000"},
-	    {123456789, "123456789"},
+	    {1e20, "1e+20"},
+	    {123456, "123456"},
+	    {1e6, "1e+06"},
+	    {17518624, "1.7518624e+07"},
+	    {123456789, "1.23456789e+08"},
 	    {1.5e-5, "1.5e-05"},
 	    {0.0001, "0.0001"},
 	    {3.14159, "3.14159"},
-	    {1795530932.854, "1795530932.854"},
+	    {1795530932.854, "1.795530932854e+09"},
 	    {0.005, "0.005"},
 	};
-	char buf[64];
+	char buf[400];
 	size_t i;
 
 	(void)st;
@@ -141,6 +144,14 @@ static void test_fmt_double(void **st)
 		ax_fmt_double(buf, sizeof(buf), cases[i].v);
 		assert_string_equal(buf, cases[i].s);
 	}
+	ax_fmt_double_f(buf, sizeof(buf), 1795530932.854);
+	assert_string_equal(buf, "1795530932.854");
+	ax_fmt_double_f(buf, sizeof(buf), 1e21);
+	assert_string_equal(buf, "1000000000000000000000");
+	ax_fmt_double_f(buf, sizeof(buf), 1.5e-5);
+	assert_string_equal(buf, "0.000015");
+	ax_fmt_double_f(buf, sizeof(buf), -1.7976931348623157e308);
+	assert_int_equal(strlen(buf), 310);
 	ax_fmt_double(buf, sizeof(buf), NAN);
 	assert_string_equal(buf, "NaN");
 	ax_fmt_double(buf, sizeof(buf), INFINITY);
