@@ -35,7 +35,7 @@ COMMON_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC))
 COMMON_A := $(BUILD)/libaxcommon.a
 
 DAEMONS := discoverer scraper tsdb ruler alert-router
-BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon
+BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon $(BUILD)/bin/axon-promqltest
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -134,6 +134,12 @@ $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 CLI_SRC := $(wildcard services/cli/*.c)
 CLI_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 $(BUILD)/bin/axon: $(CLI_O) $(COMMON_A)
+	@mkdir -p $(BUILD)/bin
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+# The PromQL test-script runner, on the tsdb's evaluator.
+$(BUILD)/bin/axon-promqltest: $(BUILD)/obj/services/tsdb/promqltest/main.o $(BUILD)/libaxtsdb.a $(COMMON_A)
 	@mkdir -p $(BUILD)/bin
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)

@@ -46,7 +46,7 @@ static ax_hmap_ent_t *find(
 		if (e->key == NULL)
 			return NULL;
 		if (e->key != TOMB && e->hash == h && e->klen == klen &&
-		    memcmp(e->key, key, klen) == 0)
+		    (klen == 0 || memcmp(e->key, key, klen) == 0))
 			return e;
 	}
 }
@@ -108,7 +108,8 @@ int ax_hmap_put(
 	k = malloc(klen + 1);
 	if (k == NULL)
 		return AX_ENOMEM;
-	memcpy(k, key, klen);
+	if (klen > 0)
+		memcpy(k, key, klen);
 	k[klen] = '\0';
 	mask = m->cap - 1;
 	for (i = h & mask; m->e[i].key && m->e[i].key != TOMB;

@@ -792,9 +792,11 @@ int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
 		return rv;
 	}
 	for (i = 0; i < set->n; i++)
-		qsort(set->s[i].chunks, set->s[i].n, sizeof(tsdb_chunk_ref_t),
-		    chunk_ref_cmp);
-	qsort(set->s, set->n, sizeof(*set->s), series_entry_cmp);
+		if (set->s[i].n > 1)
+			qsort(set->s[i].chunks, set->s[i].n,
+			    sizeof(tsdb_chunk_ref_t), chunk_ref_cmp);
+	if (set->n > 1)
+		qsort(set->s, set->n, sizeof(*set->s), series_entry_cmp);
 	/* the lookup map is stale after sorting; it is no longer needed */
 	*out = set;
 	return 0;
