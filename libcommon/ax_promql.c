@@ -168,6 +168,25 @@ static int unexpected(parser_t *p, const char *context, const char *expected)
 {
 	char d[96];
 
+	/* Prometheus' wording for the common cases */
+	if (p->tok.type == AX_TOK_EOF) {
+		if (p->lx.brace_depth > 0)
+			return perr(p, p->tok.pos,
+			    "unexpected end of input inside braces");
+		if (p->lx.bracket_depth > 0)
+			return perr(p, p->tok.pos, "unclosed left bracket");
+		if (p->lx.paren_depth > 0)
+			return perr(p, p->tok.pos, "unclosed left parenthesis");
+	}
+	if (p->lx.brace_depth > 0 &&
+	    (p->tok.type == AX_TOK_NUMBER || p->tok.type == AX_TOK_DURATION))
+		return perr(p, p->tok.pos,
+		    "unexpected character inside braces: '%c'", p->tok.text[0]);
+	if (p->tok.type == AX_TOK_RPAREN)
+		return perr(p, p->tok.pos, "unexpected right parenthesis ')'");
+	if (p->tok.type == AX_TOK_COLON)
+		return perr(p, p->tok.pos, "unexpected colon ':'");
+
 	tok_desc(&p->tok, d, sizeof(d));
 	if (expected)
 		return perr(p, p->tok.pos, "unexpected %s%s%s, expected %s", d,
@@ -1042,7 +1061,7 @@ static int parse_postfix(parser_t *p, ax_pq_node_t **np)
 				    p, bpos, "range must be greater than 0");
 			if (!subq) {
 				if (n->kind != AX_PQ_SELECTOR)
-					return perr(p, n->pos,
+					return perr(p, bpos,
 					    "ranges only allowed for vector "
 					    "selectors");
 				if (n->sel->range_ms > 0)
@@ -1162,6 +1181,7 @@ static int parse_expr(parser_t *p, int min_prec, ax_pq_node_t **out)
 			return AX_ENOMEM;
 		}
 		n->op = op;
+		n->op_pos = p->tok.pos;
 		n->a = lhs;
 		lhs = n;
 		if ((rv = advance(p)) != 0)
@@ -1320,12 +1340,12 @@ static int check(parser_t *p, ax_pq_node_t *n)
 		lt = ax_pq_type(n->a);
 		rt = ax_pq_type(n->b);
 		if (n->return_bool && !is_comparison(n->op))
-			return perr(p, n->pos,
+			return perr(p, n->op_pos,
 			    "bool modifier can only be used on comparison "
 			    "operators");
 		if (is_comparison(n->op) && !n->return_bool &&
 		    lt == AX_PQ_TSCALAR && rt == AX_PQ_TSCALAR)
-			return perr(p, n->pos,
+			return perr(p, n->op_pos,
 			    "comparisons between scalars must use BOOL "
 			    "modifier");
 		if (is_set_op(n->op) && n->card == AX_PQ_ONE_TO_ONE)

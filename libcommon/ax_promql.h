@@ -151,6 +151,7 @@ struct ax_pq_node {
 	ax_pq_node_t *a, *b;
 	ax_pq_node_t *param; /* AGGREGATE: topk/bottomk/quantile/count_values */
 	int op; /* ax_tok_type_t: UNARY ADD/SUB, BINARY operator, AGGREGATE */
+	size_t op_pos; /* BINARY: where the operator is */
 	/* SUBQUERY */
 	int64_t range_ms, step_ms, offset_ms; /* step 0: the default */
 	ax_at_kind_t at_kind;

@@ -256,8 +256,11 @@ again:
 		if (lx->brace_depth > 0)
 			lx->brace_depth--;
 		return mk(lx, AX_TOK_RBRACE, start);
-	case '(': return mk(lx, AX_TOK_LPAREN, start);
-	case ')': return mk(lx, AX_TOK_RPAREN, start);
+	case '(': lx->paren_depth++; return mk(lx, AX_TOK_LPAREN, start);
+	case ')':
+		if (lx->paren_depth > 0)
+			lx->paren_depth--;
+		return mk(lx, AX_TOK_RPAREN, start);
 	case '[': lx->bracket_depth++; return mk(lx, AX_TOK_LBRACKET, start);
 	case ']':
 		if (lx->bracket_depth > 0)
@@ -311,6 +314,12 @@ again:
 	default: break;
 	}
 	if (is_digit(c) || (c == '.' && is_digit(d))) {
+		if (lx->brace_depth > 0) {
+			char ch[2] = {c, '\0'};
+
+			return err_tok(lx, start,
+			    "unexpected character inside braces: '%s'", ch);
+		}
 		return lex_number(lx, start);
 	}
 	if (is_alpha(c) || c == ':') {

@@ -93,6 +93,7 @@ typedef struct ax_lexer {
 	size_t pos;
 	int brace_depth;   /* inside {...} */
 	int bracket_depth; /* inside [...] */
+	int paren_depth;   /* inside (...) */
 	char errmsg[256];
 } ax_lexer_t;
 

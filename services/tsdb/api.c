@@ -9,6 +9,7 @@
 #include "tsdb/block.h"
 #include "tsdb/compact.h"
 #include "tsdb/ingest.h"
+#include "tsdb/qapi.h"
 #include "tsdb/relay.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
@@ -791,6 +792,7 @@ int tsdb_api_register(tsdb_t *t, ax_http_server_t *srv)
 	    h_clean_tombstones, t);
 	rv |= ax_http_route(srv, "PUT", "/api/v1/admin/tsdb/clean_tombstones",
 	    h_clean_tombstones, t);
+	rv |= tsdb_qapi_register(t, srv);
 	if (ax_daemon_flag_bool(t->d, "web.enable-remote-write-receiver"))
 		rv |= ax_http_route(
 		    srv, "POST", "/api/v1/write", tsdb_remote_write_handler, t);

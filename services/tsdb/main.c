@@ -65,6 +65,14 @@ static const ax_flag_t flags[] = {
         "Enable the admin endpoints (snapshots)."},
     {"query.lookback-delta", AX_FLAG_DURATION, "5m",
         "How far back to look for a sample (/federate and queries)."},
+    {"query.timeout", AX_FLAG_DURATION, "2m",
+        "Maximum time a query may take before it is aborted."},
+    {"query.max-samples", AX_FLAG_INT, "50000000",
+        "Maximum number of samples a single query can hold in memory at "
+        "once; a query over it fails with a clear error."},
+    {"query.max-concurrency", AX_FLAG_INT, "20",
+        "Maximum number of queries executed at once; further queries wait "
+        "for a slot up to their timeout."},
     {NULL, 0, NULL, NULL},
 };
 
@@ -450,6 +458,8 @@ static void tsdb_free(tsdb_t *t)
 	pthread_mutex_destroy(&t->meta_mu);
 	pthread_mutex_destroy(&t->stop_mu);
 	pthread_mutex_destroy(&t->rwout_mu);
+	pthread_mutex_destroy(&t->q_mu);
+	pthread_cond_destroy(&t->q_cv);
 	pthread_cond_destroy(&t->stop_cv);
 	free(t->data_dir);
 	free(t->wal_dir);
@@ -473,6 +483,8 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	pthread_mutex_init(&t->meta_mu, NULL);
 	pthread_mutex_init(&t->stop_mu, NULL);
 	pthread_mutex_init(&t->rwout_mu, NULL);
+	pthread_mutex_init(&t->q_mu, NULL);
+	pthread_cond_init(&t->q_cv, NULL);
 	pthread_cond_init(&t->stop_cv, NULL);
 	ax_hmap_init(&t->meta);
 	ax_daemon_set_state(d, t);
@@ -504,6 +516,15 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	t->wal_opts.segment_size =
 	    (size_t)ax_daemon_flag_int(d, "storage.tsdb.wal-segment-size");
 	t->lookback_ms = ax_daemon_flag_int(d, "query.lookback-delta");
+	tsdb_pq_opts_default(&t->pq_opts);
+	t->pq_opts.lookback_ms = t->lookback_ms;
+	t->pq_opts.timeout_ms = ax_daemon_flag_int(d, "query.timeout");
+	t->pq_opts.max_samples = ax_daemon_flag_int(d, "query.max-samples");
+	t->q_max = (int)ax_daemon_flag_int(d, "query.max-concurrency");
+	if (t->q_max < 1)
+		t->q_max = 1;
+	if (cfg->global.evaluation_interval_ms > 0)
+		t->pq_opts.default_step_ms = cfg->global.evaluation_interval_ms;
 	if (mkdir(t->data_dir, 0777) != 0 && errno != EEXIST) {
 		rv = ax_err_set(
 		    err, AX_EIO, "create %s: %s", t->data_dir, strerror(errno));

@@ -14,6 +14,7 @@
 #include "ax_metrics.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
+#include "tsdb/promql.h"
 #include "tsdb/rwout.h"
 #include "tsdb/wal.h"
 
@@ -77,6 +78,11 @@ typedef struct tsdb {
 	pthread_mutex_t meta_mu;
 	ax_hmap_t meta;      /* metric family -> tsdb_meta_t* */
 	int64_t lookback_ms; /* /federate */
+	/* queries: the options, and the slots of --query.max-concurrency */
+	tsdb_pq_opts_t pq_opts;
+	pthread_mutex_t q_mu;
+	pthread_cond_t q_cv;
+	int q_active, q_max;
 	/* metrics */
 	ax_metric_t *m_series, *m_chunks, *m_appended, *m_ooo, *m_dup,
 	    *m_bounds, *m_invalid, *m_limit, *m_wal_corrupt, *m_wal_trunc,

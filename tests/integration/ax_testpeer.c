@@ -27,6 +27,14 @@
  *       killed: a stand-in for a peer daemon's API
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
+ *   ax-testpeer promql-compare BASE_A BASE_B QUERIES TIMES RSTART REND STEP
+ *       run every query of the file QUERIES (one a line; # comments;
+ *       "$AT" is replaced by the first of TIMES) through both Prometheus
+ *       query APIs: as instant queries at each of TIMES (comma-separated
+ *       seconds) and as a range query RSTART..REND by STEP seconds; the
+ *       answers must agree: both errors, or the same result type, the
+ *       same series (label sets) and values equal within 1e-9 relative
+ *       (NaN equals NaN).  Prints each mismatch and a summary.
  */
 #include "ax_buf.h"
 #include "ax_http.h"
@@ -34,6 +42,9 @@
 #include "ax_msg.h"
 #include "ax_rw.h"
 #include "ax_units.h"
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <math.h>
 #include "axon/v1/samples.pb-c.h"
 
 #include <signal.h>
@@ -428,6 +439,321 @@ static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 	return 0;
 }
 
+
+/* ---- promql-compare ---- */
+
+static size_t cmp_write(char *p, size_t sz, size_t n, void *arg)
+{
+	ax_buf_append(arg, p, sz * n);
+	return sz * n;
+}
+
+/* GET base+path with the query parameters; OUT: parsed JSON or NULL. */
+static cJSON *api_get(CURL *c, const char *base, const char *path,
+    const char *query, const char *params, long *code)
+{
+	ax_buf_t url = AX_BUF_INIT, body = AX_BUF_INIT;
+	char *enc = curl_easy_escape(c, query, 0);
+	cJSON *j = NULL;
+
+	ax_buf_printf(&url, "%s%s?query=%s&%s", base, path, enc, params);
+	curl_free(enc);
+	curl_easy_setopt(c, CURLOPT_URL, url.p);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cmp_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	*code = 0;
+	if (curl_easy_perform(c) == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+		ax_buf_putc(&body, '\0');
+		j = cJSON_Parse(body.p);
+	}
+	ax_buf_fini(&url);
+	ax_buf_fini(&body);
+	return j;
+}
+
+static double num_of(const cJSON *pt, int idx)
+{
+	const cJSON *x = cJSON_GetArrayItem(pt, idx);
+
+	if (cJSON_IsNumber(x))
+		return x->valuedouble;
+	if (cJSON_IsString(x)) {
+		const char *s = x->valuestring;
+
+		if (strcmp(s, "NaN") == 0)
+			return NAN;
+		if (strcmp(s, "+Inf") == 0)
+			return INFINITY;
+		if (strcmp(s, "-Inf") == 0)
+			return -INFINITY;
+		return strtod(s, NULL);
+	}
+	return NAN;
+}
+
+static int close_enough(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return isnan(a) && isnan(b);
+	if (a == b)
+		return 1;
+	if (isinf(a) || isinf(b))
+		return 0;
+	return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)) ||
+	    fabs(a - b) < 1e-300;
+}
+
+/* Canonical text of a metric object (keys sorted). */
+static void metric_key(const cJSON *m, char *out, size_t cap)
+{
+	const cJSON *it;
+	const char *names[64];
+	size_t n = 0, i, j, w = 0;
+
+	cJSON_ArrayForEach(it, m) if (n < 64) names[n++] = it->string;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			const char *t = names[j];
+
+			names[j] = names[j - 1];
+			names[j - 1] = t;
+		}
+	out[0] = '\0';
+	for (i = 0; i < n && w < cap; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, names[i]);
+
+		w += (size_t)snprintf(out + w, cap - w, "%s%s=\"%s\"",
+		    i ? "," : "", names[i],
+		    cJSON_IsString(v) ? v->valuestring : "?");
+	}
+}
+
+/* Compare two points or arrays of points; returns 0 when equal. */
+static int cmp_points(const cJSON *a, const cJSON *b, char *why, size_t cap)
+{
+	double ta = num_of(a, 0), tb = num_of(b, 0);
+	double va = num_of(a, 1), vb = num_of(b, 1);
+
+	if (ta != tb) {
+		snprintf(why, cap, "timestamps %.3f vs %.3f", ta, tb);
+		return -1;
+	}
+	if (!close_enough(va, vb)) {
+		snprintf(why, cap, "at %.3f: %.17g vs %.17g", ta, va, vb);
+		return -1;
+	}
+	return 0;
+}
+
+static const cJSON *find_series(const cJSON *res, const char *key)
+{
+	const cJSON *it;
+	char k[2048];
+
+	cJSON_ArrayForEach(it, res)
+	{
+		metric_key(cJSON_GetObjectItemCaseSensitive(it, "metric"), k,
+		    sizeof(k));
+		if (strcmp(k, key) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+static int cmp_answers(const cJSON *a, const cJSON *b, long ca, long cb,
+    char *why, size_t cap)
+{
+	const cJSON *sa = cJSON_GetObjectItemCaseSensitive(a, "status");
+	const cJSON *sb = cJSON_GetObjectItemCaseSensitive(b, "status");
+	const cJSON *da, *db, *ra, *rb, *it;
+	const char *ta, *tb;
+
+	if (!cJSON_IsString(sa) || !cJSON_IsString(sb)) {
+		snprintf(why, cap, "no status (HTTP %ld / %ld)", ca, cb);
+		return -1;
+	}
+	if (strcmp(sa->valuestring, sb->valuestring) != 0) {
+		const cJSON *ea = cJSON_GetObjectItemCaseSensitive(a, "error");
+		const cJSON *eb = cJSON_GetObjectItemCaseSensitive(b, "error");
+
+		snprintf(why, cap, "status %s vs %s (%s | %s)", sa->valuestring,
+		    sb->valuestring, cJSON_IsString(ea) ? ea->valuestring : "",
+		    cJSON_IsString(eb) ? eb->valuestring : "");
+		return -1;
+	}
+	if (strcmp(sa->valuestring, "error") == 0) {
+		const cJSON *ea = cJSON_GetObjectItemCaseSensitive(a, "errorType");
+		const cJSON *eb = cJSON_GetObjectItemCaseSensitive(b, "errorType");
+
+		if (ca != cb || !cJSON_IsString(ea) || !cJSON_IsString(eb) ||
+		    strcmp(ea->valuestring, eb->valuestring) != 0) {
+			snprintf(why, cap, "errors differ: HTTP %ld %s vs %ld %s",
+			    ca, cJSON_IsString(ea) ? ea->valuestring : "?", cb,
+			    cJSON_IsString(eb) ? eb->valuestring : "?");
+			return -1;
+		}
+		return 0;
+	}
+	da = cJSON_GetObjectItemCaseSensitive(a, "data");
+	db = cJSON_GetObjectItemCaseSensitive(b, "data");
+	ta = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(da, "resultType"));
+	tb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(db, "resultType"));
+	if (ta == NULL || tb == NULL || strcmp(ta, tb) != 0) {
+		snprintf(why, cap, "resultType %s vs %s", ta ? ta : "?",
+		    tb ? tb : "?");
+		return -1;
+	}
+	ra = cJSON_GetObjectItemCaseSensitive(da, "result");
+	rb = cJSON_GetObjectItemCaseSensitive(db, "result");
+	if (strcmp(ta, "scalar") == 0)
+		return cmp_points(ra, rb, why, cap);
+	if (strcmp(ta, "string") == 0) {
+		const char *x = cJSON_GetStringValue(cJSON_GetArrayItem(ra, 1));
+		const char *y = cJSON_GetStringValue(cJSON_GetArrayItem(rb, 1));
+
+		if (!x || !y || strcmp(x, y) != 0) {
+			snprintf(why, cap, "strings differ");
+			return -1;
+		}
+		return 0;
+	}
+	if (cJSON_GetArraySize(ra) != cJSON_GetArraySize(rb)) {
+		snprintf(why, cap, "%d vs %d series", cJSON_GetArraySize(ra),
+		    cJSON_GetArraySize(rb));
+		return -1;
+	}
+	cJSON_ArrayForEach(it, ra)
+	{
+		char k[2048];
+		const cJSON *o;
+
+		metric_key(
+		    cJSON_GetObjectItemCaseSensitive(it, "metric"), k, sizeof(k));
+		if ((o = find_series(rb, k)) == NULL) {
+			snprintf(why, cap, "series {%s} only in the first", k);
+			return -1;
+		}
+		if (strcmp(ta, "vector") == 0) {
+			if (cmp_points(cJSON_GetObjectItemCaseSensitive(it, "value"),
+			        cJSON_GetObjectItemCaseSensitive(o, "value"), why,
+			        cap) != 0) {
+				char t[1024];
+
+				snprintf(t, sizeof(t), "{%s} %s", k, why);
+				snprintf(why, cap, "%s", t);
+				return -1;
+			}
+		} else {
+			const cJSON *va = cJSON_GetObjectItemCaseSensitive(it, "values");
+			const cJSON *vb = cJSON_GetObjectItemCaseSensitive(o, "values");
+			int i, n = cJSON_GetArraySize(va);
+
+			if (n != cJSON_GetArraySize(vb)) {
+				snprintf(why, cap, "{%s}: %d vs %d points", k, n,
+				    cJSON_GetArraySize(vb));
+				return -1;
+			}
+			for (i = 0; i < n; i++)
+				if (cmp_points(cJSON_GetArrayItem(va, i),
+				        cJSON_GetArrayItem(vb, i), why, cap) != 0) {
+					char t[1024];
+
+					snprintf(t, sizeof(t), "{%s} %s", k, why);
+					snprintf(why, cap, "%s", t);
+					return -1;
+				}
+		}
+	}
+	return 0;
+}
+
+static int promql_compare(int argc, char **argv)
+{
+	FILE *f;
+	char line[4096], times[512], *tp, *save = NULL;
+	long tv[16];
+	int nt = 0, nq = 0, ncmp = 0, bad = 0, nonempty = 0, i;
+	CURL *c;
+
+	if (argc != 9) {
+		fprintf(stderr, "usage: promql-compare BASE_A BASE_B QUERIES "
+		                "TIMES RSTART REND STEP\n");
+		return 2;
+	}
+	snprintf(times, sizeof(times), "%s", argv[5]);
+	for (tp = strtok_r(times, ",", &save); tp && nt < 16;
+	     tp = strtok_r(NULL, ",", &save))
+		tv[nt++] = atol(tp);
+	if ((f = fopen(argv[4], "r")) == NULL) {
+		perror(argv[4]);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	while (fgets(line, sizeof(line), f)) {
+		char q[4096], *at, params[256];
+		size_t l;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		/* $AT: the first evaluation time, for @ modifiers */
+		snprintf(q, sizeof(q), "%s", line);
+		while ((at = strstr(q, "$AT")) != NULL) {
+			char rest[4096];
+
+			snprintf(rest, sizeof(rest), "%s", at + 3);
+			l = (size_t)(at - q);
+			snprintf(q + l, sizeof(q) - l, "%ld%s", tv[0], rest);
+		}
+		nq++;
+		for (i = 0; i <= nt; i++) {
+			cJSON *a, *b;
+			long ca, cb;
+			char why[2048];
+			const char *path = i < nt ? "/api/v1/query"
+			                          : "/api/v1/query_range";
+			const cJSON *res;
+
+			if (i < nt)
+				snprintf(params, sizeof(params), "time=%ld", tv[i]);
+			else
+				snprintf(params, sizeof(params),
+				    "start=%s&end=%s&step=%s", argv[6], argv[7],
+				    argv[8]);
+			a = api_get(c, argv[2], path, q, params, &ca);
+			b = api_get(c, argv[3], path, q, params, &cb);
+			ncmp++;
+			if (a == NULL || b == NULL) {
+				printf("MISMATCH %s [%s]: no JSON answer (HTTP %ld / "
+				       "%ld)\n",
+				    q, params, ca, cb);
+				bad++;
+			} else if (cmp_answers(a, b, ca, cb, why, sizeof(why)) !=
+			    0) {
+				printf("MISMATCH %s [%s]: %s\n", q, params, why);
+				bad++;
+			} else {
+				res = cJSON_GetObjectItemCaseSensitive(
+				    cJSON_GetObjectItemCaseSensitive(a, "data"),
+				    "result");
+				if (cJSON_GetArraySize(res) > 0)
+					nonempty++;
+			}
+			cJSON_Delete(a);
+			cJSON_Delete(b);
+		}
+	}
+	fclose(f);
+	curl_easy_cleanup(c);
+	printf("%d queries, %d comparisons (%d with a non-empty result), %d "
+	       "mismatches\n",
+	    nq, ncmp, nonempty, bad);
+	return bad == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	ax_msg_opts_t o;
@@ -453,6 +779,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "rw-send") == 0)
 		return rw_send(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "promql-compare") == 0)
+		return promql_compare(argc, argv);
 	if (argc == 4 && strcmp(argv[1], "http-file") == 0)
 		return http_file(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)

@@ -17,6 +17,14 @@
  * A failure prints `file:line: expected ... got ...`; the last line is
  * `N passed, M failed` (and the skipped count with reasons).  Exit
  * status 0 when nothing failed.
+ *
+ *     axon-promqltest --remote-write URL --offset MS FILE
+ *
+ * instead sends the samples of every `load` in FILE to a remote-write
+ * receiver (Prometheus, axon-tsdb), shifted by MS milliseconds and in
+ * time order across series (so a receiver's head window never sees a
+ * sample older than one already sent), then exits: the side-by-side
+ * tests feed the same data to Prometheus and axon this way.
  */
 #include <ctype.h>
 #include <math.h>
@@ -32,6 +40,7 @@
 #include "ax_labels.h"
 #include "ax_promql.h"
 #include "ax_promql_lex.h"
+#include "ax_rw.h"
 #include "ax_units.h"
 #include "tsdb/db.h"
 #include "tsdb/fsutil.h"
@@ -54,6 +63,18 @@ typedef struct store {
 } store_t;
 
 static int verbose;
+/* --remote-write: loads are collected here instead of stored */
+static const char *rw_url;
+static int64_t rw_offset;
+typedef struct rw_sample {
+	uint32_t series;
+	int64_t t;
+	double v;
+} rw_sample_t;
+static ax_labels_t **rw_series;
+static size_t rw_nseries;
+static rw_sample_t *rw_samples;
+static size_t rw_n, rw_cap;
 static int n_pass, n_fail, n_skip;
 
 static int store_open(store_t *s)
@@ -376,6 +397,92 @@ typedef struct pending {
 	ax_labels_t *ls;
 	vals_t vs;
 } pending_t;
+
+static int rw_collect(int64_t step, pending_t *pend, size_t np)
+{
+	size_t i, j;
+
+	for (i = 0; i < np; i++) {
+		ax_labels_t **ns =
+		    realloc(rw_series, (rw_nseries + 1) * sizeof(*ns));
+
+		if (ns == NULL)
+			return -1;
+		rw_series = ns;
+		if ((ns[rw_nseries] = ax_labels_dup(pend[i].ls)) == NULL)
+			return -1;
+		for (j = 0; j < pend[i].vs.n; j++) {
+			if (pend[i].vs.omit[j])
+				continue;
+			if (rw_n == rw_cap &&
+			    ax_grow((void **)&rw_samples, &rw_cap, rw_n + 1,
+			        sizeof(*rw_samples)) != 0)
+				return -1;
+			rw_samples[rw_n].series = (uint32_t)rw_nseries;
+			rw_samples[rw_n].t = (int64_t)j * step + rw_offset;
+			rw_samples[rw_n].v = pend[i].vs.v[j];
+			rw_n++;
+		}
+		rw_nseries++;
+	}
+	return 0;
+}
+
+static int rw_sample_cmp(const void *a, const void *b)
+{
+	const rw_sample_t *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->series < y->series ? -1 : x->series > y->series;
+}
+
+/* Send what rw_collect gathered, in time order; 0 when all arrived. */
+static int rw_send_all(void)
+{
+	ax_rw_config_t cfg;
+	ax_rw_sender_t *snd;
+	ax_rw_stats_t st;
+	ax_err_t e;
+	size_t i;
+	int64_t deadline;
+
+	ax_rw_config_init(&cfg);
+	cfg.url = (char *)rw_url;
+	cfg.queue_config.min_shards = 1; /* one shard keeps time order */
+	cfg.queue_config.max_shards = 1;
+	cfg.queue_config.batch_send_deadline_ms = 50;
+	cfg.queue_config.max_samples_per_send = 500;
+	cfg.queue_config.capacity = 10000;
+	if (ax_rw_sender_new(&cfg, NULL, &snd, &e) != 0) {
+		fprintf(stderr, "promqltest: %s\n", e.msg);
+		return -1;
+	}
+	for (i = 0; i < rw_nseries; i++)
+		if (ax_rw_store_series(snd, i, rw_series[i]) != 0)
+			return -1;
+	if (rw_n > 1)
+		qsort(rw_samples, rw_n, sizeof(*rw_samples), rw_sample_cmp);
+	for (i = 0; i < rw_n; i++)
+		if (ax_rw_append(snd, rw_samples[i].series, rw_samples[i].t,
+		        rw_samples[i].v, 30000) != 0) {
+			fprintf(stderr, "promqltest: remote-write queue full\n");
+			return -1;
+		}
+	deadline = ax_now_ms() + 60000;
+	do {
+		ax_rw_stats(snd, &st);
+		if (st.sent + st.failed + st.dropped >= rw_n)
+			break;
+		usleep(20000);
+	} while (ax_now_ms() < deadline);
+	ax_rw_sender_stop_free(snd, 1000);
+	printf("sent=%llu failed=%llu dropped=%llu of %zu samples, %zu "
+	       "series\n",
+	    (unsigned long long)st.sent, (unsigned long long)st.failed,
+	    (unsigned long long)st.dropped, rw_n, rw_nseries);
+	return st.sent == rw_n ? 0 : -1;
+}
 
 static int do_load(store_t *st, int64_t step, pending_t *pend, size_t np,
     const char *file, int line)
@@ -957,9 +1064,13 @@ static int run_file(const char *file)
 					errors++;
 				}
 			}
-			if (step > 0 &&
-			    do_load(&st, step, pend, np, file, lineno) != 0)
+			if (step > 0 && rw_url != NULL) {
+				if (rw_collect(step, pend, np) != 0)
+					errors++;
+			} else if (step > 0 &&
+			    do_load(&st, step, pend, np, file, lineno) != 0) {
 				errors++;
+			}
 			for (k = 0; k < np; k++) {
 				ax_labels_free(pend[k].ls);
 				free(pend[k].vs.v);
@@ -1025,7 +1136,8 @@ static int run_file(const char *file)
 					errors++;
 				}
 			}
-			run_eval(&st, file, &c);
+			if (rw_url == NULL)
+				run_eval(&st, file, &c);
 			expect_fini(&c.x);
 			continue;
 		skip_body:
@@ -1056,8 +1168,18 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: axon-promqltest [--verbose] FILE...\n");
+			printf("usage: axon-promqltest [--verbose] FILE...\n"
+			       "       axon-promqltest --remote-write URL "
+			       "--offset MS FILE...\n");
 			return 0;
+		}
+		if (strcmp(argv[i], "--remote-write") == 0 && i + 1 < argc) {
+			rw_url = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--offset") == 0 && i + 1 < argc) {
+			rw_offset = atoll(argv[++i]);
+			continue;
 		}
 		files++;
 		if (run_file(argv[i]) != 0)
@@ -1066,6 +1188,15 @@ int main(int argc, char **argv)
 	if (files == 0) {
 		fprintf(stderr, "usage: axon-promqltest [--verbose] FILE...\n");
 		return 2;
+	}
+	if (rw_url != NULL) {
+		int bad = n_fail > 0 || rw_send_all() != 0;
+
+		for (i = 0; i < (int)rw_nseries; i++)
+			ax_labels_free(rw_series[i]);
+		free(rw_series);
+		free(rw_samples);
+		return bad;
 	}
 	if (n_skip > 0)
 		printf("%d skipped (see the skip list in "
