@@ -154,6 +154,12 @@ static const ax_cfg_field_t axon_fields[] = {
             offsetof(tsdb_cfg_t, axon),
         .decode = decode_addr,
         .free_fn = free_str},
+    {.name = "query_listen",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(tsdb_cfg_t, axon.query_listen) -
+            offsetof(tsdb_cfg_t, axon),
+        .decode = decode_addr,
+        .free_fn = free_str},
     {0},
 };
 

@@ -11,6 +11,7 @@
 #include "tsdb/block.h"
 #include "tsdb/compact.h"
 #include "tsdb/ingest.h"
+#include "tsdb/qsvc.h"
 #include "tsdb/tsdb.h"
 #include "ax_log.h"
 #include "ax_units.h"
@@ -424,6 +425,8 @@ static void tsdb_free(tsdb_t *t)
 
 	if (t == NULL)
 		return;
+	tsdb_qsvc_stop(t->qsvc);
+	t->qsvc = NULL;
 	tsdb_ingest_stop(t->ingest);
 	tsdb_rwout_stop(t->rwout, 5000);
 	t->rwout = NULL;
@@ -558,6 +561,9 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	if ((rv = tsdb_ingest_start(t, ax_daemon_metrics(d),
 	         cfg->axon.ingest_listen, &t->ingest, err)) != 0)
 		goto fail;
+	if ((rv = tsdb_qsvc_start(t, cfg->axon.query_listen, &t->qsvc, err)) !=
+	    0)
+		goto fail;
 	if (tsdb_api_register(t, ax_daemon_http(d)) != 0)
 		goto oom;
 	if (!ax_daemon_flag_bool(d, "web.enable-remote-write-receiver"))
@@ -600,6 +606,13 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	if (strcmp(a, b) != 0)
 		return ax_err_set(err, AX_ECONFIG,
 		    "axon_tsdb.ingest_listen cannot change on reload (\"%s\" "
+		    "-> \"%s\"); restart axon-tsdb",
+		    a, b);
+	a = old->axon.query_listen ? old->axon.query_listen : "";
+	b = nc->axon.query_listen ? nc->axon.query_listen : "";
+	if (strcmp(a, b) != 0)
+		return ax_err_set(err, AX_ECONFIG,
+		    "axon_tsdb.query_listen cannot change on reload (\"%s\" "
 		    "-> \"%s\"); restart axon-tsdb",
 		    a, b);
 	apply_cfg(t, nc);

@@ -33,7 +33,7 @@ typedef struct pq_ctx {
 	tsdb_db_t *db;
 	tsdb_pq_opts_t o;
 	int64_t q_start, q_end; /* start() and end() */
-	int64_t deadline;       /* ax_now_ms() clock; 0: none */
+	int64_t deadline;       /* ax_mono_ms() clock; 0: none */
 	int64_t held;           /* points held by live values */
 	unsigned tick;
 	ax_err_t *err;
@@ -77,7 +77,7 @@ static int tick(pq_ctx_t *c)
 {
 	if ((++c->tick & 4095) != 0 || c->deadline == 0)
 		return 0;
-	if (ax_now_ms() > c->deadline)
+	if (ax_mono_ms() > c->deadline)
 		return ax_err_set(
 		    c->err, AX_ETIMEDOUT, "query timed out in query execution");
 	return 0;
@@ -2077,7 +2077,7 @@ int tsdb_pq_eval(tsdb_db_t *db, const tsdb_pq_opts_t *o,
 	if (c.o.default_step_ms <= 0)
 		c.o.default_step_ms = 60 * 1000;
 	if (c.o.timeout_ms > 0)
-		c.deadline = ax_now_ms() + c.o.timeout_ms;
+		c.deadline = ax_mono_ms() + c.o.timeout_ms;
 	if (instant) {
 		end = start;
 		step = 1;

@@ -166,15 +166,15 @@ static int param_duration(ax_http_req_t *req, ax_http_resp_t *resp,
 	return 0;
 }
 
-/* Wait for a query slot until deadline (ax_now_ms clock). */
-static int slot_acquire(tsdb_t *t, int64_t deadline)
+/* Wait for a query slot until deadline (ax_mono_ms clock). */
+int tsdb_qapi_slot_acquire(tsdb_t *t, int64_t deadline)
 {
 	int ok = 1;
 
 	pthread_mutex_lock(&t->q_mu);
 	while (t->q_active >= t->q_max) {
 		struct timespec ts;
-		int64_t left = deadline - ax_now_ms();
+		int64_t left = deadline - ax_mono_ms();
 
 		if (left <= 0) {
 			ok = 0;
@@ -195,7 +195,7 @@ static int slot_acquire(tsdb_t *t, int64_t deadline)
 	return ok;
 }
 
-static void slot_release(tsdb_t *t)
+void tsdb_qapi_slot_release(tsdb_t *t)
 {
 	pthread_mutex_lock(&t->q_mu);
 	t->q_active--;
@@ -290,7 +290,7 @@ static void run_query(tsdb_t *t, ax_http_req_t *req, ax_http_resp_t *resp,
 		    "invalid parameter \"query\": %s", e.msg);
 		return;
 	}
-	if (!slot_acquire(t, ax_now_ms() + (o.timeout_ms > 0 ? o.timeout_ms
+	if (!tsdb_qapi_slot_acquire(t, ax_mono_ms() + (o.timeout_ms > 0 ? o.timeout_ms
 	                                                      : 120000))) {
 		ax_pq_free(expr);
 		ax_http_resp_error(resp, 503, "timeout",
@@ -300,7 +300,7 @@ static void run_query(tsdb_t *t, ax_http_req_t *req, ax_http_resp_t *resp,
 		return;
 	}
 	rv = tsdb_pq_eval(t->db, &o, expr, instant, start, end, step, &r, &e);
-	slot_release(t);
+	tsdb_qapi_slot_release(t);
 	ax_pq_free(expr);
 	if (rv == AX_ETIMEDOUT) {
 		ax_http_resp_error(resp, 503, "timeout", "%s", e.msg);

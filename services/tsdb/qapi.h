@@ -25,6 +25,11 @@
 /* Register the routes on srv; t is borrowed for the server's life. */
 int tsdb_qapi_register(tsdb_t *t, ax_http_server_t *srv);
 
+/* Take one of the --query.max-concurrency slots, waiting until deadline
+ * (ax_mono_ms clock): 1 when taken, 0 when none came free in time. */
+int tsdb_qapi_slot_acquire(tsdb_t *t, int64_t deadline);
+void tsdb_qapi_slot_release(tsdb_t *t);
+
 /* Append a point [t,"v"] as Prometheus' JSON encoder writes it. */
 void tsdb_qapi_put_point(ax_buf_t *b, int64_t t, double v);
 

@@ -31,6 +31,7 @@ typedef struct tsdb_cfg {
 	} storage;
 	struct {
 		char *ingest_listen;       /* nng REP address for SampleBatch */
+		char *query_listen;        /* nng REP address for QueryRequest */
 		ax_cfg_strings_t scrapers; /* HTTP base URLs (targets relay) */
 		char *ruler; /* HTTP base URL (rules, alerts relay) */
 	} axon;
@@ -42,6 +43,7 @@ int tsdb_config_load(
 void tsdb_config_free(void *cfg);
 
 typedef struct tsdb_ingest tsdb_ingest_t;
+typedef struct tsdb_qsvc tsdb_qsvc_t;
 
 /* Metric metadata from scrapers and remote write (HELP/TYPE/UNIT). */
 typedef struct tsdb_meta {
@@ -69,6 +71,7 @@ typedef struct tsdb {
 	pthread_cond_t stop_cv;
 	int stopping;
 	tsdb_ingest_t *ingest;
+	tsdb_qsvc_t *qsvc;
 	tsdb_rwout_t *rwout; /* remote_write out, or NULL */
 	pthread_mutex_t rwout_mu;
 	pthread_mutex_t cfg_mu; /* external labels etc. from the config */

@@ -27,6 +27,10 @@
  *       killed: a stand-in for a peer daemon's API
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
+ *   ax-testpeer query ADDR EXPR TIME_MS [START_MS END_MS STEP_MS]
+ *       send an axon.v1.QueryRequest to a tsdb's query service and print
+ *       "status=S type=T" and one line per series: labels, then t:v
+ *       points (a scalar prints its value)
  *   ax-testpeer promql-compare BASE_A BASE_B QUERIES TIMES RSTART REND STEP
  *       run every query of the file QUERIES (one a line; # comments;
  *       "$AT" is replaced by the first of TIMES) through both Prometheus
@@ -45,6 +49,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <math.h>
+#include "axon/v1/query.pb-c.h"
 #include "axon/v1/samples.pb-c.h"
 
 #include <signal.h>
@@ -440,6 +445,68 @@ static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 }
 
 
+
+static int query_call(int argc, char **argv)
+{
+	Axon__V1__QueryRequest r = AXON__V1__QUERY_REQUEST__INIT;
+	Axon__V1__QueryResponse *resp = NULL;
+	ax_msg_client_t *c;
+	ax_msg_opts_t o;
+	ax_err_t err;
+	size_t i, j;
+
+	if (argc != 5 && argc != 8) {
+		fprintf(stderr, "usage: query ADDR EXPR TIME_MS [START END STEP]\n");
+		return 2;
+	}
+	r.version = 1;
+	r.expr = argv[3];
+	r.time_ms = atoll(argv[4]);
+	if (argc == 8) {
+		r.start_ms = atoll(argv[5]);
+		r.end_ms = atoll(argv[6]);
+		r.step_ms = atoll(argv[7]);
+	}
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = 10000;
+	o.retries = 1;
+	if (ax_msg_client_open(argv[2], &o, &c, &err) != 0 ||
+	    ax_msg_call(c, &r.base, &axon__v1__query_response__descriptor,
+	        (ProtobufCMessage **)&resp, &err) != 0) {
+		fprintf(stderr, "query: %s\n", err.msg);
+		return 1;
+	}
+	printf("status=%s type=%s%s%s\n",
+	    protobuf_c_enum_descriptor_get_value(
+	        &axon__v1__query_response__status__descriptor, resp->status)
+	        ->name,
+	    protobuf_c_enum_descriptor_get_value(
+	        &axon__v1__query_response__result_type__descriptor,
+	        resp->result_type)
+	        ->name,
+	    resp->error && *resp->error ? " error=" : "",
+	    resp->error ? resp->error : "");
+	if (resp->result_type == AXON__V1__QUERY_RESPONSE__RESULT_TYPE__SCALAR &&
+	    resp->status == AXON__V1__QUERY_RESPONSE__STATUS__OK)
+		printf("%.17g\n", resp->scalar);
+	for (i = 0; i < resp->n_series; i++) {
+		Axon__V1__Series *s = resp->series[i];
+
+		printf("{");
+		for (j = 0; j < s->n_labels; j++)
+			printf("%s%s=\"%s\"", j ? "," : "", s->labels[j]->name,
+			    s->labels[j]->value);
+		printf("}");
+		for (j = 0; j < s->n_points; j++)
+			printf(" %lld:%.17g", (long long)s->points[j]->ts_ms,
+			    s->points[j]->value);
+		printf("\n");
+	}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	ax_msg_client_close(c);
+	return 0;
+}
+
 /* ---- promql-compare ---- */
 
 static size_t cmp_write(char *p, size_t sz, size_t n, void *arg)
@@ -779,6 +846,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "rw-send") == 0)
 		return rw_send(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "query") == 0)
+		return query_call(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "promql-compare") == 0)
 		return promql_compare(argc, argv);
 	if (argc == 4 && strcmp(argv[1], "http-file") == 0)

@@ -13,8 +13,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 aport=$(freeport)
 pport=$(freeport)
+qport=$(freeport)
 printf 'global:\n  scrape_interval: 15s\n' >"$TMP/t.yml"
-start tsdb "$BIN/axon-tsdb" --config.file="$TMP/t.yml" --storage.tsdb.path="$TMP/adata" \
+printf 'global:\n  scrape_interval: 15s\naxon_tsdb:\n  query_listen: tcp://127.0.0.1:%s\n' "$qport" >"$TMP/a.yml"
+start tsdb "$BIN/axon-tsdb" --config.file="$TMP/a.yml" --storage.tsdb.path="$TMP/adata" \
 	--web.listen-address="127.0.0.1:$aport"
 start prom prometheus --config.file="$TMP/t.yml" --storage.tsdb.path="$TMP/pdata" \
 	--web.listen-address="127.0.0.1:$pport" --web.enable-remote-write-receiver
@@ -71,6 +73,26 @@ code=$(curl -s -o "$TMP/e4" -w '%{http_code}' -G "$A/api/v1/query_range" --data-
 code=$(curl -s -o "$TMP/e5" -w '%{http_code}' -G "$A/api/v1/query_range" --data-urlencode 'query=up[5m]' --data-urlencode "start=$base" --data-urlencode "end=$((base + 60))" --data-urlencode 'step=15')
 [ "$code" = 400 ] && grep -q 'invalid expression type \\"range vector\\" for range query' "$TMP/e5" || fail "range of a matrix: $code $(cat "$TMP/e5")"
 pass "POST form queries; errors 400 bad_data, 422 execution as Prometheus"
+
+# the nng query service (for the ruler) answers as the HTTP API does
+"$PEER" query "tcp://127.0.0.1:$qport" 'sum by (job) (rate(http_requests_total[5m]))' $(( (base + 1200) * 1000 )) >"$TMP/q1.txt" 2>&1 || fail "query service: $(cat "$TMP/q1.txt")"
+head -1 "$TMP/q1.txt" | grep -qx 'status=OK type=VECTOR' || fail "query service: $(cat "$TMP/q1.txt")"
+curl -fsS -G "$A/api/v1/query" --data-urlencode 'query=sum by (job) (rate(http_requests_total[5m]))' --data-urlencode "time=$((base + 1200))" >"$TMP/q1.json"
+for job in api web; do
+	hv=$(jq -r ".data.result[] | select(.metric.job == \"$job\") | .value[1]" "$TMP/q1.json")
+	nv=$(sed -n "s/^{job=\"$job\"} [0-9]*:\(.*\)$/\1/p" "$TMP/q1.txt")
+	[ -n "$hv" ] && awk -v a="$hv" -v b="$nv" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-9 * (a < 0 ? -a : a)) }' ||
+		fail "job $job: HTTP $hv vs nng $nv"
+done
+"$PEER" query "tcp://127.0.0.1:$qport" 'up' 0 $(( (base + 600) * 1000 )) $(( (base + 900) * 1000 )) 60000 >"$TMP/q2.txt" 2>&1
+head -1 "$TMP/q2.txt" | grep -qx 'status=OK type=MATRIX' && [ "$(grep -c '^{__name__="up"' "$TMP/q2.txt")" = 3 ] || fail "range over nng: $(cat "$TMP/q2.txt")"
+"$PEER" query "tcp://127.0.0.1:$qport" 'sum(' 0 >"$TMP/q3.txt" 2>&1
+grep -q '^status=BAD_DATA .*error=invalid parameter "query": 1:5: parse error' "$TMP/q3.txt" || fail "bad query over nng: $(cat "$TMP/q3.txt")"
+"$PEER" query "tcp://127.0.0.1:$qport" 'http_requests_total + on (job) http_requests_total' $(( (base + 1200) * 1000 )) >"$TMP/q4.txt" 2>&1
+grep -q '^status=EXECUTION .*many-to-many matching not allowed' "$TMP/q4.txt" || fail "execution error over nng: $(cat "$TMP/q4.txt")"
+"$PEER" query "tcp://127.0.0.1:$qport" '2 * 21' 0 >"$TMP/q5.txt" 2>&1
+[ "$(sed -n 2p "$TMP/q5.txt")" = 42 ] || fail "scalar over nng: $(cat "$TMP/q5.txt")"
+pass "nng query service: vector, matrix, scalar and errors as the HTTP API"
 
 # limits: max samples and timeout, each with a clear error
 kill -TERM "$tsdb_PID"
