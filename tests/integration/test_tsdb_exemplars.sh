@@ -27,6 +27,9 @@ start tsdb2 "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" --storage.tsdb.path="
 	--web.listen-address="127.0.0.1:$port"
 wait_http "$base/-/ready"
 [ "$(metric_value "$base/metrics" axon_tsdb_exemplars_stored)" = 5 ] || fail "exemplars not replayed"
+curl -fsS -G "$base/api/v1/query_exemplars" --data-urlencode 'query=sum(rate(ex_series[5m]))' \
+	--data-urlencode "start=$(( ts / 1000 - 10 ))" --data-urlencode "end=$(( ts / 1000 + 10 ))" >"$TMP/ax_ex.json" ||
+	fail "axon query_exemplars"
 kill -TERM "$tsdb2_PID"
 wait_exit "$tsdb2_PID" 10
 pass "5 exemplars stored and replayed from the WAL"
@@ -44,3 +47,12 @@ for i in 0 1 2 3 4; do
 	echo "$q" | grep -q "\"trace_id\":\"trace-$i\"" || fail "Prometheus lacks exemplar trace-$i: $q"
 done
 pass "Prometheus 2.42 reads our exemplar WAL records"
+
+# /api/v1/query_exemplars answers as Prometheus' does (selectors found
+# inside the expression, series labels, exemplar labels, values, times)
+norm='.data | map({s: .seriesLabels, e: (.exemplars | sort_by(.timestamp))}) | sort_by(.s.i)'
+echo "$q" | jq -S "$norm" >"$TMP/p_ex.norm" || fail "Prometheus exemplar JSON: $q"
+jq -S "$norm" "$TMP/ax_ex.json" >"$TMP/ax_ex.norm" || fail "axon exemplar JSON: $(cat "$TMP/ax_ex.json")"
+[ "$(jq length "$TMP/ax_ex.norm")" = 5 ] || fail "axon returned $(jq length "$TMP/ax_ex.norm") series: $(cat "$TMP/ax_ex.json")"
+diff "$TMP/p_ex.norm" "$TMP/ax_ex.norm" >"$TMP/ex.diff" || fail "query_exemplars differs: $(head -20 "$TMP/ex.diff")"
+pass "/api/v1/query_exemplars equals Prometheus' answer on the same data"
