@@ -11,8 +11,10 @@
 #include "tsdb/promql.h"
 #include "tsdb/promql_fn.h"
 #include "tsdb/qapi.h"
+#include "ax_units.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <unistd.h>
 
 typedef struct fixture {
@@ -265,6 +267,41 @@ static void test_json_points(void **st)
 	point(1000, 0.000001, "[1,\"0.000001\"]");
 }
 
+/* --query.max-concurrency: a second query waits for the slot, and gives
+ * up at its deadline. */
+static void *release_later(void *arg)
+{
+	usleep(50000);
+	tsdb_qapi_slot_release(arg);
+	return NULL;
+}
+
+static void test_slots(void **st)
+{
+	tsdb_t t;
+	pthread_t th;
+	int64_t t0;
+
+	(void)st;
+	memset(&t, 0, sizeof(t));
+	pthread_mutex_init(&t.q_mu, NULL);
+	pthread_cond_init(&t.q_cv, NULL);
+	t.q_max = 1;
+	assert_int_equal(tsdb_qapi_slot_acquire(&t, ax_mono_ms() + 1000), 1);
+	t0 = ax_mono_ms();
+	assert_int_equal(tsdb_qapi_slot_acquire(&t, t0 + 100), 0);
+	assert_true(ax_mono_ms() - t0 >= 99);
+	/* freed by another query: the waiter gets it */
+	assert_int_equal(pthread_create(&th, NULL, release_later, &t), 0);
+	assert_int_equal(tsdb_qapi_slot_acquire(&t, ax_mono_ms() + 5000), 1);
+	pthread_join(th, NULL);
+	assert_int_equal(t.q_active, 1);
+	tsdb_qapi_slot_release(&t);
+	assert_int_equal(t.q_active, 0);
+	pthread_mutex_destroy(&t.q_mu);
+	pthread_cond_destroy(&t.q_cv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +310,7 @@ int main(void)
 	    cmocka_unit_test(test_runtime_errors),
 	    cmocka_unit_test(test_kernels),
 	    cmocka_unit_test(test_json_points),
+	    cmocka_unit_test(test_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
