@@ -1032,6 +1032,9 @@ static int parse_postfix(parser_t *p, ax_pq_node_t **np)
 
 			if ((rv = advance(p)) != 0)
 				return rv;
+			if (p->tok.type == AX_TOK_NUMBER)
+				return perr(p, p->tok.pos,
+				    "missing unit character in duration");
 			if (p->tok.type != AX_TOK_DURATION)
 				return unexpected(
 				    p, "in subquery or range selector", "duration");
@@ -1043,6 +1046,9 @@ static int parse_postfix(parser_t *p, ax_pq_node_t **np)
 				subq = 1;
 				if ((rv = advance(p)) != 0)
 					return rv;
+				if (p->tok.type == AX_TOK_NUMBER)
+					return perr(p, p->tok.pos,
+					    "missing unit character in duration");
 				if (p->tok.type == AX_TOK_DURATION) {
 					if ((rv = parse_duration_tok(p, &step)) !=
 					    0)

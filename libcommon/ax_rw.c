@@ -161,7 +161,9 @@ const ax_cfg_field_t ax_rw_fields[] = {
         .decode = refuse_feature},
     {.name = "write_relabel_configs",
         .type = AX_CFG_CUSTOM,
-        .decode = refuse_feature},
+        .offset = offsetof(ax_rw_config_t, write_relabel),
+        .decode = ax_relabel_decode,
+        .free_fn = ax_relabel_free},
     {.name = "sigv4", .type = AX_CFG_CUSTOM, .decode = refuse_feature},
     {.name = "oauth2", .type = AX_CFG_CUSTOM, .decode = refuse_feature},
     {.name = "follow_redirects",
@@ -368,6 +370,7 @@ typedef struct shard {
 typedef struct series_ent {
 	uint64_t ref;
 	ax_labels_t *ls;
+	int dropped; /* by write_relabel_configs: samples are skipped */
 } series_ent_t;
 
 struct ax_rw_sender {
@@ -453,9 +456,23 @@ static int series_grow(ax_rw_sender_t *s)
 
 int ax_rw_store_series(ax_rw_sender_t *s, uint64_t ref, const ax_labels_t *ls)
 {
-	ax_labels_t *c = ax_labels_dup(ls);
+	ax_labels_t *c = NULL;
 	series_ent_t *e;
+	int dropped = 0;
 
+	if (s->cfg.write_relabel.n > 0) {
+		ax_err_t err;
+		int rv = ax_relabel_process(&s->cfg.write_relabel, ls, &c, &err);
+
+		if (rv < 0)
+			return rv;
+		if (rv == 0) {
+			dropped = 1;
+			c = ax_labels_dup(ls);
+		}
+	} else {
+		c = ax_labels_dup(ls);
+	}
 	if (c == NULL)
 		return AX_ENOMEM;
 	pthread_rwlock_wrlock(&s->series_mu);
@@ -470,6 +487,7 @@ int ax_rw_store_series(ax_rw_sender_t *s, uint64_t ref, const ax_labels_t *ls)
 	ax_labels_free(e->ls);
 	e->ref = ref;
 	e->ls = c;
+	e->dropped = dropped;
 	pthread_rwlock_unlock(&s->series_mu);
 	return 0;
 }
@@ -567,7 +585,7 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 	Prometheus__TimeSeries *ts = NULL, **tsp = NULL;
 	Prometheus__Sample *smp = NULL, **smpp = NULL;
 	Prometheus__Label *lab = NULL, **labp = NULL;
-	size_t i, k, n_ts = 0, n_lab = 0, total_labels = 0;
+	size_t i, k, n_ts = 0, n_lab = 0, total_labels = 0, n_relabeled = 0;
 	ax_buf_t raw = AX_BUF_INIT;
 	int rv = AX_ENOMEM;
 	ax_err_t e;
@@ -577,8 +595,10 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 		series_ent_t *se =
 		    s->series_cap ? series_find(s, batch[i].ref, 0) : NULL;
 
-		if (se)
+		if (se && !se->dropped)
 			total_labels += se->ls->n;
+		else if (se)
+			n_relabeled++;
 	}
 	ts = calloc(n ? n : 1, sizeof(*ts));
 	tsp = calloc(n ? n : 1, sizeof(*tsp));
@@ -593,7 +613,7 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 		    s->series_cap ? series_find(s, batch[i].ref, 0) : NULL;
 		Prometheus__TimeSeries *t;
 
-		if (se == NULL)
+		if (se == NULL || se->dropped)
 			continue;
 		t = &ts[n_ts];
 		prometheus__time_series__init(t);
@@ -621,8 +641,10 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 	pthread_rwlock_unlock(&s->series_mu);
 	if (rv == 0)
 		rv = ax_snappy_compress(raw.p ? raw.p : "", raw.len, out, &e);
-	if (n_ts < n)
-		add_stat(s, &s->st.dropped, s->m_dropped, n - n_ts);
+	if (n_ts + n_relabeled < n)
+		add_stat(s, &s->st.dropped, s->m_dropped, n - n_ts - n_relabeled);
+	if (n_relabeled > 0)
+		add_stat(s, &s->st.relabeled, NULL, n_relabeled);
 	*n_encoded = n_ts;
 	goto out;
 done:
@@ -861,6 +883,7 @@ static void sender_free(ax_rw_sender_t *s)
 	free(s->cfg.tls_config.cert_file);
 	free(s->cfg.tls_config.key_file);
 	free(s->cfg.tls_config.server_name);
+	ax_relabel_free(&s->cfg.write_relabel);
 	pthread_rwlock_destroy(&s->series_mu);
 	pthread_mutex_destroy(&s->stat_mu);
 	free(s);
@@ -898,6 +921,13 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 	s->cfg.tls_config.cert_file = sdup(cfg->tls_config.cert_file);
 	s->cfg.tls_config.key_file = sdup(cfg->tls_config.key_file);
 	s->cfg.tls_config.server_name = sdup(cfg->tls_config.server_name);
+	memset(&s->cfg.write_relabel, 0, sizeof(s->cfg.write_relabel));
+	if (cfg->write_relabel.n > 0 &&
+	    ax_relabel_dup(&cfg->write_relabel, &s->cfg.write_relabel, err) !=
+	        0) {
+		sender_free(s);
+		return AX_ENOMEM;
+	}
 	s->cfg.headers = NULL;
 	s->cfg.url = NULL;
 	s->cfg.basic_auth = (ax_rw_basic_auth_t){0};

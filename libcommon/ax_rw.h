@@ -28,6 +28,7 @@
 #include "ax_err.h"
 #include "ax_labels.h"
 #include "ax_metrics.h"
+#include "ax_relabel.h"
 
 typedef struct ax_rw_queue_config {
 	int64_t capacity;               /* samples buffered per shard (2500) */
@@ -78,6 +79,7 @@ typedef struct ax_rw_config {
 	int metadata_send; /* metadata_config.send */
 	int64_t metadata_send_interval_ms;
 	int64_t metadata_max_samples_per_send;
+	ax_relabels_t write_relabel; /* write_relabel_configs */
 } ax_rw_config_t;
 
 /* Field table for one `remote_write` entry; use with AX_CFG_LIST,
@@ -101,7 +103,9 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 /* Stop: flushes what is queued for at most flush_ms, then frees. */
 void ax_rw_sender_stop_free(ax_rw_sender_t *s, int64_t flush_ms);
 
-/* Store (or replace) the labels of series ref.  ls is copied. */
+/* Store (or replace) the labels of series ref.  ls is copied, then
+ * write_relabel_configs apply: a series they drop is remembered as
+ * dropped, and its samples are skipped silently (as Prometheus does). */
 int ax_rw_store_series(ax_rw_sender_t *s, uint64_t ref, const ax_labels_t *ls);
 /* Forget series ref (samples of it still queued are dropped and counted). */
 void ax_rw_drop_series(ax_rw_sender_t *s, uint64_t ref);
@@ -118,6 +122,7 @@ typedef struct ax_rw_stats {
 	uint64_t failed;  /* samples dropped after a non-retriable answer */
 	uint64_t retried; /* samples in retried attempts */
 	uint64_t dropped; /* samples dropped for unknown series */
+	uint64_t relabeled; /* samples of series write_relabel_configs drop */
 	uint64_t pending; /* samples queued now */
 } ax_rw_stats_t;
 void ax_rw_stats(ax_rw_sender_t *s, ax_rw_stats_t *out);

@@ -56,3 +56,51 @@ done
 sent=$(curl -fsS "$A/metrics" | awk '$1 ~ /^axon_remote_storage_samples_total/ { s += $2 } END { print s + 0 }')
 [ "$sent" -ge 50 ] || fail "sender metrics: $sent"
 pass "forwarding continues after a reload"
+
+# write_relabel_configs: series are relabeled (after the external labels)
+# and dropped as Prometheus would before they are sent
+cat >"$TMP/tsdb.yml" <<EOC
+global:
+  external_labels:
+    cluster: eu1
+remote_write:
+  - url: $P/api/v1/write
+    name: prom
+    queue_config:
+      batch_send_deadline: 200ms
+      min_backoff: 10ms
+      max_backoff: 100ms
+    write_relabel_configs:
+      - source_labels: [__name__, idx]
+        regex: 'relabel_series;[0-4]'
+        action: keep
+      - source_labels: [cluster, idx]
+        separator: '-'
+        target_label: shard
+      - regex: cluster
+        action: labeldrop
+EOC
+curl -fsS -X POST "$A/-/reload" >/dev/null || fail "reload with write_relabel_configs"
+"$PEER" rw-send "$A/api/v1/write" 10 5 "$((start_ms + 300000))" 1000 relabel_series >"$TMP/send3.out" || fail "rw-send 3"
+ok=0
+for i in $(seq 100); do
+	q=$(curl -fsS -G "$P/api/v1/query" --data-urlencode 'query=count by (shard) (count_over_time(relabel_series[10m]))' --data-urlencode "time=$(( (start_ms + 305000) / 1000 ))")
+	[ "$(echo "$q" | jq '.data.result | length')" = 5 ] && { ok=1; break; }
+	sleep 0.1
+done
+[ "$ok" = 1 ] || fail "relabeled series not forwarded: $q"
+for i in 0 1 2 3 4; do
+	echo "$q" | jq -e ".data.result[] | select(.metric.shard == \"eu1-$i\")" >/dev/null || fail "no shard eu1-$i: $q"
+done
+n=$(curl -fsS -G "$P/api/v1/series" --data-urlencode 'match[]=relabel_series' | jq '.data | length')
+[ "$n" = 5 ] || fail "Prometheus has $n relabel_series series, want 5 (idx 5..9 dropped)"
+c=$(curl -fsS -G "$P/api/v1/series" --data-urlencode 'match[]=relabel_series{cluster!=""}' | jq '.data | length')
+[ "$c" = 0 ] || fail "labeldrop left the cluster label on $c series"
+pass "write_relabel_configs: 5 of 10 series kept, shard label made, cluster dropped"
+
+# a bad rule is refused on reload with file:line:col; the old config stays
+printf 'remote_write:\n  - url: %s/api/v1/write\n    write_relabel_configs:\n      - action: hashmod\n        target_label: x\n' "$P" >"$TMP/tsdb.yml"
+code=$(curl -s -o "$TMP/rl.txt" -w '%{http_code}' -X POST "$A/-/reload")
+[ "$code" = 500 ] && grep -q 'tsdb.yml:4:9: remote_write\[0\].write_relabel_configs\[0\]: relabel configuration for hashmod requires non-zero modulus' "$TMP/rl.txt" ||
+	fail "bad relabel rule on reload: $code $(cat "$TMP/rl.txt")"
+pass "a bad write_relabel rule is refused on reload with file:line:col"

@@ -360,13 +360,26 @@ static void test_remote_write_section(void **st)
 	ax_cfg_free_fields(top_fields, &t);
 
 	y = "remote_write:\n  - url: http://x/\n    write_relabel_configs:\n   "
-	    "   - action: drop\n";
+	    "   - action: drop\n        source_labels: [job]\n";
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(ax_cfg_load_string(&c, "p.yml", y, strlen(y), &e), 0);
+	assert_int_equal(
+	    ax_cfg_decode(&c, ax_cfg_root(&c), "", top_fields, &t, &e), 0);
+	r = (ax_rw_config_t *)t.rw.items;
+	assert_int_equal(r->write_relabel.n, 1);
+	assert_int_equal(r->write_relabel.v[0].action, AX_RL_DROP);
+	ax_cfg_fini(&c);
+	ax_cfg_free_fields(top_fields, &t);
+
+	y = "remote_write:\n  - url: http://x/\n    write_relabel_configs:\n   "
+	    "   - action: replace\n";
 	memset(&t, 0, sizeof(t));
 	assert_int_equal(ax_cfg_load_string(&c, "p.yml", y, strlen(y), &e), 0);
 	assert_int_not_equal(
 	    ax_cfg_decode(&c, ax_cfg_root(&c), "", top_fields, &t, &e), 0);
 	assert_str_contains(e.msg,
-	    "p.yml:4:7: remote_write[0].write_relabel_configs: not supported");
+	    "p.yml:4:9: remote_write[0].write_relabel_configs[0]: relabel "
+	    "configuration for replace action requires 'target_label' value");
 	ax_cfg_fini(&c);
 	ax_cfg_free_fields(top_fields, &t);
 
