@@ -39,6 +39,7 @@ struct tsdb_head {
 	tsdb_rec_exemplar_t *exacc;
 	size_t exacc_cap;
 	tsdb_exemplars_t *ex;
+	tsdb_hchunks_t *hc;
 };
 
 static uint64_t f2u(double d)
@@ -86,7 +87,8 @@ static void series_free(tsdb_series_t *s)
 	size_t i;
 
 	for (i = 0; i < s->n_chunks; i++)
-		free(s->chunks[i].b);
+		if (!s->chunks[i].mapped)
+			free(s->chunks[i].b);
 	free(s->chunks);
 	tsdb_xor_fini(&s->app);
 	tsdb_ivs_fini(&s->del);
@@ -118,6 +120,11 @@ void tsdb_head_free(tsdb_head_t *h)
 	pthread_rwlock_destroy(&h->mu);
 	pthread_mutex_destroy(&h->append_mu);
 	free(h);
+}
+
+void tsdb_head_set_hchunks(tsdb_head_t *h, tsdb_hchunks_t *hc)
+{
+	h->hc = hc;
 }
 
 void tsdb_head_set_wal(tsdb_head_t *h, tsdb_wal_t *w)
@@ -261,6 +268,7 @@ static int cut(tsdb_head_t *h, tsdb_series_t *s, int64_t t)
 	if (s->app.n > 0) {
 		tsdb_chunk_t *c;
 		uint8_t *b;
+		const uint8_t *mapped;
 
 		if (s->n_chunks == s->cap_chunks) {
 			size_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
@@ -271,12 +279,22 @@ static int cut(tsdb_head_t *h, tsdb_series_t *s, int64_t t)
 			s->chunks = np;
 			s->cap_chunks = nc;
 		}
-		b = realloc(s->app.b, s->app.len); /* shrink to fit */
 		c = &s->chunks[s->n_chunks++];
-		c->b = b ? b : s->app.b;
 		c->len = s->app.len;
 		c->mint = s->app_mint;
 		c->maxt = s->app_maxt;
+		c->mapped = 0;
+		if (h->hc != NULL &&
+		    tsdb_hchunks_write(h->hc, s->ref, c->mint, c->maxt,
+		        s->app.b, s->app.len, &mapped, NULL) == 0) {
+			/* the page cache holds it now */
+			c->b = (uint8_t *)mapped;
+			c->mapped = 1;
+			free(s->app.b);
+		} else {
+			b = realloc(s->app.b, s->app.len); /* shrink to fit */
+			c->b = b ? b : s->app.b;
+		}
 		s->app.b = NULL;
 	}
 	tsdb_xor_fini(&s->app);
@@ -617,8 +635,20 @@ out:
 
 /* ---- replay ---- */
 
+/* A chunk found in chunks_head, waiting for its series record. */
+typedef struct mchunk {
+	uint64_t ref;
+	size_t order;
+	int64_t mint, maxt;
+	const uint8_t *data;
+	size_t len;
+	int used;
+} mchunk_t;
+
 typedef struct replay_ctx {
 	tsdb_head_t *h;
+	mchunk_t *mc; /* sorted by ref, then file order */
+	size_t n_mc, cap_mc;
 	uint64_t *alias; /* WAL ref -> head ref for duplicate series */
 	size_t alias_cap;
 	tsdb_rec_sample_t *buf;
@@ -626,6 +656,96 @@ typedef struct replay_ctx {
 	uint64_t samples;
 	ax_err_t *err;
 } replay_ctx_t;
+
+/* Attach the chunks_head chunks of s (found by its ref) in order: they
+ * become its completed chunks, and WAL samples up to their end are
+ * skipped.  Chunks out of sequence, or already in blocks, are left to the
+ * WAL. */
+static int attach_mapped(replay_ctx_t *c, tsdb_series_t *s)
+{
+	size_t lo = 0, hi = c->n_mc, i;
+	int added = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->mc[mid].ref < s->ref)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < c->n_mc && c->mc[i].ref == s->ref; i++) {
+		mchunk_t *m = &c->mc[i];
+		tsdb_chunk_t *ch;
+
+		if (m->used)
+			continue;
+		m->used = 1;
+		if (m->maxt < c->h->min_valid || m->mint > m->maxt ||
+		    (s->max_t != INT64_MIN && m->mint <= s->max_t) ||
+		    s->app.n > 0)
+			continue;
+		if (s->n_chunks == s->cap_chunks) {
+			size_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
+			tsdb_chunk_t *np = realloc(s->chunks, nc * sizeof(*np));
+
+			if (np == NULL)
+				return AX_ENOMEM;
+			s->chunks = np;
+			s->cap_chunks = nc;
+		}
+		ch = &s->chunks[s->n_chunks++];
+		ch->mint = m->mint;
+		ch->maxt = m->maxt;
+		ch->b = (uint8_t *)m->data;
+		ch->len = m->len;
+		ch->mapped = 1;
+		s->max_t = m->maxt;
+		__atomic_add_fetch(&c->h->n_chunks, 1, __ATOMIC_RELAXED);
+		if (m->mint < c->h->mint)
+			c->h->mint = m->mint;
+		if (m->maxt > c->h->maxt)
+			c->h->maxt = m->maxt;
+		added = 1;
+	}
+	if (added) {
+		/* the last value, for exact-duplicate detection */
+		const tsdb_chunk_t *last = &s->chunks[s->n_chunks - 1];
+		tsdb_xor_it_t it;
+		int64_t t;
+		double v;
+
+		tsdb_xor_it_init(&it, last->b, last->len);
+		while (tsdb_xor_it_next(&it) == 1) {
+			tsdb_xor_it_at(&it, &t, &v);
+			s->last_bits = f2u(v);
+		}
+	}
+	return 0;
+}
+
+static int mchunk_cmp(const void *a, const void *b)
+{
+	const mchunk_t *x = a, *y = b;
+
+	if (x->ref != y->ref)
+		return x->ref < y->ref ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int collect_mchunk(void *arg, uint64_t ref, int64_t mint,
+    int64_t maxt, const uint8_t *data, size_t len)
+{
+	replay_ctx_t *c = arg;
+
+	if (c->n_mc == c->cap_mc &&
+	    ax_grow((void **)&c->mc, &c->cap_mc, c->n_mc + 1,
+	        sizeof(*c->mc)) != 0)
+		return ax_err_set(c->err, AX_ENOMEM, "out of memory");
+	c->mc[c->n_mc] = (mchunk_t){ref, c->n_mc, mint, maxt, data, len, 0};
+	c->n_mc++;
+	return 0;
+}
 
 static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 {
@@ -652,12 +772,16 @@ static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 		c->alias_cap = nc;
 	}
 	if (s == NULL) {
+		uint64_t want = ref;
+
 		if (ref < c->h->ref_cap && c->h->by_ref[ref])
-			ref = 0; /* ref taken by another label set: new ref */
-		s = create(c->h, ls, ref);
+			want = 0; /* ref taken by another label set: new ref */
+		s = create(c->h, ls, want);
 		if (s == NULL)
 			return ax_err_set(c->err, AX_ENOMEM, "out of memory");
 	}
+	if (c->n_mc > 0 && s->ref == ref && attach_mapped(c, s) != 0)
+		return ax_err_set(c->err, AX_ENOMEM, "out of memory");
 	s->logged = 1;
 	c->alias[ref] = s->ref;
 	return 0;
@@ -779,9 +903,18 @@ int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
 	c.err = err;
 	pthread_mutex_lock(&h->append_mu);
 	pthread_rwlock_wrlock(&h->mu);
+	/* chunks_head first: series records pick their chunks up */
+	if (h->hc != NULL) {
+		int corrupt = 0;
+
+		rv = tsdb_hchunks_iterate(h->hc, collect_mchunk, &c, &corrupt,
+		    err);
+		if (rv == 0 && c.n_mc > 1)
+			qsort(c.mc, c.n_mc, sizeof(*c.mc), mchunk_cmp);
+	}
 	/* the newest checkpoint first, then the segments after it */
 	last = tsdb_checkpoint_last(wal_dir, cp, sizeof(cp));
-	if (last >= 0)
+	if (rv == 0 && last >= 0)
 		rv = tsdb_wal_replay(cp, 0, 0, replay_record, &c, &cst, err);
 	if (rv == 0)
 		rv = tsdb_wal_replay(
@@ -792,6 +925,7 @@ int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
 	st->corruptions += cst.corruptions;
 	free(c.alias);
 	free(c.buf);
+	free(c.mc);
 	if (samples)
 		*samples = c.samples;
 	return rv;
@@ -1102,7 +1236,8 @@ size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint)
 		pthread_mutex_lock(&s->mu);
 		for (i = 0, k = 0; i < s->n_chunks; i++) {
 			if (s->chunks[i].maxt < mint) {
-				free(s->chunks[i].b);
+				if (!s->chunks[i].mapped)
+					free(s->chunks[i].b);
 				__atomic_sub_fetch(
 				    &h->n_chunks, 1, __ATOMIC_RELAXED);
 			} else {
@@ -1139,6 +1274,8 @@ size_t tsdb_head_truncate(tsdb_head_t *h, int64_t mint)
 	}
 	if (mint > h->min_valid)
 		h->min_valid = mint;
+	/* no chunk before mint is referenced any more */
+	tsdb_hchunks_truncate(h->hc, mint);
 	pthread_rwlock_unlock(&h->mu);
 	pthread_mutex_unlock(&h->append_mu);
 	return removed;

@@ -29,14 +29,16 @@
 #include "ax_promql.h"
 #include "tsdb/chunk_xor.h"
 #include "tsdb/exemplars.h"
+#include "tsdb/hchunks.h"
 #include "tsdb/postings.h"
 #include "tsdb/tombstones.h"
 #include "tsdb/wal.h"
 
 typedef struct tsdb_chunk {
 	int64_t mint, maxt;
-	uint8_t *b;
+	uint8_t *b; /* heap, or in a chunks_head mapping when mapped */
 	size_t len;
+	int mapped;
 } tsdb_chunk_t;
 
 typedef struct tsdb_series {
@@ -121,6 +123,12 @@ int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
     tsdb_wal_replay_stats_t *st, uint64_t *samples, ax_err_t *err);
 /* Attach the WAL appends go to (borrowed). */
 void tsdb_head_set_wal(tsdb_head_t *h, tsdb_wal_t *w);
+/* Attach the chunks_head store (borrowed; it must outlive the head):
+ * completed chunks are written there and read through its mapping, the
+ * chunks it holds are loaded by tsdb_head_replay (WAL samples they cover
+ * are skipped), and head truncation deletes its old files.  Set it before
+ * replaying. */
+void tsdb_head_set_hchunks(tsdb_head_t *h, tsdb_hchunks_t *hc);
 
 /*
  * Append a batch: n_series label sets (validated; invalid ones counted and

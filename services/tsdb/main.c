@@ -93,6 +93,30 @@ static double g_chunks(void *arg)
 	return (double)st.chunks;
 }
 
+static double g_hchunk_files(void *arg)
+{
+	tsdb_hchunks_stats_t st;
+
+	tsdb_hchunks_stats(((tsdb_t *)arg)->hchunks, &st);
+	return (double)st.files;
+}
+
+static double g_hchunk_bytes(void *arg)
+{
+	tsdb_hchunks_stats_t st;
+
+	tsdb_hchunks_stats(((tsdb_t *)arg)->hchunks, &st);
+	return (double)st.bytes;
+}
+
+static double g_hchunk_errors(void *arg)
+{
+	tsdb_hchunks_stats_t st;
+
+	tsdb_hchunks_stats(((tsdb_t *)arg)->hchunks, &st);
+	return (double)st.write_errors;
+}
+
 static double g_blocks(void *arg)
 {
 	tsdb_db_stats_t st;
@@ -185,7 +209,16 @@ static int setup_metrics(tsdb_t *t)
 	    !ax_metrics_gauge_fn(r, "axon_tsdb_blocks_loaded",
 	        "Number of persistent blocks open.", g_blocks, t) ||
 	    !ax_metrics_gauge_fn(r, "axon_tsdb_storage_blocks_bytes",
-	        "Bytes of the persistent blocks.", g_block_bytes, t))
+	        "Bytes of the persistent blocks.", g_block_bytes, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_mmap_chunk_files",
+	        "Files in chunks_head (memory-mapped head chunks).",
+	        g_hchunk_files, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_mmap_chunk_bytes",
+	        "Bytes in chunks_head.", g_hchunk_bytes, t) ||
+	    !ax_metrics_gauge_fn(r, "axon_tsdb_mmap_chunk_write_errors",
+	        "Completed head chunks that could not be written to "
+	        "chunks_head (kept on the heap instead) since the start.",
+	        g_hchunk_errors, t))
 		return AX_ENOMEM;
 	t->m_replay_secs =
 	    ax_metrics_gauge(r, "axon_tsdb_wal_replay_duration_seconds",
@@ -442,6 +475,7 @@ static void tsdb_free(tsdb_t *t)
 	tsdb_db_close(t->db);
 	tsdb_wal_close(t->wal);
 	tsdb_head_free(t->head);
+	tsdb_hchunks_close(t->hchunks); /* after the head: it points into it */
 	if (t->lock_fd >= 0)
 		close(t->lock_fd);
 	while ((e = ax_hmap_next(&t->meta, &pos)) != NULL) {
@@ -551,6 +585,9 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	    ax_daemon_flag_int(d, "storage.tsdb.max-label-value-length");
 	if ((rv = tsdb_head_new(&ho, &t->head, err)) != 0)
 		goto fail;
+	if ((rv = tsdb_hchunks_open(t->data_dir, &t->hchunks, err)) != 0)
+		goto fail;
+	tsdb_head_set_hchunks(t->head, t->hchunks);
 	if ((rv = tsdb_db_open(t->data_dir, t->head, &t->db, err)) != 0)
 		goto fail;
 	/* samples up to the newest block live there, not in the head */

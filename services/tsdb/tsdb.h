@@ -13,6 +13,7 @@
 #include "ax_hmap.h"
 #include "ax_metrics.h"
 #include "tsdb/db.h"
+#include "tsdb/hchunks.h"
 #include "tsdb/head.h"
 #include "tsdb/promql.h"
 #include "tsdb/rwout.h"
@@ -58,6 +59,7 @@ typedef struct tsdb {
 	char *wal_dir;
 	int lock_fd;
 	tsdb_head_t *head;
+	tsdb_hchunks_t *hchunks; /* chunks_head (mapped head chunks) */
 	tsdb_db_t *db;
 	tsdb_wal_t *wal;
 	tsdb_wal_opts_t wal_opts;

@@ -55,7 +55,12 @@ diff "$TMP/p1.series" "$TMP/a1.series" || fail "series differ after opening Prom
 curl -fsS -G "$A1/federate" --data-urlencode 'match[]=test_rw_series' | grep -v '^#' | sort >"$TMP/a1.fed"
 # Prometheus federates with the current time's lookback; compare values and timestamps
 diff "$TMP/p1.fed" "$TMP/a1.fed" || fail "latest samples differ"
-pass "axon-tsdb serves a Prometheus data directory: same series, same latest samples"
+# every sample is there once: Prometheus' mmapped chunks (chunks_head)
+# are loaded and the WAL samples they cover are not appended twice
+ls "$TMP/a1/chunks_head" | grep -q '^00000' || fail "Prometheus wrote no chunks_head files"
+q=$(curl -fsS -G "$A1/api/v1/query" --data-urlencode 'query=count_over_time(test_rw_series[1h])' --data-urlencode "time=$(( (start_ms + 299000) / 1000 ))")
+[ "$(echo "$q" | jq '[.data.result[] | select(.value[1] == "300")] | length')" = 7 ] || fail "sample counts after loading Prometheus' chunks_head: $q"
+pass "axon-tsdb serves a Prometheus data directory (WAL and chunks_head): same series, same latest samples, 300 samples each"
 
 # ---- 4: Prometheus opens an axon directory ----
 "$PEER" rw-send "$A1/api/v1/write" 4 250 "$((start_ms + 400000))" 2000 >"$TMP/send2.out" || fail "rw-send to axon: $(cat "$TMP/send2.out")"
@@ -80,7 +85,11 @@ for i in 4 5 6; do
 done
 kill -TERM "$prom2_PID"
 wait_exit "$prom2_PID" 30
-pass "Prometheus 2.42 opens an axon data directory and counts every sample"
+# it used the chunks_head files axon wrote instead of discarding them
+grep -q 'Loading on-disk chunks failed' "$TMP/prom2.log" && fail "Prometheus refused our chunks_head: $(grep 'on-disk chunks' "$TMP/prom2.log")"
+grep -q 'On-disk memory mappable chunks replay completed' "$TMP/prom2.log" || fail "Prometheus did not load chunks_head: $(tail -5 "$TMP/prom2.log")"
+[ "$(ls "$TMP/a1/chunks_head" | wc -l)" -ge 2 ] || fail "axon started no chunks_head file of its own"
+pass "Prometheus 2.42 opens an axon data directory (WAL and the chunks_head axon wrote) and counts every sample"
 
 # ---- 3: Prometheus remote-writes its own scrapes into axon-tsdb ----
 aport=$(freeport)
