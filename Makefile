@@ -39,7 +39,7 @@ BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon $(BUILD)/bi
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so
+TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so $(BUILD)/tests/ax-bench-parse
 
 .PHONY: all deps run test unit integration asan fmt clean help clang
 
@@ -156,6 +156,11 @@ $(BUILD)/tests/ax-testpeer: $(BUILD)/obj/tests/integration/ax_testpeer.o $(COMMO
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/ax-tsdbtool: $(BUILD)/obj/tests/integration/ax_tsdbtool.o $(BUILD)/libaxtsdb.a $(COMMON_A)
+	@mkdir -p $(BUILD)/tests
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/ax-bench-parse: $(BUILD)/obj/tests/bench/bench_parse.o $(COMMON_A)
 	@mkdir -p $(BUILD)/tests
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)

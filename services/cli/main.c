@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/check.h"
+
 typedef struct cmd {
 	const char *name;
 	const char *help;
@@ -23,6 +25,9 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const cmd_t cmds[] = {
+    {"check", "Validate files offline: check metrics [--openmetrics] "
+              "FILE.",
+        cli_check},
     {"version", "Print the version and exit.", cmd_version},
     {NULL, NULL, NULL},
 };
