@@ -20,7 +20,7 @@
 
 /* ---- configuration ---- */
 
-static const ax_cfg_field_t basic_auth_fields[] = {
+const ax_cfg_field_t ax_rw_basic_auth_fields[] = {
     {.name = "username",
         .type = AX_CFG_STRING,
         .offset = offsetof(ax_rw_basic_auth_t, username)},
@@ -33,7 +33,7 @@ static const ax_cfg_field_t basic_auth_fields[] = {
     {0},
 };
 
-static const ax_cfg_field_t authorization_fields[] = {
+const ax_cfg_field_t ax_rw_authorization_fields[] = {
     {.name = "type",
         .type = AX_CFG_STRING,
         .offset = offsetof(ax_rw_authorization_t, type)},
@@ -46,7 +46,7 @@ static const ax_cfg_field_t authorization_fields[] = {
     {0},
 };
 
-static const ax_cfg_field_t tls_fields[] = {
+const ax_cfg_field_t ax_rw_tls_fields[] = {
     {.name = "ca_file",
         .type = AX_CFG_STRING,
         .offset = offsetof(ax_rw_tls_t, ca_file)},
@@ -184,15 +184,15 @@ const ax_cfg_field_t ax_rw_fields[] = {
     {.name = "basic_auth",
         .type = AX_CFG_SECTION,
         .offset = offsetof(ax_rw_config_t, basic_auth),
-        .fields = basic_auth_fields},
+        .fields = ax_rw_basic_auth_fields},
     {.name = "authorization",
         .type = AX_CFG_SECTION,
         .offset = offsetof(ax_rw_config_t, authorization),
-        .fields = authorization_fields},
+        .fields = ax_rw_authorization_fields},
     {.name = "tls_config",
         .type = AX_CFG_SECTION,
         .offset = offsetof(ax_rw_config_t, tls_config),
-        .fields = tls_fields},
+        .fields = ax_rw_tls_fields},
     {.name = "queue_config",
         .type = AX_CFG_SECTION,
         .offset = offsetof(ax_rw_config_t, queue_config),

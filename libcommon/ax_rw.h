@@ -82,6 +82,12 @@ typedef struct ax_rw_config {
 	ax_relabels_t write_relabel; /* write_relabel_configs */
 } ax_rw_config_t;
 
+/* Field tables of the HTTP client blocks remote_write shares with
+ * scrape_configs: basic_auth, authorization, tls_config. */
+extern const ax_cfg_field_t ax_rw_basic_auth_fields[];
+extern const ax_cfg_field_t ax_rw_authorization_fields[];
+extern const ax_cfg_field_t ax_rw_tls_fields[];
+
 /* Field table for one `remote_write` entry; use with AX_CFG_LIST,
  * elem_size sizeof(ax_rw_config_t), elem_init ax_rw_config_init. */
 extern const ax_cfg_field_t ax_rw_fields[];

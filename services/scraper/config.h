@@ -1,0 +1,71 @@
+/*
+ * config: axon-scraper's sections of prometheus.yml -- `global`,
+ * `scrape_configs` and `remote_write` -- decoded strictly (unknown fields
+ * are errors with file:line:col) and checked as Prometheus 2.42 checks
+ * them.
+ *
+ * scrape_configs fields: job_name (required, unique), scrape_interval and
+ * scrape_timeout (defaults from global; the timeout never above the
+ * interval), metrics_path (/metrics), scheme (http, https), params,
+ * honor_labels, honor_timestamps (true), basic_auth, authorization,
+ * bearer_token, bearer_token_file, tls_config, relabel_configs,
+ * metric_relabel_configs, sample_limit, label_limit,
+ * label_name_length_limit, label_value_length_limit, body_size_limit,
+ * static_configs (targets, labels).
+ *
+ * In this version the scraper runs in agent mode: samples go to every
+ * `remote_write` receiver, which must be configured.  Service discovery
+ * other than static_configs (file_sd_configs, axon_sd_configs,
+ * consul_sd_configs, dns_sd_configs, kubernetes_sd_configs) is refused
+ * with an error naming the job, rather than silently scraping nothing.
+ */
+#ifndef SCRAPER_CONFIG_H
+#define SCRAPER_CONFIG_H
+
+#include <stdint.h>
+
+#include "ax_config.h"
+#include "ax_daemon.h"
+#include "ax_labels.h"
+#include "ax_relabel.h"
+#include "ax_rw.h"
+
+typedef struct scraper_static {
+	ax_cfg_strings_t targets;
+	ax_labels_t *labels;
+} scraper_static_t;
+
+typedef struct scraper_job {
+	char *job_name;
+	int64_t interval_ms, timeout_ms; /* 0 until defaults apply */
+	char *metrics_path;
+	char *scheme;
+	char *params; /* URL query string, "" when none */
+	int honor_labels;
+	int honor_timestamps;
+	ax_rw_basic_auth_t basic_auth;
+	ax_rw_authorization_t authorization;
+	char *bearer_token, *bearer_token_file;
+	ax_rw_tls_t tls;
+	ax_relabels_t relabel, metric_relabel;
+	int64_t sample_limit, label_limit, label_name_length_limit,
+	    label_value_length_limit, body_size_limit;
+	ax_cfg_list_t static_configs; /* of scraper_static_t */
+	int params_set;
+	ax_cfg_strings_t params_names; /* first value of each param, for
+	                                  __param_<name> */
+	ax_cfg_strings_t params_values;
+} scraper_job_t;
+
+typedef struct scraper_cfg {
+	ax_prom_global_t global;
+	ax_cfg_list_t jobs;         /* of scraper_job_t */
+	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
+} scraper_cfg_t;
+
+/* ax_daemon load/free callbacks. */
+int scraper_config_load(
+    ax_daemon_t *d, const char *path, void **out, ax_err_t *err);
+void scraper_config_free(void *cfg);
+
+#endif

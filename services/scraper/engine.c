@@ -1,0 +1,1163 @@
+/*
+ * engine: targets, the libuv + libcurl scrape loop, series and delivery
+ * (see engine.h).
+ */
+#include "scraper/engine.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "ax_expo.h"
+#include "ax_hmap.h"
+#include "ax_labels.h"
+#include "ax_log.h"
+#include "ax_relabel.h"
+#include "ax_rw.h"
+#include "ax_units.h"
+
+#define ACCEPT_HDR                                                           \
+	"Accept: application/openmetrics-text;version=1.0.0,"                  \
+	"application/openmetrics-text;version=0.0.1;q=0.75,"                   \
+	"text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+#define STALE_BITS 0x7ff0000000000002ULL
+/* forget a series this many scrapes after its staleness marker */
+#define FORGET_AFTER 10
+
+typedef struct series {
+	uint64_t ref;
+	ax_labels_t *ls; /* NULL: dropped by metric relabeling */
+	uint64_t seen;   /* the scrape it was last exposed in */
+} series_t;
+
+typedef struct pending {
+	uint64_t ref;
+	int64_t t;
+	double v;
+} pending_t;
+
+typedef struct target {
+	scraper_engine_t *eng;
+	const scraper_job_t *job;
+	ax_labels_t *discovered; /* before relabeling */
+	ax_labels_t *labels;     /* NULL when dropped */
+	char *url;
+	uint64_t hash;
+	/* what the API shows (under eng->mu) */
+	int health; /* 0 unknown, 1 up, -1 down */
+	char last_error[512];
+	int64_t last_scrape_ms;
+	double last_duration;
+	/* the scrape (loop thread) */
+	uv_timer_t timer;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *auth_user, *auth_pass, *bearer;
+	ax_buf_t body;
+	char ctype[128];
+	int in_flight, too_big;
+	int64_t start_ms, start_mono;
+	ax_hmap_t cache; /* raw series key -> series_t */
+	uint64_t iter;
+	ax_expo_t parser;
+	pending_t *pend;
+	size_t n_pend, cap_pend;
+	series_t *rep[5]; /* report series */
+} target_t;
+
+struct scraper_engine {
+	const scraper_cfg_t *cfg;
+	target_t **t;
+	size_t n;
+	pthread_mutex_t mu;
+	uv_loop_t loop;
+	uv_async_t stop_async;
+	uv_timer_t curl_timer;
+	CURLM *multi;
+	pthread_t thread;
+	int started;
+	ax_rw_sender_t **rw;
+	size_t n_rw;
+	uint64_t next_ref;
+	ax_buf_t key; /* scratch */
+	ax_buf_t scratch;
+	ax_metric_t *m_scrapes, *m_failed, *m_missed;
+};
+
+typedef struct poll_ctx {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	scraper_engine_t *eng;
+} poll_ctx_t;
+
+static const char *const report_names[5] = {"up", "scrape_duration_seconds",
+    "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
+    "scrape_series_added"};
+
+static double stale_nan(void)
+{
+	uint64_t u = STALE_BITS;
+	double d;
+
+	memcpy(&d, &u, 8);
+	return d;
+}
+
+/* ---- targets ---- */
+
+static char *dur_str(int64_t ms)
+{
+	char b[64];
+
+	ax_duration_format(ms, b, sizeof(b));
+	return strdup(b);
+}
+
+/* Discovered labels of one static target, then relabeling. */
+static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
+    const char *addr, const ax_labels_t *group, ax_err_t *err)
+{
+	target_t *t = calloc(1, sizeof(*t));
+	ax_labels_builder_t b;
+	ax_labels_t *rl = NULL;
+	char *iv = NULL, *tv = NULL, pname[300], *pnames[64];
+	size_t i, np = 0;
+	int rv;
+
+	if (t == NULL)
+		return NULL;
+	t->eng = e;
+	t->job = j;
+	ax_hmap_init(&t->cache);
+	ax_expo_init(&t->parser, "", 0, 0);
+	iv = dur_str(j->interval_ms);
+	tv = dur_str(j->timeout_ms);
+	ax_labels_builder_init(&b, group);
+	ax_labels_builder_set(&b, "__address__", addr);
+	ax_labels_builder_set(&b, "job", j->job_name);
+	ax_labels_builder_set(&b, "__scheme__", j->scheme);
+	ax_labels_builder_set(&b, "__metrics_path__", j->metrics_path);
+	ax_labels_builder_set(&b, "__scrape_interval__", iv);
+	ax_labels_builder_set(&b, "__scrape_timeout__", tv);
+	for (i = 0; i < j->params_names.n && np < 64; i++) {
+		snprintf(pname, sizeof(pname), "__param_%s",
+		    j->params_names.v[i]);
+		if ((pnames[np] = strdup(pname)) == NULL)
+			continue;
+		ax_labels_builder_set(&b, pnames[np++], j->params_values.v[i]);
+	}
+	rv = ax_labels_builder_build(&b, &t->discovered, err);
+	ax_labels_builder_fini(&b);
+	while (np > 0)
+		free(pnames[--np]);
+	free(iv);
+	free(tv);
+	if (rv != 0)
+		goto fail;
+	rv = j->relabel.n
+	    ? ax_relabel_process(&j->relabel, t->discovered, &rl, err)
+	    : (rl = ax_labels_dup(t->discovered)) != NULL;
+	if (rv < 0)
+		goto fail;
+	if (rv == 1) {
+		const char *a = ax_labels_get(rl, "__address__");
+		const char *sch = ax_labels_get(rl, "__scheme__");
+		const char *path = ax_labels_get(rl, "__metrics_path__");
+		ax_buf_t url = AX_BUF_INIT;
+		char full[600];
+		uint32_t k;
+		int has_port;
+		const char *colon;
+
+		if (a == NULL || *a == '\0') {
+			ax_err_set(err, AX_ECONFIG, "target %s of job %s: no "
+			                            "address after relabeling",
+			    addr, j->job_name);
+			ax_labels_free(rl);
+			goto fail;
+		}
+		if (sch == NULL)
+			sch = j->scheme;
+		if (path == NULL)
+			path = j->metrics_path;
+		colon = strrchr(a, ':');
+		has_port = colon != NULL && (a[0] != '[' || colon > strchr(a, ']'));
+		snprintf(full, sizeof(full), "%s%s", a,
+		    has_port ? "" : (strcmp(sch, "https") == 0 ? ":443" : ":80"));
+		ax_labels_builder_init(&b, NULL);
+		for (k = 0; k < rl->n; k++)
+			if (strncmp(rl->l[k].name, "__", 2) != 0)
+				ax_labels_builder_set(
+				    &b, rl->l[k].name, rl->l[k].value);
+		if (ax_labels_get(rl, "instance") == NULL)
+			ax_labels_builder_set(&b, "instance", full);
+		rv = ax_labels_builder_build(&b, &t->labels, err);
+		ax_labels_builder_fini(&b);
+		/* the URL: params from __param_* labels override the config */
+		ax_buf_printf(&url, "%s://%s%s", sch, full, path);
+		{
+			int first = strchr(path, '?') == NULL;
+
+			for (k = 0; k < rl->n; k++) {
+				const char *s;
+
+				if (strncmp(rl->l[k].name, "__param_", 8) != 0)
+					continue;
+				ax_buf_putc(&url, first ? '?' : '&');
+				first = 0;
+				ax_buf_puts(&url, rl->l[k].name + 8);
+				ax_buf_putc(&url, '=');
+				for (s = rl->l[k].value; *s; s++)
+					ax_buf_printf(&url,
+					    (*s >= 'a' && *s <= 'z') ||
+					            (*s >= 'A' && *s <= 'Z') ||
+					            (*s >= '0' && *s <= '9') ||
+					            strchr("-_.~", *s)
+					        ? "%c"
+					        : "%%%02X",
+					    (unsigned char)*s);
+			}
+		}
+		ax_buf_putc(&url, '\0');
+		t->url = ax_buf_take(&url, NULL);
+		ax_labels_free(rl);
+		if (rv != 0 || t->url == NULL)
+			goto fail;
+		{
+			ax_buf_t hk = AX_BUF_INIT;
+
+			ax_labels_format(t->labels, &hk);
+			ax_buf_puts(&hk, t->url);
+			t->hash = ax_hash_bytes(hk.p, hk.len);
+			ax_buf_fini(&hk);
+		}
+	}
+	return t;
+fail:
+	ax_labels_free(t->discovered);
+	ax_labels_free(t->labels);
+	free(t->url);
+	ax_expo_fini(&t->parser);
+	ax_hmap_fini(&t->cache);
+	free(t);
+	return NULL;
+}
+
+static void target_free(target_t *t)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *he;
+
+	while ((he = ax_hmap_next(&t->cache, &pos)) != NULL) {
+		series_t *s = he->val;
+
+		ax_labels_free(s->ls);
+		free(s);
+	}
+	ax_hmap_fini(&t->cache);
+	ax_labels_free(t->discovered);
+	ax_labels_free(t->labels);
+	free(t->url);
+	ax_buf_fini(&t->body);
+	ax_expo_fini(&t->parser);
+	free(t->pend);
+	free(t->auth_user);
+	free(t->auth_pass);
+	free(t->bearer);
+	if (t->hdrs)
+		curl_slist_free_all(t->hdrs);
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	free(t);
+}
+
+/* ---- series and delivery ---- */
+
+static int deliver(scraper_engine_t *e, uint64_t ref, int64_t t, double v)
+{
+	size_t i;
+	int rv = 0;
+
+	for (i = 0; i < e->n_rw; i++)
+		if (ax_rw_append(e->rw[i], ref, t, v, 1000) != 0)
+			rv = -1;
+	return rv;
+}
+
+static series_t *series_new(scraper_engine_t *e, ax_labels_t *ls)
+{
+	series_t *s = calloc(1, sizeof(*s));
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	s->ref = ++e->next_ref;
+	s->ls = ls;
+	if (ls)
+		for (i = 0; i < e->n_rw; i++)
+			ax_rw_store_series(e->rw[i], s->ref, ls);
+	return s;
+}
+
+/* Target labels over the exposed ones, as Prometheus' mutateSampleLabels
+ * (honor_labels or exported_ renaming). */
+static int sample_labels(target_t *t, const ax_labels_t *exposed,
+    ax_labels_t **out, ax_err_t *err)
+{
+	ax_labels_builder_t b;
+	const ax_labels_t *tl = t->labels;
+	char *names[64];
+	const char *vals[64];
+	size_t nc = 0, i, k;
+	uint32_t j;
+	int rv;
+
+	ax_labels_builder_init(&b, exposed);
+	for (j = 0; j < tl->n; j++) {
+		const char *ev = ax_labels_get(exposed, tl->l[j].name);
+
+		if (t->job->honor_labels) {
+			if (ev == NULL)
+				ax_labels_builder_set(
+				    &b, tl->l[j].name, tl->l[j].value);
+			continue;
+		}
+		if (ev != NULL && *ev && nc < 64) {
+			names[nc] = (char *)tl->l[j].name;
+			vals[nc++] = ev;
+		}
+		ax_labels_builder_set(&b, tl->l[j].name, tl->l[j].value);
+	}
+	/* shorter names first, each prefixed until free */
+	for (i = 1; i < nc; i++)
+		for (k = i; k > 0 && strlen(names[k - 1]) > strlen(names[k]);
+		     k--) {
+			char *tn = names[k];
+			const char *tv = vals[k];
+
+			names[k] = names[k - 1];
+			vals[k] = vals[k - 1];
+			names[k - 1] = tn;
+			vals[k - 1] = tv;
+		}
+	for (i = 0; i < nc; i++) {
+		char nn[512];
+
+		snprintf(nn, sizeof(nn), "%s", names[i]);
+		for (;;) {
+			char tmp[512];
+			int taken = 0;
+
+			snprintf(tmp, sizeof(tmp), "exported_%s", nn);
+			snprintf(nn, sizeof(nn), "%s", tmp);
+			if (ax_labels_get(exposed, nn) || ax_labels_get(tl, nn))
+				taken = 1;
+			for (k = 0; k < i && !taken; k++)
+				if (strcmp(names[k], nn) == 0)
+					taken = 1;
+			if (!taken)
+				break;
+		}
+		names[i] = strdup(nn);
+		if (names[i] == NULL) {
+			while (i-- > 0)
+				free(names[i]);
+			ax_labels_builder_fini(&b);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+	}
+	for (i = 0; i < nc; i++)
+		ax_labels_builder_set(&b, names[i], vals[i]);
+	rv = ax_labels_builder_build(&b, out, err);
+	ax_labels_builder_fini(&b);
+	for (i = 0; i < nc; i++)
+		free(names[i]);
+	return rv;
+}
+
+/* The final labels of an exposed series: target labels, metric
+ * relabeling.  1 keep (*out), 0 dropped, <0 error. */
+static int final_labels(target_t *t, const ax_expo_t *x, ax_labels_t **out,
+    ax_err_t *err)
+{
+	scraper_engine_t *e = t->eng;
+	ax_label_t pairs[AX_EXPO_MAX_LABELS + 1];
+	size_t offs[AX_EXPO_MAX_LABELS + 1], i;
+	ax_labels_t *exposed = NULL, *withtl = NULL;
+	int rv;
+
+	ax_buf_reset(&e->scratch);
+	/* unescaped values, NUL-terminated, in one scratch buffer */
+	offs[0] = e->scratch.len;
+	ax_buf_append(&e->scratch, x->name.p, x->name.n);
+	ax_buf_putc(&e->scratch, '\0');
+	for (i = 0; i < x->n_labels; i++) {
+		offs[i + 1] = e->scratch.len;
+		ax_buf_append(&e->scratch, x->labels[i].name.p,
+		    x->labels[i].name.n);
+		ax_buf_putc(&e->scratch, '\0');
+		ax_expo_unescape(&x->labels[i].value, &e->scratch);
+		ax_buf_putc(&e->scratch, '\0');
+	}
+	if (e->scratch.oom)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	pairs[0].name = AX_METRIC_NAME;
+	pairs[0].value = e->scratch.p + offs[0];
+	for (i = 0; i < x->n_labels; i++) {
+		const char *nm = e->scratch.p + offs[i + 1];
+
+		pairs[i + 1].name = nm;
+		pairs[i + 1].value = nm + strlen(nm) + 1;
+	}
+	if ((rv = ax_labels_new(pairs, x->n_labels + 1, &exposed, err)) != 0)
+		return rv;
+	rv = sample_labels(t, exposed, &withtl, err);
+	ax_labels_free(exposed);
+	if (rv != 0)
+		return rv;
+	if (t->job->metric_relabel.n > 0) {
+		rv = ax_relabel_process(&t->job->metric_relabel, withtl, out, err);
+		ax_labels_free(withtl);
+		return rv;
+	}
+	*out = withtl;
+	return 1;
+}
+
+static int check_limits(const scraper_job_t *j, const ax_labels_t *ls,
+    ax_err_t *err)
+{
+	uint32_t i;
+
+	if (j->label_limit > 0 && ls->n > (uint32_t)j->label_limit)
+		return ax_err_set(err, AX_ELIMIT,
+		    "label_limit exceeded (metric: %s, number of labels: %u, "
+		    "limit: %lld)",
+		    ax_labels_get(ls, AX_METRIC_NAME), ls->n,
+		    (long long)j->label_limit);
+	for (i = 0; i < ls->n; i++) {
+		if (j->label_name_length_limit > 0 &&
+		    strlen(ls->l[i].name) > (size_t)j->label_name_length_limit)
+			return ax_err_set(err, AX_ELIMIT,
+			    "label_name_length_limit exceeded (metric: %s, "
+			    "label name: %s, limit: %lld)",
+			    ax_labels_get(ls, AX_METRIC_NAME), ls->l[i].name,
+			    (long long)j->label_name_length_limit);
+		if (j->label_value_length_limit > 0 &&
+		    strlen(ls->l[i].value) > (size_t)j->label_value_length_limit)
+			return ax_err_set(err, AX_ELIMIT,
+			    "label_value_length_limit exceeded (metric: %s, "
+			    "label name: %s, limit: %lld)",
+			    ax_labels_get(ls, AX_METRIC_NAME), ls->l[i].name,
+			    (long long)j->label_value_length_limit);
+	}
+	return 0;
+}
+
+static int push_pending(target_t *t, uint64_t ref, int64_t ts, double v)
+{
+	if (t->n_pend == t->cap_pend &&
+	    ax_grow((void **)&t->pend, &t->cap_pend, t->n_pend + 1,
+	        sizeof(*t->pend)) != 0)
+		return AX_ENOMEM;
+	t->pend[t->n_pend].ref = ref;
+	t->pend[t->n_pend].t = ts;
+	t->pend[t->n_pend].v = v;
+	t->n_pend++;
+	return 0;
+}
+
+/* Parse the body into pending samples.  0, or an error with err. */
+static int parse_body(target_t *t, size_t *scraped, size_t *added,
+    ax_err_t *err)
+{
+	scraper_engine_t *e = t->eng;
+	int om = strncmp(t->ctype, "application/openmetrics-text", 28) == 0;
+	int rv;
+	size_t i;
+
+	*scraped = *added = 0;
+	ax_expo_reset(&t->parser, t->body.p ? t->body.p : "", t->body.len, om);
+	while ((rv = ax_expo_next(&t->parser)) > 0) {
+		ax_expo_t *x = &t->parser;
+		series_t *s;
+		int64_t ts;
+
+		if (rv != AX_EXPO_SAMPLE)
+			continue;
+		(*scraped)++;
+		ax_buf_reset(&e->key);
+		ax_buf_append(&e->key, x->name.p, x->name.n);
+		for (i = 0; i < x->n_labels; i++) {
+			ax_buf_putc(&e->key, '\0');
+			ax_buf_append(
+			    &e->key, x->labels[i].name.p, x->labels[i].name.n);
+			ax_buf_putc(&e->key, '\1');
+			ax_buf_append(&e->key, x->labels[i].value.p,
+			    x->labels[i].value.n);
+		}
+		if (e->key.oom)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		s = ax_hmap_get(&t->cache, e->key.p, e->key.len);
+		if (s == NULL) {
+			ax_labels_t *ls = NULL;
+
+			rv = final_labels(t, x, &ls, err);
+			if (rv < 0)
+				return rv;
+			if (ls && (rv = check_limits(t->job, ls, err)) != 0) {
+				ax_labels_free(ls);
+				return rv;
+			}
+			if ((s = series_new(e, ls)) == NULL ||
+			    ax_hmap_put(&t->cache, e->key.p, e->key.len, s,
+			        NULL) != 0) {
+				ax_labels_free(ls);
+				free(s);
+				return ax_err_set(err, AX_ENOMEM, "out of memory");
+			}
+			if (ls)
+				(*added)++;
+		}
+		if (s->ls == NULL) {
+			s->seen = t->iter; /* dropped by metric_relabel_configs */
+			continue;
+		}
+		if (s->seen == t->iter) {
+			/* the same series twice in one body */
+			continue;
+		}
+		if (t->job->sample_limit > 0 &&
+		    t->n_pend >= (size_t)t->job->sample_limit)
+			return ax_err_set(err, AX_ELIMIT,
+			    "sample limit exceeded (limit: %lld)",
+			    (long long)t->job->sample_limit);
+		ts = t->job->honor_timestamps && x->has_ts ? x->ts_ms
+		                                           : t->start_ms;
+		if (push_pending(t, s->ref, ts, x->value) != 0)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		s->seen = t->iter;
+	}
+	if (rv == AX_EXPO_ERROR)
+		return ax_err_set(err, AX_EPARSE, "%s", t->parser.err);
+	return 0;
+}
+
+/* Staleness markers for series seen in the scrape before this one and
+ * not in it; forget long-stale series. */
+static void mark_stale(target_t *t, int64_t ts)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *he;
+
+	while ((he = ax_hmap_next(&t->cache, &pos)) != NULL) {
+		series_t *s = he->val;
+
+		if (s->ls != NULL && s->seen + 1 == t->iter && s->seen != 0)
+			deliver(t->eng, s->ref, ts, stale_nan());
+		else if (s->seen + FORGET_AFTER < t->iter) {
+			size_t i;
+
+			for (i = 0; i < t->eng->n_rw; i++)
+				ax_rw_drop_series(t->eng->rw[i], s->ref);
+			ax_labels_free(s->ls);
+			free(s);
+			ax_hmap_del(&t->cache, he->key, he->klen);
+		}
+	}
+}
+
+static void report(target_t *t, int up, double dur, size_t scraped,
+    size_t post, size_t added)
+{
+	double v[5] = {up, dur, (double)scraped, (double)post, (double)added};
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (t->rep[i] == NULL) {
+			ax_labels_builder_t b;
+			ax_labels_t *ls = NULL;
+
+			ax_labels_builder_init(&b, t->labels);
+			ax_labels_builder_set(&b, AX_METRIC_NAME, report_names[i]);
+			ax_labels_builder_build(&b, &ls, NULL);
+			ax_labels_builder_fini(&b);
+			if (ls == NULL || (t->rep[i] = series_new(t->eng, ls)) ==
+			        NULL) {
+				ax_labels_free(ls);
+				continue;
+			}
+			if (ax_hmap_put(&t->cache, report_names[i],
+			        strlen(report_names[i]) + 1, t->rep[i],
+			        NULL) != 0) {
+				ax_labels_free(ls);
+				free(t->rep[i]);
+				t->rep[i] = NULL;
+				continue;
+			}
+		}
+		t->rep[i]->seen = t->iter;
+		deliver(t->eng, t->rep[i]->ref, t->start_ms, v[i]);
+	}
+}
+
+/* A scrape ended: result is the curl code, code the HTTP status. */
+static void scrape_done(target_t *t, CURLcode result, long code)
+{
+	scraper_engine_t *e = t->eng;
+	size_t scraped = 0, added = 0, i;
+	double dur = (double)(ax_mono_ms() - t->start_mono) / 1000.0;
+	char why[512] = "";
+	ax_err_t err;
+
+	t->in_flight = 0;
+	t->iter++;
+	t->n_pend = 0;
+	if (t->too_big)
+		snprintf(why, sizeof(why),
+		    "body size limit exceeded (limit: %lld bytes)",
+		    (long long)t->job->body_size_limit);
+	else if (result != CURLE_OK)
+		snprintf(why, sizeof(why), "%s%s", curl_easy_strerror(result),
+		    result == CURLE_OPERATION_TIMEDOUT
+		        ? " (scrape timeout)"
+		        : "");
+	else if (code != 200)
+		snprintf(why, sizeof(why), "server returned HTTP status %ld",
+		    code);
+	else if (parse_body(t, &scraped, &added, &err) != 0)
+		snprintf(why, sizeof(why), "%s", err.msg);
+	if (why[0] == '\0') {
+		for (i = 0; i < t->n_pend; i++)
+			deliver(e, t->pend[i].ref, t->pend[i].t, t->pend[i].v);
+		report(t, 1, dur, scraped, t->n_pend, added);
+		mark_stale(t, t->start_ms);
+	} else {
+		/* nothing of a failed scrape is kept */
+		t->n_pend = 0;
+		report(t, 0, dur, 0, 0, 0);
+		mark_stale(t, t->start_ms);
+		ax_counter_add(e->m_failed, 1);
+	}
+	ax_counter_add(e->m_scrapes, 1);
+	pthread_mutex_lock(&e->mu);
+	t->health = why[0] ? -1 : 1;
+	snprintf(t->last_error, sizeof(t->last_error), "%s", why);
+	t->last_scrape_ms = t->start_ms;
+	t->last_duration = dur;
+	pthread_mutex_unlock(&e->mu);
+	ax_buf_reset(&t->body);
+}
+
+/* ---- curl on libuv ---- */
+
+static void check_done(scraper_engine_t *e)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+		target_t *t = NULL;
+		long code = 0;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+		curl_multi_remove_handle(e->multi, m->easy_handle);
+		if (t)
+			scrape_done(t, m->data.result, code);
+	}
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	poll_ctx_t *pc = h->data;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(pc->eng->multi, pc->fd, flags, &running);
+	check_done(pc->eng);
+}
+
+static void free_poll(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
+    void *socketp)
+{
+	scraper_engine_t *e = userp;
+	poll_ctx_t *pc = socketp;
+	int ev = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (pc) {
+			uv_poll_stop(&pc->poll);
+			uv_close((uv_handle_t *)&pc->poll, free_poll);
+			curl_multi_assign(e->multi, s, NULL);
+		}
+		return 0;
+	}
+	if (pc == NULL) {
+		if ((pc = calloc(1, sizeof(*pc))) == NULL)
+			return -1;
+		pc->fd = s;
+		pc->eng = e;
+		if (uv_poll_init_socket(&e->loop, &pc->poll, s) != 0) {
+			free(pc);
+			return -1;
+		}
+		pc->poll.data = pc;
+		curl_multi_assign(e->multi, s, pc);
+	}
+	if (what & CURL_POLL_IN)
+		ev |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		ev |= UV_WRITABLE;
+	uv_poll_start(&pc->poll, ev, on_poll);
+	return 0;
+}
+
+static void on_curl_timer(uv_timer_t *h)
+{
+	scraper_engine_t *e = h->data;
+	int running;
+
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(e);
+}
+
+static int on_timer_set(CURLM *m, long timeout_ms, void *userp)
+{
+	scraper_engine_t *e = userp;
+
+	(void)m;
+	if (timeout_ms < 0)
+		uv_timer_stop(&e->curl_timer);
+	else
+		uv_timer_start(&e->curl_timer, on_curl_timer,
+		    (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+	target_t *t = arg;
+	size_t len = sz * n;
+
+	if (t->job->body_size_limit > 0 &&
+	    t->body.len + len > (size_t)t->job->body_size_limit) {
+		t->too_big = 1;
+		return 0;
+	}
+	ax_buf_append(&t->body, p, len);
+	return t->body.oom ? 0 : len;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
+{
+	target_t *t = arg;
+	size_t len = sz * n;
+
+	if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+		const char *v = p + 13;
+		size_t k;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		k = (size_t)(p + len - v);
+		while (k > 0 && (v[k - 1] == '\r' || v[k - 1] == '\n'))
+			k--;
+		if (k >= sizeof(t->ctype))
+			k = sizeof(t->ctype) - 1;
+		memcpy(t->ctype, v, k);
+		t->ctype[k] = '\0';
+	}
+	return len;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	ax_buf_t b = AX_BUF_INIT;
+	char tmp[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		ax_buf_append(&b, tmp, n);
+	fclose(f);
+	while (b.len > 0 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+		b.len--;
+	ax_buf_putc(&b, '\0');
+	return ax_buf_take(&b, NULL);
+}
+
+/* Set up the easy handle of a target once (reused: keep-alive). */
+static int easy_setup(target_t *t)
+{
+	const scraper_job_t *j = t->job;
+	char h[128];
+
+	if ((t->easy = curl_easy_init()) == NULL)
+		return -1;
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, (char *)t);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
+	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_USERAGENT,
+	    "axon-scraper/" AX_VERSION);
+	t->hdrs = curl_slist_append(t->hdrs, ACCEPT_HDR);
+	snprintf(h, sizeof(h), "X-Prometheus-Scrape-Timeout-Seconds: %g",
+	    (double)j->timeout_ms / 1000.0);
+	t->hdrs = curl_slist_append(t->hdrs, h);
+	if (j->basic_auth.username) {
+		t->auth_user = strdup(j->basic_auth.username);
+		t->auth_pass = j->basic_auth.password_file
+		    ? read_file(j->basic_auth.password_file)
+		    : strdup(j->basic_auth.password ? j->basic_auth.password
+		                                    : "");
+		curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(t->easy, CURLOPT_USERNAME, t->auth_user);
+		curl_easy_setopt(t->easy, CURLOPT_PASSWORD,
+		    t->auth_pass ? t->auth_pass : "");
+	}
+	if (j->bearer_token || j->bearer_token_file ||
+	    j->authorization.credentials || j->authorization.credentials_file) {
+		char *cred = j->bearer_token ? strdup(j->bearer_token)
+		    : j->bearer_token_file   ? read_file(j->bearer_token_file)
+		    : j->authorization.credentials
+		    ? strdup(j->authorization.credentials)
+		    : read_file(j->authorization.credentials_file);
+		ax_buf_t a = AX_BUF_INIT;
+
+		ax_buf_printf(&a, "Authorization: %s %s",
+		    j->authorization.type ? j->authorization.type : "Bearer",
+		    cred ? cred : "");
+		ax_buf_putc(&a, '\0');
+		t->bearer = ax_buf_take(&a, NULL);
+		free(cred);
+		if (t->bearer)
+			t->hdrs = curl_slist_append(t->hdrs, t->bearer);
+	}
+	if (j->tls.ca_file)
+		curl_easy_setopt(t->easy, CURLOPT_CAINFO, j->tls.ca_file);
+	if (j->tls.cert_file)
+		curl_easy_setopt(t->easy, CURLOPT_SSLCERT, j->tls.cert_file);
+	if (j->tls.key_file)
+		curl_easy_setopt(t->easy, CURLOPT_SSLKEY, j->tls.key_file);
+	if (j->tls.insecure_skip_verify) {
+		curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hdrs);
+	return 0;
+}
+
+static void on_scrape_timer(uv_timer_t *h)
+{
+	target_t *t = h->data;
+	scraper_engine_t *e = t->eng;
+
+	if (t->in_flight) {
+		ax_counter_add(e->m_missed, 1);
+		return;
+	}
+	if (t->easy == NULL && easy_setup(t) != 0)
+		return;
+	ax_buf_reset(&t->body);
+	t->ctype[0] = '\0';
+	t->too_big = 0;
+	t->start_ms = ax_now_ms();
+	t->start_mono = ax_mono_ms();
+	t->in_flight = 1;
+	if (curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
+		t->in_flight = 0;
+		return;
+	}
+}
+
+static void on_stop(uv_async_t *h)
+{
+	scraper_engine_t *e = h->data;
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		target_t *t = e->t[i];
+
+		if (t->labels == NULL)
+			continue;
+		uv_timer_stop(&t->timer);
+		uv_close((uv_handle_t *)&t->timer, NULL);
+		if (t->in_flight) {
+			curl_multi_remove_handle(e->multi, t->easy);
+			t->in_flight = 0;
+		}
+	}
+	uv_timer_stop(&e->curl_timer);
+	uv_close((uv_handle_t *)&e->curl_timer, NULL);
+	uv_close((uv_handle_t *)&e->stop_async, NULL);
+}
+
+static void *loop_main(void *arg)
+{
+	scraper_engine_t *e = arg;
+
+	uv_run(&e->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+/* The first scrape at the next wall-clock time congruent to the target's
+ * offset, as Prometheus does, so restarts keep the phase. */
+static uint64_t first_delay(const target_t *t)
+{
+	int64_t iv = t->job->interval_ms, now = ax_now_ms();
+	int64_t base = iv - now % iv, off = (int64_t)(t->hash % (uint64_t)iv);
+	int64_t next = base + off;
+
+	if (next > iv)
+		next -= iv;
+	return (uint64_t)next;
+}
+
+int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
+    scraper_engine_t **out, ax_err_t *err)
+{
+	scraper_engine_t *e = calloc(1, sizeof(*e));
+	const scraper_job_t *jobs = cfg->jobs.items;
+	size_t i, k, m;
+	int rv = 0;
+
+	if (e == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	e->cfg = cfg;
+	pthread_mutex_init(&e->mu, NULL);
+	e->m_scrapes = ax_metrics_counter(reg, "axon_scraper_scrapes_total",
+	    "Scrapes completed, successful or not.");
+	e->m_failed = ax_metrics_counter(reg,
+	    "axon_scraper_scrapes_failed_total",
+	    "Scrapes that failed (up = 0).");
+	e->m_missed = ax_metrics_counter(reg,
+	    "axon_scraper_scrapes_missed_total",
+	    "Scrapes skipped because the previous one of the target was "
+	    "still running.");
+	e->rw = calloc(cfg->remote_write.n + 1, sizeof(*e->rw));
+	if (e->rw == NULL) {
+		free(e);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < cfg->remote_write.n && rv == 0; i++) {
+		rv = ax_rw_sender_new(&((ax_rw_config_t *)cfg->remote_write.items)[i],
+		    reg, &e->rw[i], err);
+		if (rv == 0)
+			e->n_rw++;
+	}
+	for (i = 0; i < cfg->jobs.n && rv == 0; i++) {
+		const scraper_job_t *j = &jobs[i];
+		const scraper_static_t *sc = j->static_configs.items;
+
+		for (k = 0; k < j->static_configs.n && rv == 0; k++)
+			for (m = 0; m < sc[k].targets.n && rv == 0; m++) {
+				target_t *t = target_new(e, j,
+				    sc[k].targets.v[m], sc[k].labels, err);
+				target_t **nt;
+
+				if (t == NULL) {
+					rv = AX_ECONFIG;
+					break;
+				}
+				nt = realloc(e->t, (e->n + 1) * sizeof(*nt));
+				if (nt == NULL) {
+					target_free(t);
+					rv = ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+					break;
+				}
+				e->t = nt;
+				e->t[e->n++] = t;
+			}
+	}
+	if (rv == 0 && ((e->multi = curl_multi_init()) == NULL ||
+	                   uv_loop_init(&e->loop) != 0))
+		rv = ax_err_set(err, AX_EINTERNAL, "cannot start libcurl/libuv");
+	if (rv != 0) {
+		if (e->multi)
+			curl_multi_cleanup(e->multi);
+		scraper_engine_stop(e, NULL, 0);
+		return rv;
+	}
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	uv_timer_init(&e->loop, &e->curl_timer);
+	e->curl_timer.data = e;
+	uv_async_init(&e->loop, &e->stop_async, on_stop);
+	e->stop_async.data = e;
+	for (i = 0; i < e->n; i++) {
+		target_t *t = e->t[i];
+
+		if (t->labels == NULL)
+			continue;
+		uv_timer_init(&e->loop, &t->timer);
+		t->timer.data = t;
+		uv_timer_start(&t->timer, on_scrape_timer, first_delay(t),
+		    (uint64_t)t->job->interval_ms);
+	}
+	if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
+		scraper_engine_stop(e, NULL, 0);
+		return ax_err_set(err, AX_EINTERNAL, "cannot start the loop");
+	}
+	e->started = 1;
+	*out = e;
+	return 0;
+}
+
+static int has_target(const scraper_engine_t *e, uint64_t hash)
+{
+	size_t i;
+
+	for (i = 0; e && i < e->n; i++)
+		if (e->t[i]->labels != NULL && e->t[i]->hash == hash)
+			return 1;
+	return 0;
+}
+
+void scraper_engine_stop(
+    scraper_engine_t *e, const scraper_engine_t *successor, int64_t flush_ms)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	if (e->started) {
+		uv_async_send(&e->stop_async);
+		pthread_join(e->thread, NULL);
+		uv_loop_close(&e->loop);
+		/* the targets go away: their series end here */
+		for (i = 0; i < e->n; i++) {
+			target_t *t = e->t[i];
+
+			if (t->labels == NULL || has_target(successor, t->hash))
+				continue;
+			t->iter++;
+			mark_stale(t, ax_now_ms());
+		}
+	}
+	for (i = 0; i < e->n; i++)
+		target_free(e->t[i]);
+	free(e->t);
+	if (e->multi)
+		curl_multi_cleanup(e->multi);
+	for (i = 0; i < e->n_rw; i++)
+		ax_rw_sender_stop_free(e->rw[i], flush_ms);
+	free(e->rw);
+	ax_buf_fini(&e->key);
+	ax_buf_fini(&e->scratch);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}
+
+/* ---- API ---- */
+
+static void put_labels(ax_buf_t *b, const ax_labels_t *ls)
+{
+	uint32_t i;
+
+	ax_buf_putc(b, '{');
+	for (i = 0; ls && i < ls->n; i++) {
+		if (i)
+			ax_buf_putc(b, ',');
+		ax_buf_put_json_str(b, ls->l[i].name);
+		ax_buf_putc(b, ':');
+		ax_buf_put_json_str(b, ls->l[i].value);
+	}
+	ax_buf_putc(b, '}');
+}
+
+void scraper_engine_targets_json(
+    scraper_engine_t *e, const char *state, ax_buf_t *b)
+{
+	int active = state == NULL || strcmp(state, "dropped") != 0;
+	int dropped = state == NULL || strcmp(state, "active") != 0;
+	size_t i;
+	int first = 1;
+
+	ax_buf_puts(b, "{\"status\":\"success\",\"data\":{\"activeTargets\":[");
+	pthread_mutex_lock(&e->mu);
+	for (i = 0; active && i < e->n; i++) {
+		target_t *t = e->t[i];
+		char ts[64], iv[32], to[32];
+		time_t secs;
+		struct tm tm;
+
+		if (t->labels == NULL)
+			continue;
+		if (!first)
+			ax_buf_putc(b, ',');
+		first = 0;
+		secs = (time_t)(t->last_scrape_ms / 1000);
+		gmtime_r(&secs, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		ax_duration_format(t->job->interval_ms, iv, sizeof(iv));
+		ax_duration_format(t->job->timeout_ms, to, sizeof(to));
+		ax_buf_puts(b, "{\"discoveredLabels\":");
+		put_labels(b, t->discovered);
+		ax_buf_puts(b, ",\"labels\":");
+		put_labels(b, t->labels);
+		ax_buf_puts(b, ",\"scrapePool\":");
+		ax_buf_put_json_str(b, t->job->job_name);
+		ax_buf_puts(b, ",\"scrapeUrl\":");
+		ax_buf_put_json_str(b, t->url);
+		ax_buf_puts(b, ",\"globalUrl\":");
+		ax_buf_put_json_str(b, t->url);
+		ax_buf_puts(b, ",\"lastError\":");
+		ax_buf_put_json_str(b, t->last_error);
+		if (t->last_scrape_ms > 0)
+			ax_buf_printf(b, ",\"lastScrape\":\"%s.%03dZ\"", ts,
+			    (int)(t->last_scrape_ms % 1000));
+		else
+			ax_buf_puts(b, ",\"lastScrape\":\"0001-01-01T00:00:00Z\"");
+		ax_buf_printf(b,
+		    ",\"lastScrapeDuration\":%.9f,\"health\":\"%s\","
+		    "\"scrapeInterval\":\"%s\",\"scrapeTimeout\":\"%s\"}",
+		    t->last_duration,
+		    t->health > 0 ? "up" : t->health < 0 ? "down" : "unknown", iv,
+		    to);
+	}
+	ax_buf_puts(b, "],\"droppedTargets\":[");
+	first = 1;
+	for (i = 0; dropped && i < e->n; i++) {
+		if (e->t[i]->labels != NULL)
+			continue;
+		if (!first)
+			ax_buf_putc(b, ',');
+		first = 0;
+		ax_buf_puts(b, "{\"discoveredLabels\":");
+		put_labels(b, e->t[i]->discovered);
+		ax_buf_putc(b, '}');
+	}
+	pthread_mutex_unlock(&e->mu);
+	ax_buf_puts(b, "]}}");
+}
