@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ax_promyml.h"
 
@@ -243,7 +244,54 @@ static void job_init(void *p)
 	j->honor_timestamps = 1;
 }
 
+static int decode_addr(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	char *s;
+	ax_err_t e;
+	int rv;
+
+	if ((rv = ax_cfg_get_string(c, n, path, &s, err)) != 0)
+		return rv;
+	if (ax_cfg_check_nng_addr(s, &e) != 0) {
+		free(s);
+		return ax_cfg_errorf(c, n, path, err, "%s", e.msg);
+	}
+	free(*(char **)dst);
+	*(char **)dst = s;
+	return 0;
+}
+
+static void free_str(void *dst)
+{
+	free(*(char **)dst);
+	*(char **)dst = NULL;
+}
+
+static const ax_cfg_field_t axon_fields[] = {
+    {.name = "tsdb",
+        .type = AX_CFG_CUSTOM,
+        .offset = 0,
+        .decode = decode_addr,
+        .free_fn = free_str},
+    {.name = "sender_id",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_NONEMPTY,
+        .offset = offsetof(scraper_cfg_t, axon.sender_id) -
+            offsetof(scraper_cfg_t, axon)},
+    {.name = "buffer_samples",
+        .type = AX_CFG_INT,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(scraper_cfg_t, axon.buffer_samples) -
+            offsetof(scraper_cfg_t, axon)},
+    {0},
+};
+
 static const ax_cfg_field_t own[] = {
+    {.name = "axon_scraper",
+        .type = AX_CFG_SECTION,
+        .offset = offsetof(scraper_cfg_t, axon),
+        .fields = axon_fields},
     {.name = "scrape_configs",
         .type = AX_CFG_LIST,
         .offset = offsetof(scraper_cfg_t, jobs),
@@ -321,12 +369,20 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 			    "bearer_token_file may be configured",
 			    path, j->job_name);
 	}
-	if (c->jobs.n > 0 && c->remote_write.n == 0)
+	if (c->jobs.n > 0 && c->remote_write.n == 0 && c->axon.tsdb == NULL)
 		return ax_err_set(err, AX_ECONFIG,
-		    "%s: scrape_configs need a remote_write receiver: this "
-		    "version of axon-scraper runs in agent mode (shipping to "
-		    "axon-tsdb over nng is not available yet)",
+		    "%s: scrape_configs need somewhere to send samples: "
+		    "axon_scraper.tsdb (axon-tsdb's ingest socket) or a "
+		    "remote_write receiver (agent mode)",
 		    path);
+	if (c->axon.sender_id == NULL) {
+		char host[256] = "localhost", id[300];
+
+		gethostname(host, sizeof(host) - 1);
+		snprintf(id, sizeof(id), "scraper-%s", host);
+		if ((c->axon.sender_id = strdup(id)) == NULL)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < c->remote_write.n; i++) {
 		char where[64];
 		int rv;

@@ -13,8 +13,9 @@
  * label_name_length_limit, label_value_length_limit, body_size_limit,
  * static_configs (targets, labels).
  *
- * In this version the scraper runs in agent mode: samples go to every
- * `remote_write` receiver, which must be configured.  Service discovery
+ * Samples go to axon-tsdb over nng when `axon_scraper.tsdb` names its
+ * ingest socket, and to every `remote_write` receiver (agent mode); at
+ * least one of the two must be configured.  Service discovery
  * other than static_configs (file_sd_configs, axon_sd_configs,
  * consul_sd_configs, dns_sd_configs, kubernetes_sd_configs) is refused
  * with an error naming the job, rather than silently scraping nothing.
@@ -59,6 +60,11 @@ typedef struct scraper_job {
 
 typedef struct scraper_cfg {
 	ax_prom_global_t global;
+	struct {
+		char *tsdb;      /* nng address of axon-tsdb's ingest socket */
+		char *sender_id; /* default "scraper-<hostname>" */
+		int64_t buffer_samples; /* while the tsdb is away (1000000) */
+	} axon;
 	ax_cfg_list_t jobs;         /* of scraper_job_t */
 	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
 } scraper_cfg_t;

@@ -20,6 +20,7 @@
 #include "ax_log.h"
 #include "ax_relabel.h"
 #include "ax_rw.h"
+#include "ax_ship.h"
 #include "ax_units.h"
 
 #define ACCEPT_HDR                                                           \
@@ -84,7 +85,8 @@ struct scraper_engine {
 	int started;
 	ax_rw_sender_t **rw;
 	size_t n_rw;
-	uint64_t next_ref;
+	ax_ship_t *ship;     /* to axon-tsdb, or NULL (borrowed) */
+	uint64_t *next_ref;  /* shared by the engines of one process */
 	ax_buf_t key; /* scratch */
 	ax_buf_t scratch;
 	ax_metric_t *m_scrapes, *m_failed, *m_missed;
@@ -287,6 +289,8 @@ static int deliver(scraper_engine_t *e, uint64_t ref, int64_t t, double v)
 	for (i = 0; i < e->n_rw; i++)
 		if (ax_rw_append(e->rw[i], ref, t, v, 1000) != 0)
 			rv = -1;
+	if (e->ship && ax_ship_append(e->ship, ref, t, v) != 0)
+		rv = -1;
 	return rv;
 }
 
@@ -297,11 +301,14 @@ static series_t *series_new(scraper_engine_t *e, ax_labels_t *ls)
 
 	if (s == NULL)
 		return NULL;
-	s->ref = ++e->next_ref;
+	s->ref = __atomic_add_fetch(e->next_ref, 1, __ATOMIC_RELAXED);
 	s->ls = ls;
-	if (ls)
+	if (ls) {
 		for (i = 0; i < e->n_rw; i++)
 			ax_rw_store_series(e->rw[i], s->ref, ls);
+		if (e->ship)
+			ax_ship_store_series(e->ship, s->ref, ls);
+	}
 	return s;
 }
 
@@ -566,6 +573,8 @@ static void mark_stale(target_t *t, int64_t ts)
 
 			for (i = 0; i < t->eng->n_rw; i++)
 				ax_rw_drop_series(t->eng->rw[i], s->ref);
+			if (t->eng->ship)
+				ax_ship_drop_series(t->eng->ship, s->ref);
 			ax_labels_free(s->ls);
 			free(s);
 			ax_hmap_del(&t->cache, he->key, he->klen);
@@ -941,7 +950,8 @@ static uint64_t first_delay(const target_t *t)
 }
 
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
-    scraper_engine_t **out, ax_err_t *err)
+    ax_ship_t *ship, uint64_t *next_ref, scraper_engine_t **out,
+    ax_err_t *err)
 {
 	scraper_engine_t *e = calloc(1, sizeof(*e));
 	const scraper_job_t *jobs = cfg->jobs.items;
@@ -951,6 +961,8 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 	if (e == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	e->cfg = cfg;
+	e->ship = ship;
+	e->next_ref = next_ref;
 	pthread_mutex_init(&e->mu, NULL);
 	e->m_scrapes = ax_metrics_counter(reg, "axon_scraper_scrapes_total",
 	    "Scrapes completed, successful or not.");

@@ -36,14 +36,19 @@
 #include "ax_buf.h"
 #include "ax_err.h"
 #include "ax_metrics.h"
+#include "ax_ship.h"
 #include "scraper/config.h"
 
 typedef struct scraper_engine scraper_engine_t;
 
 /* Build the targets of cfg (borrowed; must outlive the engine) and start
- * scraping in a new thread.  OUT: *out. */
+ * scraping in a new thread.  Samples go to ship (borrowed; NULL: none)
+ * and to cfg's remote_write receivers.  Series refs come from *next_ref,
+ * shared by the engines of one process so a reload's overlap never
+ * reuses a ref.  OUT: *out. */
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
-    scraper_engine_t **out, ax_err_t *err);
+    ax_ship_t *ship, uint64_t *next_ref, scraper_engine_t **out,
+    ax_err_t *err);
 /* Stop: write staleness markers for the series of every target that
  * successor (the engine of a reloaded config, or NULL) does not scrape
  * too, flush the senders for up to flush_ms, free. */

@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ax_daemon.h"
 #include "ax_http.h"
@@ -19,6 +20,8 @@ typedef struct scraper {
 	ax_daemon_t *d;
 	pthread_mutex_t mu;
 	scraper_engine_t *eng;
+	ax_ship_t *ship; /* to axon-tsdb; lives across reloads */
+	uint64_t next_ref;
 } scraper_t;
 
 static void h_targets(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
@@ -36,17 +39,38 @@ static void h_targets(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static int same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
 static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 {
 	scraper_t *s = calloc(1, sizeof(*s));
+	const scraper_cfg_t *cfg = cfgp;
 	int rv;
 
 	if (s == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	s->d = d;
 	pthread_mutex_init(&s->mu, NULL);
-	if ((rv = scraper_engine_start(
-	         cfgp, ax_daemon_metrics(d), &s->eng, err)) != 0) {
+	if (cfg->axon.tsdb != NULL) {
+		ax_ship_opts_t so;
+
+		memset(&so, 0, sizeof(so));
+		so.addr = cfg->axon.tsdb;
+		so.sender_id = cfg->axon.sender_id;
+		so.buffer_samples = (size_t)cfg->axon.buffer_samples;
+		if ((rv = ax_ship_new(&so, ax_daemon_metrics(d), &s->ship,
+		         err)) != 0) {
+			pthread_mutex_destroy(&s->mu);
+			free(s);
+			return rv;
+		}
+	}
+	if ((rv = scraper_engine_start(cfgp, ax_daemon_metrics(d), s->ship,
+	         &s->next_ref, &s->eng, err)) != 0) {
+		ax_ship_stop_free(s->ship, 0);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
 		return rv;
@@ -61,11 +85,18 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 {
 	scraper_t *s = ax_daemon_state(d);
+	const scraper_cfg_t *oc = ax_daemon_config(d), *nc = newp;
 	scraper_engine_t *ne, *old;
 	int rv;
 
-	if ((rv = scraper_engine_start(newp, ax_daemon_metrics(d), &ne, err)) !=
-	    0)
+	if (!same(oc->axon.tsdb, nc->axon.tsdb) ||
+	    !same(oc->axon.sender_id, nc->axon.sender_id) ||
+	    oc->axon.buffer_samples != nc->axon.buffer_samples)
+		return ax_err_set(err, AX_ECONFIG,
+		    "axon_scraper (tsdb, sender_id, buffer_samples) cannot "
+		    "change on reload; restart axon-scraper");
+	if ((rv = scraper_engine_start(newp, ax_daemon_metrics(d), s->ship,
+	         &s->next_ref, &ne, err)) != 0)
 		return rv;
 	pthread_mutex_lock(&s->mu);
 	old = s->eng;
@@ -85,6 +116,7 @@ static void stop(ax_daemon_t *d)
 	scraper_engine_stop(s->eng, NULL, 5000);
 	s->eng = NULL;
 	pthread_mutex_unlock(&s->mu);
+	ax_ship_stop_free(s->ship, 5000);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	ax_daemon_set_state(d, NULL);

@@ -1,0 +1,499 @@
+/*
+ * ax_ship: SampleBatch sender (see ax_ship.h).
+ */
+#include "ax_ship.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ax_hmap.h"
+#include "ax_log.h"
+#include "ax_msg.h"
+#include "ax_units.h"
+#include "axon/v1/samples.pb-c.h"
+
+typedef struct sent {
+	uint64_t ref;
+	ax_labels_t *ls;
+	uint64_t defined_session; /* the session that knows it */
+	uint64_t last_seq;        /* queue sequence of its last sample */
+	uint64_t mark;            /* the batch build that listed its def */
+	int dropped;
+} sent_t;
+
+typedef struct qs {
+	uint64_t ref;
+	int64_t t;
+	double v;
+} qs_t;
+
+struct ax_ship {
+	ax_ship_opts_t o;
+	char *addr, *sender_id;
+	ax_msg_client_t *c;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int started, stopping;
+	int64_t flush_deadline;
+	ax_hmap_t series; /* 8-byte ref -> sent_t */
+	size_t n_dropped_series;
+	qs_t *q;
+	size_t cap, head, n;
+	uint64_t head_seq;
+	int overflowing;
+	uint64_t session, batch_id, build_no;
+	ax_ship_stats_t st;
+	ax_metric_t *m_acc, *m_rej, *m_drop, *m_retry;
+};
+
+static double g_pending(void *arg)
+{
+	ax_ship_t *s = arg;
+	double n;
+
+	pthread_mutex_lock(&s->mu);
+	n = (double)s->n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int ax_ship_store_series(ax_ship_t *s, uint64_t ref, const ax_labels_t *ls)
+{
+	sent_t *e;
+	ax_labels_t *c = ax_labels_dup(ls);
+
+	if (c == NULL)
+		return AX_ENOMEM;
+	pthread_mutex_lock(&s->mu);
+	e = ax_hmap_get(&s->series, &ref, sizeof(ref));
+	if (e == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL ||
+		    ax_hmap_put(&s->series, &ref, sizeof(ref), e, NULL) != 0) {
+			pthread_mutex_unlock(&s->mu);
+			free(e);
+			ax_labels_free(c);
+			return AX_ENOMEM;
+		}
+		e->ref = ref;
+	} else {
+		if (e->dropped)
+			s->n_dropped_series--;
+		ax_labels_free(e->ls);
+	}
+	e->ls = c;
+	e->dropped = 0;
+	e->defined_session = 0;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+void ax_ship_drop_series(ax_ship_t *s, uint64_t ref)
+{
+	sent_t *e;
+
+	pthread_mutex_lock(&s->mu);
+	e = ax_hmap_get(&s->series, &ref, sizeof(ref));
+	if (e && !e->dropped) {
+		e->dropped = 1;
+		s->n_dropped_series++;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
+{
+	sent_t *e;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->n == s->cap) {
+		/* full: the newest sample is dropped, counted, logged once
+		 * per episode */
+		s->st.dropped++;
+		ax_counter_add(s->m_drop, 1);
+		if (!s->overflowing)
+			ax_log_warn("the sample buffer for the tsdb is full; "
+			            "samples are dropped until it drains",
+			    "addr", s->addr);
+		s->overflowing = 1;
+		pthread_mutex_unlock(&s->mu);
+		return AX_EFULL;
+	}
+	s->q[(s->head + s->n) % s->cap] = (qs_t){ref, ts, v};
+	s->n++;
+	e = ax_hmap_get(&s->series, &ref, sizeof(ref));
+	if (e)
+		e->last_seq = s->head_seq + s->n - 1;
+	if (s->n >= s->o.max_batch)
+		pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* Remove dropped series whose samples have all been shipped (mu held). */
+static void reap(ax_ship_t *s)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *he;
+
+	if (s->n_dropped_series == 0)
+		return;
+	while ((he = ax_hmap_next(&s->series, &pos)) != NULL) {
+		sent_t *e = he->val;
+
+		if (e->dropped && e->last_seq < s->head_seq) {
+			ax_labels_free(e->ls);
+			free(e);
+			ax_hmap_del(&s->series, he->key, he->klen);
+			s->n_dropped_series--;
+		}
+	}
+}
+
+/* One batch of the queue's head, built into the arrays given; mu held.
+ * Returns the sample count; *defs the SeriesDefs needed. */
+typedef struct batch {
+	Axon__V1__SampleBatch b;
+	uint64_t *refs;
+	int64_t *ts;
+	double *vs;
+	Axon__V1__SeriesDef *defs, **defp;
+	Axon__V1__Label *lab, **labp;
+	size_t n, n_defs, n_lab, cap_lab;
+	uint64_t first_seq;
+} batch_t;
+
+static int batch_build(ax_ship_t *s, batch_t *bt)
+{
+	size_t i, k;
+
+	s->build_no++;
+	bt->n = s->n < s->o.max_batch ? s->n : s->o.max_batch;
+	bt->first_seq = s->head_seq;
+	bt->n_defs = 0;
+	bt->n_lab = 0;
+	for (i = 0; i < bt->n; i++) {
+		qs_t *q = &s->q[(s->head + i) % s->cap];
+		sent_t *e = ax_hmap_get(&s->series, &q->ref, sizeof(q->ref));
+
+		bt->refs[i] = q->ref;
+		bt->ts[i] = q->t;
+		bt->vs[i] = q->v;
+		if (e == NULL || e->ls == NULL ||
+		    (e->defined_session == s->session && s->session != 0) ||
+		    e->mark == s->build_no)
+			continue;
+		e->mark = s->build_no;
+		if (bt->n_lab + e->ls->n > bt->cap_lab) {
+			size_t nc = (bt->n_lab + e->ls->n) * 2;
+			Axon__V1__Label *nl = realloc(bt->lab, nc * sizeof(*nl));
+			Axon__V1__Label **np;
+
+			if (nl == NULL)
+				return AX_ENOMEM;
+			bt->lab = nl;
+			np = realloc(bt->labp, nc * sizeof(*np));
+			if (np == NULL)
+				return AX_ENOMEM;
+			bt->labp = np;
+			bt->cap_lab = nc;
+		}
+		axon__v1__series_def__init(&bt->defs[bt->n_defs]);
+		bt->defs[bt->n_defs].ref = q->ref;
+		bt->defs[bt->n_defs].n_labels = e->ls->n;
+		/* label pointers are fixed up after all are placed */
+		bt->defs[bt->n_defs].labels = (Axon__V1__Label **)(uintptr_t)(
+		    bt->n_lab + 1);
+		for (k = 0; k < e->ls->n; k++) {
+			axon__v1__label__init(&bt->lab[bt->n_lab]);
+			bt->lab[bt->n_lab].name = (char *)e->ls->l[k].name;
+			bt->lab[bt->n_lab].value = (char *)e->ls->l[k].value;
+			bt->n_lab++;
+		}
+		bt->defp[bt->n_defs] = &bt->defs[bt->n_defs];
+		bt->n_defs++;
+	}
+	for (i = 0; i < bt->n_lab; i++)
+		bt->labp[i] = &bt->lab[i];
+	for (i = 0; i < bt->n_defs; i++)
+		bt->defs[i].labels =
+		    bt->labp + ((uintptr_t)bt->defs[i].labels - 1);
+	axon__v1__sample_batch__init(&bt->b);
+	bt->b.version = 1;
+	bt->b.sender_id = s->sender_id;
+	bt->b.session_id = s->session;
+	bt->b.batch_id = s->batch_id;
+	bt->b.series = bt->defp;
+	bt->b.n_series = bt->n_defs;
+	bt->b.refs = bt->refs;
+	bt->b.n_refs = bt->n;
+	bt->b.ts_ms = bt->ts;
+	bt->b.n_ts_ms = bt->n;
+	bt->b.values = bt->vs;
+	bt->b.n_values = bt->n;
+	return 0;
+}
+
+static void wait_ms(ax_ship_t *s, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
+static void *ship_main(void *arg)
+{
+	ax_ship_t *s = arg;
+	batch_t bt;
+	int64_t backoff = 20;
+	int resend = 0;
+	size_t i;
+
+	memset(&bt, 0, sizeof(bt));
+	bt.refs = calloc(s->o.max_batch, sizeof(*bt.refs));
+	bt.ts = calloc(s->o.max_batch, sizeof(*bt.ts));
+	bt.vs = calloc(s->o.max_batch, sizeof(*bt.vs));
+	bt.defs = calloc(s->o.max_batch, sizeof(*bt.defs));
+	bt.defp = calloc(s->o.max_batch, sizeof(*bt.defp));
+	if (!bt.refs || !bt.ts || !bt.vs || !bt.defs || !bt.defp) {
+		ax_log_error("ship: out of memory; samples for the tsdb are not "
+		             "shipped",
+		    "addr", s->addr);
+		goto out;
+	}
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		Axon__V1__SampleBatchAck *ack = NULL;
+		ax_err_t err;
+		int rv;
+
+		if (s->stopping &&
+		    (s->n == 0 || ax_mono_ms() >= s->flush_deadline))
+			break;
+		if (!resend) {
+			if (s->n < s->o.max_batch && !s->stopping) {
+				wait_ms(s, s->o.flush_ms);
+				if (s->n == 0)
+					continue;
+			}
+			if (s->n == 0)
+				continue;
+			s->batch_id++;
+		}
+		if (batch_build(s, &bt) != 0) {
+			wait_ms(s, 100);
+			continue;
+		}
+		pthread_mutex_unlock(&s->mu);
+		rv = ax_msg_call(s->c, &bt.b.base,
+		    &axon__v1__sample_batch_ack__descriptor,
+		    (ProtobufCMessage **)&ack, &err);
+		pthread_mutex_lock(&s->mu);
+		if (rv != 0) {
+			/* no answer: the same batch again, after a pause */
+			resend = 1;
+			s->st.retries++;
+			ax_counter_add(s->m_retry, 1);
+			wait_ms(s, backoff);
+			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+			continue;
+		}
+		switch (ack->status) {
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__ACCEPTED: {
+			uint64_t rej = ack->out_of_order +
+			    ack->duplicate_timestamp + ack->out_of_bounds +
+			    ack->limit + ack->invalid;
+			size_t pop = bt.first_seq + bt.n > s->head_seq
+			    ? (size_t)(bt.first_seq + bt.n - s->head_seq)
+			    : 0;
+
+			s->session = ack->session_id;
+			for (i = 0; i < bt.n_defs; i++) {
+				sent_t *e = ax_hmap_get(&s->series,
+				    &bt.defs[i].ref, sizeof(uint64_t));
+
+				if (e)
+					e->defined_session = s->session;
+			}
+			if (pop > s->n)
+				pop = s->n;
+			s->head = (s->head + pop) % s->cap;
+			s->n -= pop;
+			s->head_seq += pop;
+			s->st.accepted += ack->accepted;
+			s->st.rejected += rej;
+			ax_counter_add(s->m_acc, (double)ack->accepted);
+			ax_counter_add(s->m_rej, (double)rej);
+			if (s->overflowing && s->n < s->cap / 2)
+				s->overflowing = 0;
+			reap(s);
+			resend = 0;
+			backoff = 20;
+			break;
+		}
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__UNKNOWN_REFS:
+			for (i = 0; i < ack->n_unknown_refs; i++) {
+				sent_t *e = ax_hmap_get(&s->series,
+				    &ack->unknown_refs[i], sizeof(uint64_t));
+
+				if (e)
+					e->defined_session = 0;
+			}
+			s->session = ack->session_id;
+			resend = 1;
+			break;
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__RESET_SESSION:
+			/* a new receiver session: every ref needs its def */
+			s->session = ack->session_id;
+			resend = 1;
+			break;
+		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__RETRY:
+			resend = 1;
+			s->st.retries++;
+			ax_counter_add(s->m_retry, 1);
+			wait_ms(s, ack->retry_after_ms > 0
+			        ? (int64_t)ack->retry_after_ms
+			        : backoff);
+			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+			break;
+		default: {
+			size_t pop = bt.n > s->n ? s->n : bt.n;
+
+			ax_log_error("the tsdb refused a sample batch as invalid; "
+			             "its samples are dropped",
+			    "addr", s->addr, "err",
+			    ack->message ? ack->message : "");
+			s->head = (s->head + pop) % s->cap;
+			s->n -= pop;
+			s->head_seq += pop;
+			s->st.dropped += pop;
+			ax_counter_add(s->m_drop, (double)pop);
+			resend = 0;
+			break;
+		}
+		}
+		protobuf_c_message_free_unpacked(&ack->base, NULL);
+	}
+	pthread_mutex_unlock(&s->mu);
+out:
+	free(bt.refs);
+	free(bt.ts);
+	free(bt.vs);
+	free(bt.defs);
+	free(bt.defp);
+	free(bt.lab);
+	free(bt.labp);
+	return NULL;
+}
+
+int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
+    ax_err_t *err)
+{
+	ax_ship_t *s = calloc(1, sizeof(*s));
+	ax_msg_opts_t mo;
+	int rv;
+
+	if (s == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	s->o = *o;
+	if (s->o.max_batch == 0)
+		s->o.max_batch = 2000;
+	if (s->o.buffer_samples == 0)
+		s->o.buffer_samples = 1000000;
+	if (s->o.buffer_samples < s->o.max_batch)
+		s->o.buffer_samples = s->o.max_batch;
+	if (s->o.flush_ms <= 0)
+		s->o.flush_ms = 200;
+	if (s->o.timeout_ms <= 0)
+		s->o.timeout_ms = 5000;
+	s->addr = strdup(o->addr ? o->addr : "");
+	s->sender_id = strdup(o->sender_id ? o->sender_id : "axon");
+	s->cap = s->o.buffer_samples;
+	s->q = calloc(s->cap, sizeof(*s->q));
+	ax_hmap_init(&s->series);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (!s->addr || !s->sender_id || !s->q) {
+		ax_ship_stop_free(s, 0);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	memset(&mo, 0, sizeof(mo));
+	mo.timeout_ms = s->o.timeout_ms;
+	mo.retries = 0;
+	mo.reconnect_min_ms = 50;
+	mo.reconnect_max_ms = 2000;
+	if ((rv = ax_msg_client_open(s->addr, &mo, &s->c, err)) != 0) {
+		ax_ship_stop_free(s, 0);
+		return rv;
+	}
+	s->m_acc = ax_metrics_counter(reg, "axon_ship_samples_accepted_total",
+	    "Samples the tsdb acknowledged as stored.");
+	s->m_rej = ax_metrics_counter(reg, "axon_ship_samples_rejected_total",
+	    "Samples the tsdb refused for good (out of order, duplicate "
+	    "timestamp, out of bounds, limits, invalid).");
+	s->m_drop = ax_metrics_counter(reg, "axon_ship_samples_dropped_total",
+	    "Samples dropped before reaching the tsdb: the buffer was full, "
+	    "or the batch was refused as invalid.");
+	s->m_retry = ax_metrics_counter(reg, "axon_ship_batch_retries_total",
+	    "Sample batches sent again (no answer, or RETRY).");
+	if (reg)
+		ax_metrics_gauge_fn(reg, "axon_ship_samples_pending",
+		    "Samples queued for the tsdb.", g_pending, s);
+	if (pthread_create(&s->thread, NULL, ship_main, s) != 0) {
+		ax_ship_stop_free(s, 0);
+		return ax_err_set(err, AX_EINTERNAL, "cannot start the sender");
+	}
+	s->started = 1;
+	*out = s;
+	return 0;
+}
+
+void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *he;
+
+	if (s == NULL)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = 1;
+		s->flush_deadline = ax_mono_ms() + flush_ms;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->c)
+		ax_msg_client_close(s->c);
+	while ((he = ax_hmap_next(&s->series, &pos)) != NULL) {
+		sent_t *e = he->val;
+
+		ax_labels_free(e->ls);
+		free(e);
+	}
+	ax_hmap_fini(&s->series);
+	free(s->q);
+	free(s->addr);
+	free(s->sender_id);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+void ax_ship_stats(ax_ship_t *s, ax_ship_stats_t *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->st;
+	out->pending = s->n;
+	pthread_mutex_unlock(&s->mu);
+}

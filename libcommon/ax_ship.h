@@ -1,0 +1,63 @@
+/*
+ * ax_ship: the sender side of the axon.v1 sample-ingestion contract
+ * (proto/axon/v1/samples.proto, docs/proto.md): scrapers and the ruler
+ * ship samples to axon-tsdb over nng REQ/REP.
+ *
+ * Series labels are stored once by ref (ax_ship_store_series); samples
+ * are queued as (ref, ts, value) and a sender thread ships them in order,
+ * in batches of at most max_batch samples, each carrying the SeriesDefs of
+ * the refs the receiver's session has not seen yet.  Acks: ACCEPTED
+ * (permanent per-sample rejections are counted, never retried); RETRY and
+ * no answer keep the batch and retry the same batch_id with backoff (the
+ * receiver deduplicates a resend); UNKNOWN_REFS and RESET_SESSION resend
+ * with definitions; INVALID drops the batch, counted and logged.
+ *
+ * While the tsdb is down the queue holds up to buffer_samples samples;
+ * past that the oldest are dropped, counted
+ * (axon_ship_samples_dropped_total) and logged once per episode, never
+ * silently.  Thread safety: every call may come from any thread.
+ */
+#ifndef AX_SHIP_H
+#define AX_SHIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ax_err.h"
+#include "ax_labels.h"
+#include "ax_metrics.h"
+
+typedef struct ax_ship_opts {
+	const char *addr;      /* nng address of the tsdb's ingest socket */
+	const char *sender_id; /* stable identity, e.g. "scraper-0" */
+	size_t max_batch;      /* samples per batch (default 2000) */
+	size_t buffer_samples; /* queue bound (default 1000000) */
+	int64_t flush_ms;      /* ship at least this often (default 200) */
+	int64_t timeout_ms;    /* per attempt (default 5000) */
+} ax_ship_opts_t;
+
+typedef struct ax_ship ax_ship_t;
+
+typedef struct ax_ship_stats {
+	uint64_t accepted;  /* samples the tsdb stored */
+	uint64_t rejected;  /* refused for good (out of order, ...) */
+	uint64_t dropped;   /* past the buffer bound, or in INVALID batches */
+	uint64_t retries;   /* batch resends */
+	uint64_t pending;   /* queued now */
+} ax_ship_stats_t;
+
+/* Start a sender (metrics registered in reg, which may be NULL).
+ * OUT: *out, released by ax_ship_stop_free. */
+int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
+    ax_err_t *err);
+/* Stop: ship what is queued for at most flush_ms, then free. */
+void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms);
+/* Labels of series ref (copied; sorted, __name__ included). */
+int ax_ship_store_series(ax_ship_t *s, uint64_t ref, const ax_labels_t *ls);
+/* Forget series ref once its queued samples are shipped. */
+void ax_ship_drop_series(ax_ship_t *s, uint64_t ref);
+/* Queue a sample (never blocks; past the bound the oldest go). */
+int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v);
+void ax_ship_stats(ax_ship_t *s, ax_ship_stats_t *out);
+
+#endif
