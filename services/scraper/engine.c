@@ -949,9 +949,49 @@ static uint64_t first_delay(const target_t *t)
 	return (uint64_t)next;
 }
 
+int scraper_shard_parse(const char *s, scraper_shard_t *out, ax_err_t *err)
+{
+	unsigned long long i, n;
+	char extra;
+
+	out->index = 0;
+	out->count = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (sscanf(s, "%llu/%llu%c", &i, &n, &extra) != 2 || n == 0 || i >= n)
+		return ax_err_set(err, AX_EINVAL,
+		    "--shard: want i/N with 0 <= i < N, got \"%s\"", s);
+	out->index = i;
+	out->count = n;
+	return 0;
+}
+
+/* Is the target this replica's? */
+static int in_shard(const target_t *t, const scraper_shard_t *sh)
+{
+	const char *a;
+	uint8_t h[16];
+	uint64_t sum = 0;
+	int i;
+
+	if (sh == NULL || sh->count <= 1 || t->labels == NULL)
+		return 1;
+	a = t->url; /* scheme://address/path: hash the address part */
+	{
+		const char *p = strstr(a, "://"), *e;
+
+		p = p ? p + 3 : a;
+		e = strchr(p, '/');
+		ax_md5(p, e ? (size_t)(e - p) : strlen(p), h);
+	}
+	for (i = 8; i < 16; i++)
+		sum = sum << 8 | h[i];
+	return sum % sh->count == sh->index;
+}
+
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
-    ax_ship_t *ship, uint64_t *next_ref, scraper_engine_t **out,
-    ax_err_t *err)
+    ax_ship_t *ship, uint64_t *next_ref, const scraper_shard_t *shard,
+    scraper_engine_t **out, ax_err_t *err)
 {
 	scraper_engine_t *e = calloc(1, sizeof(*e));
 	const scraper_job_t *jobs = cfg->jobs.items;
@@ -997,6 +1037,10 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 				if (t == NULL) {
 					rv = AX_ECONFIG;
 					break;
+				}
+				if (!in_shard(t, shard)) {
+					target_free(t); /* another replica's */
+					continue;
 				}
 				nt = realloc(e->t, (e->n + 1) * sizeof(*nt));
 				if (nt == NULL) {

@@ -45,10 +45,19 @@ typedef struct scraper_engine scraper_engine_t;
  * scraping in a new thread.  Samples go to ship (borrowed; NULL: none)
  * and to cfg's remote_write receivers.  Series refs come from *next_ref,
  * shared by the engines of one process so a reload's overlap never
- * reuses a ref.  OUT: *out. */
+ * reuses a ref.  With shard (NULL: none) of N replicas, only the targets
+ * whose final __address__ hashes (Prometheus' hashmod: MD5, low 64 bits)
+ * to index modulo N are scraped here.  OUT: *out. */
+typedef struct scraper_shard {
+	uint64_t index, count; /* count 0 or 1: every target */
+} scraper_shard_t;
+
+/* Parse "i/N" (0 <= i < N).  0, or AX_EINVAL with err. */
+int scraper_shard_parse(const char *s, scraper_shard_t *out, ax_err_t *err);
+
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
-    ax_ship_t *ship, uint64_t *next_ref, scraper_engine_t **out,
-    ax_err_t *err);
+    ax_ship_t *ship, uint64_t *next_ref, const scraper_shard_t *shard,
+    scraper_engine_t **out, ax_err_t *err);
 /* Stop: write staleness markers for the series of every target that
  * successor (the engine of a reloaded config, or NULL) does not scrape
  * too, flush the senders for up to flush_ms, free. */

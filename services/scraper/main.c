@@ -22,7 +22,16 @@ typedef struct scraper {
 	scraper_engine_t *eng;
 	ax_ship_t *ship; /* to axon-tsdb; lives across reloads */
 	uint64_t next_ref;
+	scraper_shard_t shard;
 } scraper_t;
+
+static const ax_flag_t flags[] = {
+    {"shard", AX_FLAG_STRING, "",
+        "Scrape only this replica's share of the targets, i/N (0 <= i < "
+        "N): those whose __address__ hashes to i modulo N, as a hashmod "
+        "relabel rule would.  Empty: every target."},
+    {NULL, 0, NULL, NULL},
+};
 
 static void h_targets(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
@@ -53,6 +62,11 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	if (s == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	s->d = d;
+	if ((rv = scraper_shard_parse(ax_daemon_flag(d, "shard"), &s->shard,
+	         err)) != 0) {
+		free(s);
+		return rv;
+	}
 	pthread_mutex_init(&s->mu, NULL);
 	if (cfg->axon.tsdb != NULL) {
 		ax_ship_opts_t so;
@@ -69,7 +83,7 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		}
 	}
 	if ((rv = scraper_engine_start(cfgp, ax_daemon_metrics(d), s->ship,
-	         &s->next_ref, &s->eng, err)) != 0) {
+	         &s->next_ref, &s->shard, &s->eng, err)) != 0) {
 		ax_ship_stop_free(s->ship, 0);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
@@ -96,7 +110,7 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 		    "axon_scraper (tsdb, sender_id, buffer_samples) cannot "
 		    "change on reload; restart axon-scraper");
 	if ((rv = scraper_engine_start(newp, ax_daemon_metrics(d), s->ship,
-	         &s->next_ref, &ne, err)) != 0)
+	         &s->next_ref, &s->shard, &ne, err)) != 0)
 		return rv;
 	pthread_mutex_lock(&s->mu);
 	old = s->eng;
@@ -129,7 +143,7 @@ static const ax_daemon_spec_t spec = {
                    "samples to remote-write receivers (agent mode).",
     .default_config = "scraper.yml",
     .default_listen = "0.0.0.0:9091",
-    .flags = NULL,
+    .flags = flags,
     .load_config = scraper_config_load,
     .free_config = scraper_config_free,
     .start = start,
