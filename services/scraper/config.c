@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ax_promyml.h"
@@ -148,6 +149,25 @@ static const ax_cfg_field_t static_fields[] = {
     {0},
 };
 
+static const ax_cfg_field_t filesd_fields[] = {
+    {.name = "files",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(scraper_filesd_t, files)},
+    {.name = "refresh_interval",
+        .type = AX_CFG_DURATION,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(scraper_filesd_t, refresh_ms)},
+    {0},
+};
+
+static void filesd_init(void *p)
+{
+	scraper_filesd_t *f = p;
+
+	memset(f, 0, sizeof(*f));
+	f->refresh_ms = 5 * 60 * 1000;
+}
+
 static const ax_cfg_field_t job_fields[] = {
     {.name = "job_name",
         .type = AX_CFG_STRING,
@@ -226,7 +246,12 @@ static const ax_cfg_field_t job_fields[] = {
         .offset = offsetof(scraper_job_t, static_configs),
         .fields = static_fields,
         .elem_size = sizeof(scraper_static_t)},
-    {.name = "file_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
+    {.name = "file_sd_configs",
+        .type = AX_CFG_LIST,
+        .offset = offsetof(scraper_job_t, file_sd),
+        .fields = filesd_fields,
+        .elem_size = sizeof(scraper_filesd_t),
+        .elem_init = filesd_init},
     {.name = "axon_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
     {.name = "consul_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
     {.name = "dns_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
@@ -346,6 +371,28 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 		    sdup_default(&j->scheme, "http") != 0 ||
 		    sdup_default(&j->params, "") != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		for (k = 0; k < j->file_sd.n; k++) {
+			const scraper_filesd_t *f =
+			    &((const scraper_filesd_t *)j->file_sd.items)[k];
+			size_t m;
+
+			for (m = 0; m < f->files.n; m++) {
+				const char *pat = f->files.v[m];
+				const char *star = strchr(pat, '*');
+				const char *dot = strrchr(pat, '.');
+
+				if ((star && strchr(star, '/')) || dot == NULL ||
+				    !(strcasecmp(dot, ".json") == 0 ||
+				        strcasecmp(dot, ".yml") == 0 ||
+				        strcasecmp(dot, ".yaml") == 0))
+					return ax_err_set(err, AX_ECONFIG,
+					    "%s: scrape config \"%s\": path name "
+					    "\"%s\" is not valid for file "
+					    "discovery (*.json, *.yml or *.yaml; "
+					    "'*' only in the last element)",
+					    path, j->job_name, pat);
+			}
+		}
 		if (strcmp(j->scheme, "http") != 0 &&
 		    strcmp(j->scheme, "https") != 0)
 			return ax_err_set(err, AX_ECONFIG,
@@ -427,4 +474,68 @@ void scraper_config_free(void *p)
 	ax_cfg_free_fields(ax_prom_global_fields, &c->global);
 	ax_cfg_free_fields(own, c);
 	free(c);
+}
+
+int scraper_filesd_read(const char *path, scraper_static_t **groups,
+    size_t *n, ax_err_t *err)
+{
+	ax_cfg_t c;
+	yaml_node_t *root;
+	yaml_node_item_t *it;
+	scraper_static_t *g = NULL;
+	size_t k = 0;
+	int rv;
+
+	*groups = NULL;
+	*n = 0;
+	memset(&c, 0, sizeof(c));
+	c.quiet = 1;
+	if ((rv = ax_cfg_load_file(&c, path, err)) != 0)
+		return rv;
+	root = ax_cfg_root(&c);
+	if (root == NULL || ax_cfg_is_null(root)) {
+		ax_cfg_fini(&c);
+		return 0;
+	}
+	if (root->type != YAML_SEQUENCE_NODE) {
+		rv = ax_cfg_errorf(&c, root, "", err,
+		    "expected a list of target groups");
+		ax_cfg_fini(&c);
+		return rv;
+	}
+	for (it = root->data.sequence.items.start;
+	     it < root->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&c.doc, *it);
+		scraper_static_t *ng = realloc(g, (k + 1) * sizeof(*g));
+		char where[32];
+
+		if (ng == NULL) {
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+			break;
+		}
+		g = ng;
+		memset(&g[k], 0, sizeof(g[k]));
+		snprintf(where, sizeof(where), "[%zu]", k);
+		rv = ax_cfg_decode(&c, item, where, static_fields, &g[k], err);
+		k++;
+		if (rv != 0)
+			break;
+	}
+	ax_cfg_fini(&c);
+	if (rv != 0) {
+		scraper_groups_free(g, k);
+		return rv;
+	}
+	*groups = g;
+	*n = k;
+	return 0;
+}
+
+void scraper_groups_free(scraper_static_t *groups, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ax_cfg_free_fields(static_fields, &groups[i]);
+	free(groups);
 }

@@ -11,7 +11,9 @@
  * bearer_token, bearer_token_file, tls_config, relabel_configs,
  * metric_relabel_configs, sample_limit, label_limit,
  * label_name_length_limit, label_value_length_limit, body_size_limit,
- * static_configs (targets, labels).
+ * static_configs (targets, labels), file_sd_configs (files: JSON or YAML
+ * target-group files, `*` allowed in the last path element;
+ * refresh_interval, 5m).
  *
  * Samples go to axon-tsdb over nng when `axon_scraper.tsdb` names its
  * ingest socket, and to every `remote_write` receiver (agent mode); at
@@ -36,6 +38,11 @@ typedef struct scraper_static {
 	ax_labels_t *labels;
 } scraper_static_t;
 
+typedef struct scraper_filesd {
+	ax_cfg_strings_t files; /* patterns: path, '*' in the last element */
+	int64_t refresh_ms;     /* re-read every so often (5m) */
+} scraper_filesd_t;
+
 typedef struct scraper_job {
 	char *job_name;
 	int64_t interval_ms, timeout_ms; /* 0 until defaults apply */
@@ -52,6 +59,7 @@ typedef struct scraper_job {
 	int64_t sample_limit, label_limit, label_name_length_limit,
 	    label_value_length_limit, body_size_limit;
 	ax_cfg_list_t static_configs; /* of scraper_static_t */
+	ax_cfg_list_t file_sd;        /* of scraper_filesd_t */
 	int params_set;
 	ax_cfg_strings_t params_names; /* first value of each param, for
 	                                  __param_<name> */
@@ -68,6 +76,15 @@ typedef struct scraper_cfg {
 	ax_cfg_list_t jobs;         /* of scraper_job_t */
 	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
 } scraper_cfg_t;
+
+/*
+ * Read a file_sd file (JSON or YAML: a list of {targets, labels}).  OUT:
+ * *groups (n of them), released with scraper_groups_free.  Errors name
+ * file:line:col.
+ */
+int scraper_filesd_read(const char *path, scraper_static_t **groups,
+    size_t *n, ax_err_t *err);
+void scraper_groups_free(scraper_static_t *groups, size_t n);
 
 /* ax_daemon load/free callbacks. */
 int scraper_config_load(

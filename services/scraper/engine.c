@@ -5,6 +5,8 @@
 #include "scraper/engine.h"
 
 #include <curl/curl.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -49,7 +51,9 @@ typedef struct target {
 	ax_labels_t *discovered; /* before relabeling */
 	ax_labels_t *labels;     /* NULL when dropped */
 	char *url;
-	uint64_t hash;
+	uint64_t hash;  /* identity of the scraped target (labels, URL) */
+	uint64_t dhash; /* identity of the discovered target */
+	char *origin;   /* the file_sd file it came from; NULL: static */
 	/* what the API shows (under eng->mu) */
 	int health; /* 0 unknown, 1 up, -1 down */
 	char last_error[512];
@@ -86,11 +90,26 @@ struct scraper_engine {
 	ax_rw_sender_t **rw;
 	size_t n_rw;
 	ax_ship_t *ship;     /* to axon-tsdb, or NULL (borrowed) */
+	struct jobrt *jr;    /* jobs with file_sd_configs */
+	size_t n_jr;
+	scraper_shard_t shard;
 	uint64_t *next_ref;  /* shared by the engines of one process */
 	ax_buf_t key; /* scratch */
 	ax_buf_t scratch;
 	ax_metric_t *m_scrapes, *m_failed, *m_missed;
 };
+
+/* A job with file_sd_configs: its files are polled for changes. */
+typedef struct jobrt {
+	scraper_engine_t *eng;
+	const scraper_job_t *job;
+	uv_timer_t poll;
+	uint64_t sig;
+	int64_t next_full; /* ax_mono_ms: re-read at refresh_interval */
+	int64_t refresh_ms;
+} jobrt_t;
+
+#define FILESD_POLL_MS 5000
 
 typedef struct poll_ctx {
 	uv_poll_t poll;
@@ -158,6 +177,13 @@ static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
 	ax_labels_builder_fini(&b);
 	while (np > 0)
 		free(pnames[--np]);
+	if (rv == 0) {
+		ax_buf_t hk = AX_BUF_INIT;
+
+		ax_labels_format(t->discovered, &hk);
+		t->dhash = ax_hash_bytes(hk.p ? hk.p : "", hk.len);
+		ax_buf_fini(&hk);
+	}
 	free(iv);
 	free(tv);
 	if (rv != 0)
@@ -266,6 +292,7 @@ static void target_free(target_t *t)
 	ax_labels_free(t->discovered);
 	ax_labels_free(t->labels);
 	free(t->url);
+	free(t->origin);
 	ax_buf_fini(&t->body);
 	ax_expo_fini(&t->parser);
 	free(t->pend);
@@ -923,6 +950,10 @@ static void on_stop(uv_async_t *h)
 			t->in_flight = 0;
 		}
 	}
+	for (i = 0; i < e->n_jr; i++) {
+		uv_timer_stop(&e->jr[i].poll);
+		uv_close((uv_handle_t *)&e->jr[i].poll, NULL);
+	}
 	uv_timer_stop(&e->curl_timer);
 	uv_close((uv_handle_t *)&e->curl_timer, NULL);
 	uv_close((uv_handle_t *)&e->stop_async, NULL);
@@ -989,6 +1020,264 @@ static int in_shard(const target_t *t, const scraper_shard_t *sh)
 	return sum % sh->count == sh->index;
 }
 
+/* ---- target sets ---- */
+
+static int push_target(target_t ***v, size_t *n, target_t *t)
+{
+	target_t **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return AX_ENOMEM;
+	*v = nv;
+	nv[(*n)++] = t;
+	return 0;
+}
+
+/* Targets of one group (static or from a file) appended to *v. */
+static int group_targets(scraper_engine_t *e, const scraper_job_t *j,
+    const scraper_static_t *g, const char *origin, target_t ***v, size_t *n,
+    ax_err_t *err)
+{
+	size_t m;
+
+	for (m = 0; m < g->targets.n; m++) {
+		ax_labels_t *gl = g->labels;
+		ax_labels_t *withfp = NULL;
+		target_t *t;
+
+		if (origin) {
+			ax_labels_builder_t b;
+
+			ax_labels_builder_init(&b, g->labels);
+			ax_labels_builder_set(&b, "__meta_filepath", origin);
+			ax_labels_builder_build(&b, &withfp, NULL);
+			ax_labels_builder_fini(&b);
+			gl = withfp;
+		}
+		t = target_new(e, j, g->targets.v[m], gl, err);
+		ax_labels_free(withfp);
+		if (t == NULL)
+			return AX_ECONFIG;
+		if (!in_shard(t, &e->shard)) {
+			target_free(t); /* another replica's */
+			continue;
+		}
+		if (origin && (t->origin = strdup(origin)) == NULL) {
+			target_free(t);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+		if (push_target(v, n, t) != 0) {
+			target_free(t);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+/* The files matched by a job's file_sd patterns, sorted. */
+static int job_files(const scraper_job_t *j, glob_t *out)
+{
+	size_t k, m;
+	int flags = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < j->file_sd.n; k++) {
+		const scraper_filesd_t *f =
+		    &((const scraper_filesd_t *)j->file_sd.items)[k];
+
+		for (m = 0; m < f->files.n; m++) {
+			glob(f->files.v[m], flags, NULL, out);
+			flags = GLOB_APPEND;
+		}
+	}
+	return 0;
+}
+
+/* A signature of the job's files (names, sizes, times). */
+static uint64_t files_sig(const scraper_job_t *j)
+{
+	glob_t g;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	job_files(j, &g);
+	for (i = 0; i < g.gl_pathc; i++) {
+		struct stat st;
+		uint64_t x[4] = {0, 0, 0, 0};
+
+		if (stat(g.gl_pathv[i], &st) == 0) {
+			x[0] = (uint64_t)st.st_size;
+			x[1] = (uint64_t)st.st_mtim.tv_sec;
+			x[2] = (uint64_t)st.st_mtim.tv_nsec;
+			x[3] = (uint64_t)st.st_ino;
+		}
+		h = (h ^ ax_hash_bytes(g.gl_pathv[i], strlen(g.gl_pathv[i]))) *
+		    1099511628211ULL;
+		h = (h ^ ax_hash_bytes(x, sizeof(x))) * 1099511628211ULL;
+	}
+	globfree(&g);
+	return h;
+}
+
+/* All targets of a job: static, then its files.  Files that cannot be
+ * read are listed in *failed (their previous targets are kept). */
+static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
+    target_t ***v, size_t *n, ax_cfg_strings_t *failed, ax_err_t *err)
+{
+	const scraper_static_t *sc = j->static_configs.items;
+	glob_t g;
+	size_t k;
+	int rv = 0;
+
+	for (k = 0; k < j->static_configs.n && rv == 0; k++)
+		rv = group_targets(e, j, &sc[k], NULL, v, n, err);
+	if (rv != 0 || j->file_sd.n == 0)
+		return rv;
+	job_files(j, &g);
+	for (k = 0; k < g.gl_pathc && rv == 0; k++) {
+		scraper_static_t *groups;
+		size_t ng, i;
+		ax_err_t fe;
+
+		if (scraper_filesd_read(g.gl_pathv[k], &groups, &ng, &fe) != 0) {
+			char **nf;
+
+			ax_log_error("cannot read a file_sd file; its targets "
+			             "stay as they were",
+			    "job", j->job_name, "err", fe.msg);
+			nf = realloc(failed->v, (failed->n + 1) * sizeof(char *));
+			if (nf != NULL) {
+				failed->v = nf;
+				if ((nf[failed->n] = strdup(g.gl_pathv[k])))
+					failed->n++;
+			}
+			continue;
+		}
+		for (i = 0; i < ng && rv == 0; i++)
+			rv = group_targets(e, j, &groups[i], g.gl_pathv[k], v, n,
+			    err);
+		scraper_groups_free(groups, ng);
+	}
+	globfree(&g);
+	return rv;
+}
+
+static void start_target(scraper_engine_t *e, target_t *t)
+{
+	if (t->labels == NULL)
+		return;
+	uv_timer_init(&e->loop, &t->timer);
+	t->timer.data = t;
+	uv_timer_start(&t->timer, on_scrape_timer, first_delay(t),
+	    (uint64_t)t->job->interval_ms);
+}
+
+static void on_target_closed(uv_handle_t *h)
+{
+	target_free(h->data);
+}
+
+/* Take a running target out: staleness markers, then free it once its
+ * timer is closed (loop thread). */
+static void retire_target(scraper_engine_t *e, target_t *t)
+{
+	if (t->labels == NULL) {
+		target_free(t);
+		return;
+	}
+	if (t->in_flight) {
+		curl_multi_remove_handle(e->multi, t->easy);
+		t->in_flight = 0;
+	}
+	t->iter++;
+	mark_stale(t, ax_now_ms());
+	uv_timer_stop(&t->timer);
+	uv_close((uv_handle_t *)&t->timer, on_target_closed);
+}
+
+static int str_in(const ax_cfg_strings_t *v, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < v->n; i++)
+		if (strcmp(v->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Re-read a job's targets and apply the difference (loop thread). */
+static void apply_job(jobrt_t *jr)
+{
+	scraper_engine_t *e = jr->eng;
+	target_t **nv = NULL, **keep = NULL, **gone = NULL;
+	size_t nn = 0, nk = 0, ng = 0, i, k;
+	ax_cfg_strings_t failed = {NULL, 0};
+	ax_err_t err;
+
+	if (job_targets(e, jr->job, &nv, &nn, &failed, &err) != 0) {
+		ax_log_error("file_sd: cannot build the job's targets",
+		    "job", jr->job->job_name, "err", err.msg);
+		for (i = 0; i < nn; i++)
+			target_free(nv[i]);
+		free(nv);
+		for (i = 0; i < failed.n; i++)
+			free(failed.v[i]);
+		free(failed.v);
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	for (i = 0; i < e->n; i++) {
+		target_t *t = e->t[i];
+		int found = 0;
+
+		if (t->job != jr->job) {
+			push_target(&keep, &nk, t);
+			continue;
+		}
+		if (str_in(&failed, t->origin)) {
+			push_target(&keep, &nk, t); /* its file is unreadable */
+			continue;
+		}
+		for (k = 0; k < nn && !found; k++)
+			if (nv[k] && nv[k]->dhash == t->dhash &&
+			    (nv[k]->labels == NULL) == (t->labels == NULL)) {
+				target_free(nv[k]);
+				nv[k] = NULL;
+				found = 1;
+			}
+		push_target(found ? &keep : &gone, found ? &nk : &ng, t);
+	}
+	for (k = 0; k < nn; k++)
+		if (nv[k]) {
+			start_target(e, nv[k]);
+			push_target(&keep, &nk, nv[k]);
+		}
+	free(e->t);
+	e->t = keep;
+	e->n = nk;
+	pthread_mutex_unlock(&e->mu);
+	for (i = 0; i < ng; i++)
+		retire_target(e, gone[i]);
+	free(gone);
+	free(nv);
+	for (i = 0; i < failed.n; i++)
+		free(failed.v[i]);
+	free(failed.v);
+}
+
+static void on_filesd_poll(uv_timer_t *h)
+{
+	jobrt_t *jr = h->data;
+	uint64_t sig = files_sig(jr->job);
+	int64_t now = ax_mono_ms();
+
+	if (sig == jr->sig && now < jr->next_full)
+		return;
+	jr->sig = sig;
+	jr->next_full = now + jr->refresh_ms;
+	apply_job(jr);
+}
+
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
     ax_ship_t *ship, uint64_t *next_ref, const scraper_shard_t *shard,
     scraper_engine_t **out, ax_err_t *err)
@@ -1024,34 +1313,37 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 		if (rv == 0)
 			e->n_rw++;
 	}
+	if (shard)
+		e->shard = *shard;
+	e->jr = calloc(cfg->jobs.n + 1, sizeof(*e->jr));
+	if (e->jr == NULL && rv == 0)
+		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	for (i = 0; i < cfg->jobs.n && rv == 0; i++) {
 		const scraper_job_t *j = &jobs[i];
-		const scraper_static_t *sc = j->static_configs.items;
+		ax_cfg_strings_t failed = {NULL, 0};
 
-		for (k = 0; k < j->static_configs.n && rv == 0; k++)
-			for (m = 0; m < sc[k].targets.n && rv == 0; m++) {
-				target_t *t = target_new(e, j,
-				    sc[k].targets.v[m], sc[k].labels, err);
-				target_t **nt;
+		rv = job_targets(e, j, &e->t, &e->n, &failed, err);
+		for (k = 0; k < failed.n; k++)
+			free(failed.v[k]);
+		free(failed.v);
+		if (rv == 0 && j->file_sd.n > 0) {
+			jobrt_t *jr = &e->jr[e->n_jr++];
+			int64_t rmin = INT64_MAX;
 
-				if (t == NULL) {
-					rv = AX_ECONFIG;
-					break;
-				}
-				if (!in_shard(t, shard)) {
-					target_free(t); /* another replica's */
-					continue;
-				}
-				nt = realloc(e->t, (e->n + 1) * sizeof(*nt));
-				if (nt == NULL) {
-					target_free(t);
-					rv = ax_err_set(
-					    err, AX_ENOMEM, "out of memory");
-					break;
-				}
-				e->t = nt;
-				e->t[e->n++] = t;
+			for (m = 0; m < j->file_sd.n; m++) {
+				int64_t r = ((const scraper_filesd_t *)
+				                 j->file_sd.items)[m]
+				                .refresh_ms;
+
+				if (r < rmin)
+					rmin = r;
 			}
+			jr->eng = e;
+			jr->job = j;
+			jr->refresh_ms = rmin;
+			jr->sig = files_sig(j);
+			jr->next_full = ax_mono_ms() + rmin;
+		}
 	}
 	if (rv == 0 && ((e->multi = curl_multi_init()) == NULL ||
 	                   uv_loop_init(&e->loop) != 0))
@@ -1071,15 +1363,17 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 	e->curl_timer.data = e;
 	uv_async_init(&e->loop, &e->stop_async, on_stop);
 	e->stop_async.data = e;
-	for (i = 0; i < e->n; i++) {
-		target_t *t = e->t[i];
+	for (i = 0; i < e->n; i++)
+		start_target(e, e->t[i]);
+	for (i = 0; i < e->n_jr; i++) {
+		jobrt_t *jr = &e->jr[i];
+		uint64_t p = jr->refresh_ms < FILESD_POLL_MS
+		    ? (uint64_t)jr->refresh_ms
+		    : FILESD_POLL_MS;
 
-		if (t->labels == NULL)
-			continue;
-		uv_timer_init(&e->loop, &t->timer);
-		t->timer.data = t;
-		uv_timer_start(&t->timer, on_scrape_timer, first_delay(t),
-		    (uint64_t)t->job->interval_ms);
+		uv_timer_init(&e->loop, &jr->poll);
+		jr->poll.data = jr;
+		uv_timer_start(&jr->poll, on_filesd_poll, p, p);
 	}
 	if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
 		scraper_engine_stop(e, NULL, 0);
@@ -1124,6 +1418,7 @@ void scraper_engine_stop(
 	for (i = 0; i < e->n; i++)
 		target_free(e->t[i]);
 	free(e->t);
+	free(e->jr);
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	for (i = 0; i < e->n_rw; i++)

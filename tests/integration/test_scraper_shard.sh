@@ -32,7 +32,7 @@ pass "three replicas share nine targets: each exactly once"
 
 bad() { # yaml-file expected-substring
 	rc=0
-	"$BIN/axon-scraper" --config.file="$1" --web.listen-address=127.0.0.1:0 >"$TMP/out" 2>&1 || rc=$?
+	timeout 10 "$BIN/axon-scraper" --config.file="$1" --web.listen-address=127.0.0.1:0 >"$TMP/out" 2>&1 || rc=$?
 	[ "$rc" != 0 ] && grep -q -- "$2" "$TMP/out" || fail "$(basename "$1"): want \"$2\", got rc=$rc: $(cat "$TMP/out")"
 }
 printf 'scrape_configs:\n  - job_name: a\n    scrape_intervall: 1s\n' >"$TMP/b1.yml"
@@ -41,8 +41,10 @@ printf 'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [x:1]}]
 bad "$TMP/b2.yml" 'found multiple scrape configs with job name'
 printf 'scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b3.yml"
 bad "$TMP/b3.yml" 'scrape timeout greater than scrape interval for scrape config with job name'
-printf 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [x.json]}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b4.yml"
-bad "$TMP/b4.yml" "b4.yml:3:22: scrape_configs\[0\].file_sd_configs: not supported"
+printf 'scrape_configs:\n  - job_name: a\n    consul_sd_configs: [{server: "x:8500"}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b4.yml"
+bad "$TMP/b4.yml" "b4.yml:3:24: scrape_configs\[0\].consul_sd_configs: not supported"
+printf 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [x.txt]}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b7.yml"
+bad "$TMP/b7.yml" "is not valid for file discovery"
 printf 'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [x:1]}]\n' >"$TMP/b5.yml"
 bad "$TMP/b5.yml" "need somewhere to send samples"
 printf 'scrape_configs:\n  - job_name: a\n    metric_relabel_configs: [{action: hashmod, target_label: x}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b6.yml"
