@@ -651,6 +651,7 @@ typedef struct replay_ctx {
 	size_t n_mc, cap_mc;
 	uint64_t *alias; /* WAL ref -> head ref for duplicate series */
 	size_t alias_cap;
+	ax_hmap_t far_alias; /* WAL refs past DENSE_REF_LIMIT -> head ref */
 	tsdb_rec_sample_t *buf;
 	size_t cap;
 	uint64_t samples;
@@ -747,10 +748,28 @@ static int collect_mchunk(void *arg, uint64_t ref, int64_t mint,
 	return 0;
 }
 
+/* WAL refs below this index dense arrays; past it (a WAL whose refs are
+ * sparse, or a damaged one) a series gets a compact head ref instead, so
+ * memory follows the number of series, not the size of a ref. */
+#define DENSE_REF_LIMIT ((uint64_t)1 << 24)
+
+static uint64_t alias_of(replay_ctx_t *c, uint64_t ref)
+{
+	void *v;
+
+	if (ref < c->alias_cap && c->alias[ref])
+		return c->alias[ref];
+	if (ref >= DENSE_REF_LIMIT &&
+	    (v = ax_hmap_get(&c->far_alias, &ref, sizeof(ref))) != NULL)
+		return (uint64_t)(uintptr_t)v;
+	return ref;
+}
+
 static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 {
 	replay_ctx_t *c = arg;
 	tsdb_series_t *s = lookup(c->h, ls);
+	int far = ref >= DENSE_REF_LIMIT;
 
 	/* refs index dense arrays: Prometheus hands them out from 1 up, so a
 	 * ref past 2^32 is damage, not a real series */
@@ -758,7 +777,7 @@ static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 		return ax_err_set(c->err, AX_EPROTO,
 		    "series record: ref %llu is out of range (corrupt record)",
 		    (unsigned long long)ref);
-	if (ref >= c->alias_cap) {
+	if (!far && ref >= c->alias_cap) {
 		size_t nc = c->alias_cap ? c->alias_cap : 1024;
 		uint64_t *na;
 
@@ -774,16 +793,24 @@ static int replay_series(void *arg, uint64_t ref, const ax_labels_t *ls)
 	if (s == NULL) {
 		uint64_t want = ref;
 
-		if (ref < c->h->ref_cap && c->h->by_ref[ref])
-			want = 0; /* ref taken by another label set: new ref */
+		if (far || (ref < c->h->ref_cap && c->h->by_ref[ref]))
+			want = 0; /* far, or taken by another label set: new ref */
 		s = create(c->h, ls, want);
 		if (s == NULL)
 			return ax_err_set(c->err, AX_ENOMEM, "out of memory");
 	}
 	if (c->n_mc > 0 && s->ref == ref && attach_mapped(c, s) != 0)
 		return ax_err_set(c->err, AX_ENOMEM, "out of memory");
-	s->logged = 1;
-	c->alias[ref] = s->ref;
+	/* a series under another ref than the WAL's logs its record again
+	 * with the head's ref before its next sample */
+	s->logged = s->ref == ref;
+	if (far) {
+		if (ax_hmap_put(&c->far_alias, &ref, sizeof(ref),
+		        (void *)(uintptr_t)s->ref, NULL) != 0)
+			return ax_err_set(c->err, AX_ENOMEM, "out of memory");
+	} else {
+		c->alias[ref] = s->ref;
+	}
 	return 0;
 }
 
@@ -792,8 +819,7 @@ static int replay_exemplar(
 {
 	replay_ctx_t *c = arg;
 
-	if (ref < c->alias_cap && c->alias[ref])
-		ref = c->alias[ref];
+	ref = alias_of(c, ref);
 	if (ref >= c->h->ref_cap || c->h->by_ref[ref] == NULL ||
 	    tsdb_exemplars_check(c->h->ex, ref, ls, t, v, NULL) != 0)
 		return 0;
@@ -820,8 +846,7 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 			uint64_t ref = c->buf[i].ref;
 			tsdb_series_t *s;
 
-			if (ref < c->alias_cap && c->alias[ref])
-				ref = c->alias[ref];
+			ref = alias_of(c, ref);
 			s = ref < c->h->ref_cap ? c->h->by_ref[ref] : NULL;
 			if (s == NULL)
 				continue; /* series record lost with a cut tail
@@ -859,8 +884,7 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 			uint64_t ref = tb[i].ref;
 			tsdb_series_t *s;
 
-			if (ref < c->alias_cap && c->alias[ref])
-				ref = c->alias[ref];
+			ref = alias_of(c, ref);
 			s = ref < c->h->ref_cap ? c->h->by_ref[ref] : NULL;
 			if (s &&
 			    tsdb_ivs_add(&s->del, tb[i].mint, tb[i].maxt) !=
@@ -924,6 +948,7 @@ int tsdb_head_replay(tsdb_head_t *h, const char *wal_dir,
 	st->records += cst.records;
 	st->corruptions += cst.corruptions;
 	free(c.alias);
+	ax_hmap_fini(&c.far_alias);
 	free(c.buf);
 	free(c.mc);
 	if (samples)
