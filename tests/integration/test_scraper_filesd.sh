@@ -46,7 +46,7 @@ for i in $(seq 40); do
 	[ "$(echo "$a" | jq length)" = 2 ] && [ "$a" = "$p" ] && { ok=1; break; }
 done
 [ "$ok" = 1 ] || fail "targets differ from Prometheus': axon $a, prometheus $p"
-echo "$a" | jq -e '.[0].d.__meta_filepath | endswith("a.json")' >/dev/null || fail "no __meta_filepath: $a"
+echo "$a" | jq -e '.[] | select(.l.team == "a") | .d.__meta_filepath | endswith("a.json")' >/dev/null || fail "no __meta_filepath: $a"
 pass "file_sd targets labelled as Prometheus labels them (JSON and YAML, globs)"
 
 # B leaves its file, C... (A's file broken): B's series end, A goes on
