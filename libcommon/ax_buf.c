@@ -315,3 +315,17 @@ char *ax_buf_take(ax_buf_t *b, size_t *len_out)
 	ax_buf_init(b);
 	return p;
 }
+
+void ax_buf_put_urlencoded(ax_buf_t *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+		    c == '~')
+			ax_buf_putc(b, (char)c);
+		else
+			ax_buf_printf(b, "%%%02X", c);
+	}
+}

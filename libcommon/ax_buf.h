@@ -44,6 +44,9 @@ void ax_buf_vprintf(ax_buf_t *b, const char *fmt, va_list ap);
  * strconv.FormatFloat(v, 'g', -1, 64) with +Inf, -Inf, NaN). */
 void ax_buf_put_double(ax_buf_t *b, double v);
 /* Append s with ", \ and newline escaped as \", \\ and \n. */
+/* Append s percent-encoded for a URL query (unreserved characters as
+ * they are, every other byte as %XX). */
+void ax_buf_put_urlencoded(ax_buf_t *b, const char *s);
 void ax_buf_put_escaped(ax_buf_t *b, const char *s, size_t n, int escape_quote);
 /*
  * Grow a malloc'd array *p of *cap elements of elem bytes so it holds at

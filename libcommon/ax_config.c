@@ -763,3 +763,27 @@ int ax_cfg_check_nng_addr(const char *addr, ax_err_t *err)
 	    "inproc://name)",
 	    addr);
 }
+
+int ax_cfg_decode_nng_addr(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	char *s;
+	ax_err_t e;
+	int rv;
+
+	if ((rv = ax_cfg_get_string(c, n, path, &s, err)) != 0)
+		return rv;
+	if (ax_cfg_check_nng_addr(s, &e) != 0) {
+		free(s);
+		return ax_cfg_errorf(c, n, path, err, "%s", e.msg);
+	}
+	free(*(char **)dst);
+	*(char **)dst = s;
+	return 0;
+}
+
+void ax_cfg_free_str(void *dst)
+{
+	free(*(char **)dst);
+	*(char **)dst = NULL;
+}

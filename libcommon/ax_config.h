@@ -136,6 +136,12 @@ void ax_prom_global_init(ax_prom_global_t *g);
 /* Cross-field checks (scrape_timeout <= scrape_interval). */
 int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g, ax_err_t *err);
 
+/* A custom decoder for a char * field holding an nng address (checked
+ * with ax_cfg_check_nng_addr), and the matching free_fn. */
+int ax_cfg_decode_nng_addr(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err);
+void ax_cfg_free_str(void *dst);
+
 /* Validate an nng address (tcp://host:port, ipc:///path, inproc://name). */
 int ax_cfg_check_nng_addr(const char *addr, ax_err_t *err);
 

@@ -565,3 +565,18 @@ size_t ax_intern_count(ax_intern_t *in)
 	pthread_mutex_unlock(&in->mu);
 	return n;
 }
+
+void ax_labels_put_json(const ax_labels_t *ls, ax_buf_t *b)
+{
+	uint32_t i;
+
+	ax_buf_putc(b, '{');
+	for (i = 0; ls && i < ls->n; i++) {
+		if (i)
+			ax_buf_putc(b, ',');
+		ax_buf_put_json_str(b, ls->l[i].name);
+		ax_buf_putc(b, ':');
+		ax_buf_put_json_str(b, ls->l[i].value);
+	}
+	ax_buf_putc(b, '}');
+}

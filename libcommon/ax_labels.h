@@ -83,6 +83,8 @@ int ax_utf8_valid(const char *s, size_t n);
 /* Append {a="1", b="2"} (Prometheus' String()) to b, metric name first
  * as name{...} when present. */
 void ax_labels_format(const ax_labels_t *ls, ax_buf_t *b);
+/* Append ls as a JSON object {"name":"value",...} (NULL: {}). */
+void ax_labels_put_json(const ax_labels_t *ls, ax_buf_t *b);
 
 /*
  * Builder: start from a base set (may be NULL), set and delete labels,

@@ -41,7 +41,6 @@ static int decode_params(
 		     it < v->data.sequence.items.top; it++) {
 			yaml_node_t *e = yaml_document_get_node(&c->doc, *it);
 			const char *val = ax_cfg_scalar(e);
-			const char *s;
 			char **nn, **nv;
 
 			if (val == NULL) {
@@ -51,23 +50,9 @@ static int decode_params(
 			}
 			if (q.len)
 				ax_buf_putc(&q, '&');
-			for (s = name; *s; s++)
-				ax_buf_printf(&q, (*s >= 'a' && *s <= 'z') ||
-				            (*s >= 'A' && *s <= 'Z') ||
-				            (*s >= '0' && *s <= '9') ||
-				            strchr("-_.~", *s)
-				        ? "%c"
-				        : "%%%02X",
-				    (unsigned char)*s);
+			ax_buf_put_urlencoded(&q, name);
 			ax_buf_putc(&q, '=');
-			for (s = val; *s; s++)
-				ax_buf_printf(&q, (*s >= 'a' && *s <= 'z') ||
-				            (*s >= 'A' && *s <= 'Z') ||
-				            (*s >= '0' && *s <= '9') ||
-				            strchr("-_.~", *s)
-				        ? "%c"
-				        : "%%%02X",
-				    (unsigned char)*s);
+			ax_buf_put_urlencoded(&q, val);
 			if (!first)
 				continue;
 			first = 0;
@@ -269,36 +254,13 @@ static void job_init(void *p)
 	j->honor_timestamps = 1;
 }
 
-static int decode_addr(
-    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
-{
-	char *s;
-	ax_err_t e;
-	int rv;
-
-	if ((rv = ax_cfg_get_string(c, n, path, &s, err)) != 0)
-		return rv;
-	if (ax_cfg_check_nng_addr(s, &e) != 0) {
-		free(s);
-		return ax_cfg_errorf(c, n, path, err, "%s", e.msg);
-	}
-	free(*(char **)dst);
-	*(char **)dst = s;
-	return 0;
-}
-
-static void free_str(void *dst)
-{
-	free(*(char **)dst);
-	*(char **)dst = NULL;
-}
 
 static const ax_cfg_field_t axon_fields[] = {
     {.name = "tsdb",
         .type = AX_CFG_CUSTOM,
         .offset = 0,
-        .decode = decode_addr,
-        .free_fn = free_str},
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
     {.name = "sender_id",
         .type = AX_CFG_STRING,
         .flags = AX_CFG_NONEMPTY,

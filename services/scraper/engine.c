@@ -233,23 +233,13 @@ static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
 			int first = strchr(path, '?') == NULL;
 
 			for (k = 0; k < rl->n; k++) {
-				const char *s;
-
 				if (strncmp(rl->l[k].name, "__param_", 8) != 0)
 					continue;
 				ax_buf_putc(&url, first ? '?' : '&');
 				first = 0;
 				ax_buf_puts(&url, rl->l[k].name + 8);
 				ax_buf_putc(&url, '=');
-				for (s = rl->l[k].value; *s; s++)
-					ax_buf_printf(&url,
-					    (*s >= 'a' && *s <= 'z') ||
-					            (*s >= 'A' && *s <= 'Z') ||
-					            (*s >= '0' && *s <= '9') ||
-					            strchr("-_.~", *s)
-					        ? "%c"
-					        : "%%%02X",
-					    (unsigned char)*s);
+				ax_buf_put_urlencoded(&url, rl->l[k].value);
 			}
 		}
 		ax_buf_putc(&url, '\0');
@@ -1432,20 +1422,6 @@ void scraper_engine_stop(
 
 /* ---- API ---- */
 
-static void put_labels(ax_buf_t *b, const ax_labels_t *ls)
-{
-	uint32_t i;
-
-	ax_buf_putc(b, '{');
-	for (i = 0; ls && i < ls->n; i++) {
-		if (i)
-			ax_buf_putc(b, ',');
-		ax_buf_put_json_str(b, ls->l[i].name);
-		ax_buf_putc(b, ':');
-		ax_buf_put_json_str(b, ls->l[i].value);
-	}
-	ax_buf_putc(b, '}');
-}
 
 void scraper_engine_targets_json(
     scraper_engine_t *e, const char *state, ax_buf_t *b)
@@ -1474,9 +1450,9 @@ void scraper_engine_targets_json(
 		ax_duration_format(t->job->interval_ms, iv, sizeof(iv));
 		ax_duration_format(t->job->timeout_ms, to, sizeof(to));
 		ax_buf_puts(b, "{\"discoveredLabels\":");
-		put_labels(b, t->discovered);
+		ax_labels_put_json(t->discovered, b);
 		ax_buf_puts(b, ",\"labels\":");
-		put_labels(b, t->labels);
+		ax_labels_put_json(t->labels, b);
 		ax_buf_puts(b, ",\"scrapePool\":");
 		ax_buf_put_json_str(b, t->job->job_name);
 		ax_buf_puts(b, ",\"scrapeUrl\":");
@@ -1506,7 +1482,7 @@ void scraper_engine_targets_json(
 			ax_buf_putc(b, ',');
 		first = 0;
 		ax_buf_puts(b, "{\"discoveredLabels\":");
-		put_labels(b, e->t[i]->discovered);
+		ax_labels_put_json(e->t[i]->discovered, b);
 		ax_buf_putc(b, '}');
 	}
 	pthread_mutex_unlock(&e->mu);

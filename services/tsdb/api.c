@@ -158,20 +158,6 @@ static int select_all(tsdb_t *t, selectors_t *s, int64_t start, int64_t end,
 	return 0;
 }
 
-static void put_labels_json(ax_buf_t *b, const ax_labels_t *ls)
-{
-	uint32_t i;
-
-	ax_buf_putc(b, '{');
-	for (i = 0; i < ls->n; i++) {
-		if (i)
-			ax_buf_putc(b, ',');
-		ax_buf_put_json_str(b, ls->l[i].name);
-		ax_buf_putc(b, ':');
-		ax_buf_put_json_str(b, ls->l[i].value);
-	}
-	ax_buf_putc(b, '}');
-}
 
 static void h_series(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
@@ -198,7 +184,7 @@ static void h_series(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	for (i = 0; i < n; i++) {
 		if (i)
 			ax_buf_putc(&resp->body, ',');
-		put_labels_json(&resp->body, ls[i]);
+		ax_labels_put_json(ls[i], &resp->body);
 	}
 	ax_buf_puts(&resp->body, "]}");
 	tsdb_db_free_series(ls, n);

@@ -42,29 +42,6 @@ static const ax_cfg_field_t storage_fields[] = {
     {0},
 };
 
-static int decode_addr(
-    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
-{
-	char *s;
-	ax_err_t e;
-	int rv;
-
-	if ((rv = ax_cfg_get_string(c, n, path, &s, err)) != 0)
-		return rv;
-	if (ax_cfg_check_nng_addr(s, &e) != 0) {
-		free(s);
-		return ax_cfg_errorf(c, n, path, err, "%s", e.msg);
-	}
-	free(*(char **)dst);
-	*(char **)dst = s;
-	return 0;
-}
-
-static void free_str(void *dst)
-{
-	free(*(char **)dst);
-	*(char **)dst = NULL;
-}
 
 static int check_url(
     ax_cfg_t *c, yaml_node_t *n, const char *path, const char *u, ax_err_t *err)
@@ -147,19 +124,19 @@ static const ax_cfg_field_t axon_fields[] = {
         .type = AX_CFG_CUSTOM,
         .offset = offsetof(tsdb_cfg_t, axon.ruler) - offsetof(tsdb_cfg_t, axon),
         .decode = decode_url,
-        .free_fn = free_str},
+        .free_fn = ax_cfg_free_str},
     {.name = "ingest_listen",
         .type = AX_CFG_CUSTOM,
         .offset = offsetof(tsdb_cfg_t, axon.ingest_listen) -
             offsetof(tsdb_cfg_t, axon),
-        .decode = decode_addr,
-        .free_fn = free_str},
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
     {.name = "query_listen",
         .type = AX_CFG_CUSTOM,
         .offset = offsetof(tsdb_cfg_t, axon.query_listen) -
             offsetof(tsdb_cfg_t, axon),
-        .decode = decode_addr,
-        .free_fn = free_str},
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
     {0},
 };
 

@@ -172,6 +172,22 @@ static int val_finish(pq_ctx_t *c, pq_val_t *v)
 	return 0;
 }
 
+/* Remove the series without points. */
+static void val_drop_empty(pq_val_t *v)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < v->n; i++) {
+		if (v->s[i].n == 0) {
+			ax_labels_free(v->s[i].ls);
+			free(v->s[i].pts);
+		} else {
+			v->s[w++] = v->s[i];
+		}
+	}
+	v->n = w;
+}
+
 static ax_labels_t *empty_labels(void)
 {
 	ax_labels_t *ls = NULL;
@@ -999,18 +1015,7 @@ done:
 	val_fini(c, &in);
 	val_fini(c, &phi);
 	if (rv == 0) {
-		/* drop groups that never had a bucket */
-		size_t w = 0;
-
-		for (i = 0; i < out->n; i++) {
-			if (out->s[i].n == 0) {
-				ax_labels_free(out->s[i].ls);
-				free(out->s[i].pts);
-			} else {
-				out->s[w++] = out->s[i];
-			}
-		}
-		out->n = w;
+		val_drop_empty(out); /* groups that never had a bucket */
 		rv = val_finish(c, out);
 	}
 	return rv;
@@ -1561,17 +1566,7 @@ done:
 	val_fini(c, &in);
 	val_fini(c, &param);
 	if (rv == 0) {
-		size_t w = 0;
-
-		for (i = 0; i < out->n; i++) {
-			if (out->s[i].n == 0) {
-				ax_labels_free(out->s[i].ls);
-				free(out->s[i].pts);
-			} else {
-				out->s[w++] = out->s[i];
-			}
-		}
-		out->n = w;
+		val_drop_empty(out);
 		rv = val_finish(c, out);
 	}
 	return rv;
@@ -2064,7 +2059,6 @@ int tsdb_pq_eval(tsdb_db_t *db, const tsdb_pq_opts_t *o,
 	pq_val_t v;
 	ax_pq_type_t t = ax_pq_type(expr);
 	int rv;
-	size_t i, w;
 
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
@@ -2119,15 +2113,7 @@ int tsdb_pq_eval(tsdb_db_t *db, const tsdb_pq_opts_t *o,
 		return 0;
 	}
 	/* drop empty series; a range query's matrix is sorted by labels */
-	for (i = 0, w = 0; i < v.n; i++) {
-		if (v.s[i].n == 0) {
-			ax_labels_free(v.s[i].ls);
-			free(v.s[i].pts);
-		} else {
-			v.s[w++] = v.s[i];
-		}
-	}
-	v.n = w;
+	val_drop_empty(&v);
 	if (!instant) {
 		res->type = AX_PQ_TMATRIX;
 		if (v.n > 1)

@@ -61,20 +61,6 @@ void tsdb_qapi_put_point(ax_buf_t *b, int64_t t, double v)
 	ax_buf_putc(b, ']');
 }
 
-static void put_metric(ax_buf_t *b, const ax_labels_t *ls)
-{
-	uint32_t i;
-
-	ax_buf_putc(b, '{');
-	for (i = 0; i < ls->n; i++) {
-		if (i)
-			ax_buf_putc(b, ',');
-		ax_buf_put_json_str(b, ls->l[i].name);
-		ax_buf_putc(b, ':');
-		ax_buf_put_json_str(b, ls->l[i].value);
-	}
-	ax_buf_putc(b, '}');
-}
 
 static void put_result(ax_buf_t *b, const tsdb_pq_result_t *r)
 {
@@ -99,7 +85,7 @@ static void put_result(ax_buf_t *b, const tsdb_pq_result_t *r)
 			if (i)
 				ax_buf_putc(b, ',');
 			ax_buf_puts(b, "{\"metric\":");
-			put_metric(b, r->s[i].ls);
+			ax_labels_put_json(r->s[i].ls, b);
 			ax_buf_puts(b, ",\"value\":");
 			tsdb_qapi_put_point(b, r->t, r->s[i].pts[0].v);
 			ax_buf_putc(b, '}');
@@ -112,7 +98,7 @@ static void put_result(ax_buf_t *b, const tsdb_pq_result_t *r)
 			if (i)
 				ax_buf_putc(b, ',');
 			ax_buf_puts(b, "{\"metric\":");
-			put_metric(b, r->s[i].ls);
+			ax_labels_put_json(r->s[i].ls, b);
 			ax_buf_puts(b, ",\"values\":[");
 			for (j = 0; j < r->s[i].n; j++) {
 				if (j)
@@ -353,7 +339,7 @@ static int put_exemplar(void *arg, const ax_labels_t *ls, int64_t t, double v)
 		ax_buf_putc(x->b, ',');
 	x->first = 0;
 	ax_buf_puts(x->b, "{\"labels\":");
-	put_metric(x->b, ls);
+	ax_labels_put_json(ls, x->b);
 	ax_buf_puts(x->b, ",\"value\":");
 	put_value_str(x->b, v);
 	ax_buf_puts(x->b, ",\"timestamp\":");
@@ -466,7 +452,7 @@ static void h_query_exemplars(
 				ax_buf_putc(&resp->body, ',');
 			first = 0;
 			ax_buf_puts(&resp->body, "{\"seriesLabels\":");
-			put_metric(&resp->body, s->ls);
+			ax_labels_put_json(s->ls, &resp->body);
 			ax_buf_puts(&resp->body, ",\"exemplars\":[");
 			ax_buf_append(&resp->body, one.p, one.len);
 			ax_buf_puts(&resp->body, "]}");
