@@ -263,6 +263,16 @@ static int64_t chunk_end(int64_t start, int64_t cur, int64_t max)
 	return start + (max - start) / n;
 }
 
+/* A new completed-chunk slot at the end of s's list (NULL: no memory). */
+static tsdb_chunk_t *chunk_push(tsdb_series_t *s)
+{
+	if (s->n_chunks == s->cap_chunks &&
+	    ax_grow((void **)&s->chunks, &s->cap_chunks, s->n_chunks + 1,
+	        sizeof(*s->chunks)) != 0)
+		return NULL;
+	return &s->chunks[s->n_chunks++];
+}
+
 static int cut(tsdb_head_t *h, tsdb_series_t *s, int64_t t)
 {
 	if (s->app.n > 0) {
@@ -270,16 +280,8 @@ static int cut(tsdb_head_t *h, tsdb_series_t *s, int64_t t)
 		uint8_t *b;
 		const uint8_t *mapped;
 
-		if (s->n_chunks == s->cap_chunks) {
-			size_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
-			tsdb_chunk_t *np = realloc(s->chunks, nc * sizeof(*np));
-
-			if (np == NULL)
-				return AX_ENOMEM;
-			s->chunks = np;
-			s->cap_chunks = nc;
-		}
-		c = &s->chunks[s->n_chunks++];
+		if ((c = chunk_push(s)) == NULL)
+			return AX_ENOMEM;
 		c->len = s->app.len;
 		c->mint = s->app_mint;
 		c->maxt = s->app_maxt;
@@ -686,16 +688,8 @@ static int attach_mapped(replay_ctx_t *c, tsdb_series_t *s)
 		    (s->max_t != INT64_MIN && m->mint <= s->max_t) ||
 		    s->app.n > 0)
 			continue;
-		if (s->n_chunks == s->cap_chunks) {
-			size_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
-			tsdb_chunk_t *np = realloc(s->chunks, nc * sizeof(*np));
-
-			if (np == NULL)
-				return AX_ENOMEM;
-			s->chunks = np;
-			s->cap_chunks = nc;
-		}
-		ch = &s->chunks[s->n_chunks++];
+		if ((ch = chunk_push(s)) == NULL)
+			return AX_ENOMEM;
 		ch->mint = m->mint;
 		ch->maxt = m->maxt;
 		ch->b = (uint8_t *)m->data;
