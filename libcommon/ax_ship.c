@@ -30,6 +30,14 @@ typedef struct qs {
 	double v;
 } qs_t;
 
+#define MAX_META 10000
+#define META_PER_BATCH 1000
+
+typedef struct meta {
+	char *family, *help, *unit;
+	int type;
+} meta_t;
+
 struct ax_ship {
 	ax_ship_opts_t o;
 	char *addr, *sender_id;
@@ -46,6 +54,8 @@ struct ax_ship {
 	uint64_t head_seq;
 	int overflowing;
 	uint64_t session, batch_id, build_no;
+	meta_t *meta;
+	size_t n_meta, cap_meta;
 	ax_ship_stats_t st;
 	ax_metric_t *m_acc, *m_rej, *m_drop, *m_retry;
 };
@@ -133,6 +143,42 @@ int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
 	return 0;
 }
 
+int ax_ship_metadata(ax_ship_t *s, const char *family, int type,
+    const char *help, const char *unit)
+{
+	meta_t m;
+
+	m.family = strdup(family ? family : "");
+	m.help = strdup(help ? help : "");
+	m.unit = strdup(unit ? unit : "");
+	m.type = type;
+	if (!m.family || !m.help || !m.unit)
+		goto fail;
+	pthread_mutex_lock(&s->mu);
+	if (s->n_meta >= MAX_META ||
+	    (s->n_meta == s->cap_meta &&
+	        ax_grow((void **)&s->meta, &s->cap_meta, s->n_meta + 1,
+	            sizeof(*s->meta)) != 0)) {
+		pthread_mutex_unlock(&s->mu);
+		goto fail;
+	}
+	s->meta[s->n_meta++] = m;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+fail:
+	free(m.family);
+	free(m.help);
+	free(m.unit);
+	return AX_EFULL;
+}
+
+static void meta_free(meta_t *m)
+{
+	free(m->family);
+	free(m->help);
+	free(m->unit);
+}
+
 /* Remove dropped series whose samples have all been shipped (mu held). */
 static void reap(ax_ship_t *s)
 {
@@ -164,6 +210,8 @@ typedef struct batch {
 	Axon__V1__Label *lab, **labp;
 	size_t n, n_defs, n_lab, cap_lab;
 	uint64_t first_seq;
+	Axon__V1__MetricMetadata md[META_PER_BATCH], *mdp[META_PER_BATCH];
+	size_t n_md;
 } batch_t;
 
 static int batch_build(ax_ship_t *s, batch_t *bt)
@@ -221,7 +269,18 @@ static int batch_build(ax_ship_t *s, batch_t *bt)
 	for (i = 0; i < bt->n_defs; i++)
 		bt->defs[i].labels =
 		    bt->labp + ((uintptr_t)bt->defs[i].labels - 1);
+	bt->n_md = s->n_meta < META_PER_BATCH ? s->n_meta : META_PER_BATCH;
+	for (i = 0; i < bt->n_md; i++) {
+		axon__v1__metric_metadata__init(&bt->md[i]);
+		bt->md[i].metric_family = s->meta[i].family;
+		bt->md[i].type = (Axon__V1__MetricMetadata__Type)s->meta[i].type;
+		bt->md[i].help = s->meta[i].help;
+		bt->md[i].unit = s->meta[i].unit;
+		bt->mdp[i] = &bt->md[i];
+	}
 	axon__v1__sample_batch__init(&bt->b);
+	bt->b.metadata = bt->mdp;
+	bt->b.n_metadata = bt->n_md;
 	bt->b.version = 1;
 	bt->b.sender_id = s->sender_id;
 	bt->b.session_id = s->session;
@@ -330,6 +389,14 @@ static void *ship_main(void *arg)
 			s->head = (s->head + pop) % s->cap;
 			s->n -= pop;
 			s->head_seq += pop;
+			/* the metadata it carried is delivered */
+			for (i = 0; i < bt.n_md && i < s->n_meta; i++)
+				meta_free(&s->meta[i]);
+			if (bt.n_md > 0 && bt.n_md <= s->n_meta) {
+				memmove(s->meta, s->meta + bt.n_md,
+				    (s->n_meta - bt.n_md) * sizeof(*s->meta));
+				s->n_meta -= bt.n_md;
+			}
 			s->st.accepted += ack->accepted;
 			s->st.rejected += rej;
 			ax_counter_add(s->m_acc, (double)ack->accepted);
@@ -482,6 +549,13 @@ void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
 		free(e);
 	}
 	ax_hmap_fini(&s->series);
+	{
+		size_t i;
+
+		for (i = 0; i < s->n_meta; i++)
+			meta_free(&s->meta[i]);
+		free(s->meta);
+	}
 	free(s->q);
 	free(s->addr);
 	free(s->sender_id);

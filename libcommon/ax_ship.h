@@ -59,5 +59,10 @@ void ax_ship_drop_series(ax_ship_t *s, uint64_t ref);
 /* Queue a sample (never blocks; past the bound the oldest go). */
 int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v);
 void ax_ship_stats(ax_ship_t *s, ax_ship_stats_t *out);
+/* Queue a metric family's metadata (type as axon.v1.MetricMetadata.Type;
+ * strings copied); it rides with the next batch.  At most 10000 wait;
+ * more are dropped until the queue drains. */
+int ax_ship_metadata(ax_ship_t *s, const char *family, int type,
+    const char *help, const char *unit);
 
 #endif

@@ -39,6 +39,16 @@ typedef struct series {
 	uint64_t seen;   /* the scrape it was last exposed in */
 } series_t;
 
+/* A metric family's metadata as a target exposes it. */
+typedef struct mfam {
+	char *name; /* NUL-terminated copy of the family */
+	int type;
+	char *help, *unit;
+	int dirty;
+} mfam_t;
+
+#define META_RESEND_MS (10 * 60 * 1000)
+
 typedef struct pending {
 	uint64_t ref;
 	int64_t t;
@@ -74,6 +84,8 @@ typedef struct target {
 	pending_t *pend;
 	size_t n_pend, cap_pend;
 	series_t *rep[5]; /* report series */
+	ax_hmap_t meta;   /* family -> mfam_t (shipped to axon-tsdb) */
+	int64_t meta_sent_ms;
 } target_t;
 
 struct scraper_engine {
@@ -156,6 +168,7 @@ static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
 	t->eng = e;
 	t->job = j;
 	ax_hmap_init(&t->cache);
+	ax_hmap_init(&t->meta);
 	ax_expo_init(&t->parser, "", 0, 0);
 	iv = dur_str(j->interval_ms);
 	tv = dur_str(j->timeout_ms);
@@ -279,6 +292,16 @@ static void target_free(target_t *t)
 		free(s);
 	}
 	ax_hmap_fini(&t->cache);
+	pos = 0;
+	while ((he = ax_hmap_next(&t->meta, &pos)) != NULL) {
+		mfam_t *m = he->val;
+
+		free(m->name);
+		free(m->help);
+		free(m->unit);
+		free(m);
+	}
+	ax_hmap_fini(&t->meta);
 	ax_labels_free(t->discovered);
 	ax_labels_free(t->labels);
 	free(t->url);
@@ -497,6 +520,83 @@ static int push_pending(target_t *t, uint64_t ref, int64_t ts, double v)
 	return 0;
 }
 
+/* Replace *field with the unescaped s when it differs; 1 changed, 0 not,
+ * AX_ENOMEM. */
+static int set_text(scraper_engine_t *e, char **field, const ax_expo_str_t *s)
+{
+	char *nv;
+
+	ax_buf_reset(&e->scratch);
+	ax_expo_unescape(s, &e->scratch);
+	ax_buf_putc(&e->scratch, '\0');
+	if (e->scratch.oom)
+		return AX_ENOMEM;
+	if (*field && strcmp(*field, e->scratch.p) == 0)
+		return 0;
+	if ((nv = strdup(e->scratch.p)) == NULL)
+		return AX_ENOMEM;
+	free(*field);
+	*field = nv;
+	return 1;
+}
+
+/* Remember the HELP, TYPE or UNIT (kind) of a family; what changed is
+ * shipped after the scrape.  0 or AX_ENOMEM. */
+static int note_meta(target_t *t, const ax_expo_t *x, int kind)
+{
+	scraper_engine_t *e = t->eng;
+	mfam_t *m = ax_hmap_get(&t->meta, x->name.p, x->name.n);
+	int r = 0;
+
+	if (m == NULL) {
+		if ((m = calloc(1, sizeof(*m))) == NULL ||
+		    (m->name = strndup(x->name.p, x->name.n)) == NULL ||
+		    ax_hmap_put(&t->meta, x->name.p, x->name.n, m, NULL) != 0) {
+			if (m)
+				free(m->name);
+			free(m);
+			return AX_ENOMEM;
+		}
+		m->dirty = 1;
+	}
+	if (kind == AX_EXPO_TYPE) {
+		if (m->type != (int)x->type) {
+			m->type = (int)x->type;
+			m->dirty = 1;
+		}
+		return 0;
+	}
+	r = set_text(e, kind == AX_EXPO_HELP ? &m->help : &m->unit, &x->text);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		m->dirty = 1;
+	return 0;
+}
+
+/* Ship the families whose metadata changed (all of them every
+ * META_RESEND_MS, so a restarted tsdb learns them again). */
+static void ship_meta(target_t *t)
+{
+	size_t pos = 0;
+	ax_hmap_ent_t *he;
+	int64_t now = ax_mono_ms();
+	int all = now - t->meta_sent_ms >= META_RESEND_MS;
+
+	if (t->eng->ship == NULL)
+		return;
+	while ((he = ax_hmap_next(&t->meta, &pos)) != NULL) {
+		mfam_t *m = he->val;
+
+		if ((m->dirty || all) &&
+		    ax_ship_metadata(t->eng->ship, m->name, m->type, m->help,
+		        m->unit) == 0)
+			m->dirty = 0;
+	}
+	if (all)
+		t->meta_sent_ms = now;
+}
+
 /* Parse the body into pending samples.  0, or an error with err. */
 static int parse_body(target_t *t, size_t *scraped, size_t *added,
     ax_err_t *err)
@@ -513,8 +613,11 @@ static int parse_body(target_t *t, size_t *scraped, size_t *added,
 		series_t *s;
 		int64_t ts;
 
-		if (rv != AX_EXPO_SAMPLE)
+		if (rv != AX_EXPO_SAMPLE) {
+			if (e->ship && note_meta(t, x, rv) != 0)
+				return ax_err_set(err, AX_ENOMEM, "out of memory");
 			continue;
+		}
 		(*scraped)++;
 		ax_buf_reset(&e->key);
 		ax_buf_append(&e->key, x->name.p, x->name.n);
@@ -664,6 +767,7 @@ static void scrape_done(target_t *t, CURLcode result, long code)
 			deliver(e, t->pend[i].ref, t->pend[i].t, t->pend[i].v);
 		report(t, 1, dur, scraped, t->n_pend, added);
 		mark_stale(t, t->start_ms);
+		ship_meta(t);
 	} else {
 		/* nothing of a failed scrape is kept */
 		t->n_pend = 0;

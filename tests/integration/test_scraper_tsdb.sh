@@ -43,6 +43,14 @@ want=$(( $(grep -vc '^#' "$TMP/fixture.prom") + 5 ))
 [ "$n" = "$want" ] || fail "want the fixture's series and 5 report series ($want), got $n"
 pass "scraped series reach axon-tsdb over nng with their labels ($n series)"
 
+# the families' HELP and TYPE travel with the samples (/api/v1/metadata)
+md=$(curl -fsS -G "$T/api/v1/metadata" --data-urlencode 'metric=fixture_requests_total')
+echo "$md" | jq -e '.data.fixture_requests_total[0].type == "counter" and .data.fixture_requests_total[0].help == "Requests with \"quotes\" and \\ backslashes."' >/dev/null ||
+	fail "metadata from the scraper: $md"
+md=$(curl -fsS -G "$T/api/v1/metadata" --data-urlencode 'metric=fixture_latency')
+echo "$md" | jq -e '.data.fixture_latency[0].type == "histogram"' >/dev/null || fail "histogram metadata: $md"
+pass "HELP and TYPE reach the tsdb's /api/v1/metadata"
+
 # the tsdb restarts; the scraper keeps scraping and buffering
 for i in $(seq 40); do
 	n=$(curl -fsS -G "$T/api/v1/query" --data-urlencode 'query=count_over_time(up{job="fixture"}[1m])' | jq -r '.data.result[0].value[1]')
