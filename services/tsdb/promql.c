@@ -1133,6 +1133,26 @@ static int eval_call(
 
 /* ---- aggregation ---- */
 
+/* Is name among the node's by/without/on/ignoring labels? */
+static int listed(const ax_pq_node_t *n, const char *name)
+{
+	size_t j;
+
+	for (j = 0; j < n->n_labels; j++)
+		if (strcmp(n->labels[j], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does the aggregation's grouping keep label name? (by: when listed;
+ * without: when not listed and not the metric name) */
+static int group_keeps(const ax_pq_node_t *n, const char *name)
+{
+	if (n->without)
+		return !listed(n, name) && strcmp(name, AX_METRIC_NAME) != 0;
+	return listed(n, name);
+}
+
 /* Go's container/heap over indices into smp with a less function. */
 typedef struct pq_heap {
 	size_t *h;
@@ -1251,24 +1271,15 @@ static int eval_aggregate(
 	for (i = 0; i < in.n && rv == 0; i++) {
 		const ax_labels_t *ls = in.s[i].ls;
 		ax_label_t pairs[128];
-		size_t np = 0, j;
+		size_t np = 0;
 		uint32_t l;
 		ax_labels_t *gl = NULL;
 		void *hit;
 
 		sout[i] = SIZE_MAX;
-		for (l = 0; l < ls->n && np < 128; l++) {
-			int listed = 0;
-
-			for (j = 0; j < n->n_labels; j++)
-				if (strcmp(n->labels[j], ls->l[l].name) == 0)
-					listed = 1;
-			if (n->without
-			        ? (!listed &&
-			              strcmp(ls->l[l].name, AX_METRIC_NAME) != 0)
-			        : listed)
+		for (l = 0; l < ls->n && np < 128; l++)
+			if (group_keeps(n, ls->l[l].name))
 				pairs[np++] = ls->l[l];
-		}
 		if (ax_labels_new(pairs, np, &gl, NULL) != 0) {
 			rv = oom(c);
 			break;
@@ -1321,37 +1332,13 @@ static int eval_aggregate(
 				ax_fmt_double_f(num, sizeof(num), smp[i].v);
 				ls = in.s[smp[i].si].ls;
 				ax_labels_builder_init(&b, NULL);
-				for (l = 0; l < ls->n; l++) {
-					size_t j;
-					int listed = 0;
-
-					for (j = 0; j < n->n_labels; j++)
-						if (strcmp(n->labels[j],
-						        ls->l[l].name) == 0)
-							listed = 1;
-					if (n->without
-					        ? (!listed &&
-					              strcmp(ls->l[l].name,
-					                  AX_METRIC_NAME) != 0)
-					        : listed)
+				for (l = 0; l < ls->n; l++)
+					if (group_keeps(n, ls->l[l].name))
 						ax_labels_builder_set(&b,
 						    ls->l[l].name, ls->l[l].value);
-				}
-				{
-					size_t j;
-					int listed = 0;
-
-					for (j = 0; j < n->n_labels; j++)
-						if (strcmp(n->labels[j],
-						        cv_label) == 0)
-							listed = 1;
-					if (!n->without || !listed)
-						ax_labels_builder_set(
-						    &b, cv_label, num);
-					else
-						ax_labels_builder_del(
-						    &b, cv_label);
-				}
+				/* the value label, unless `without` removes it */
+				if (!n->without || !listed(n, cv_label))
+					ax_labels_builder_set(&b, cv_label, num);
 				ax_labels_builder_build(&b, &gl, NULL);
 				ax_labels_builder_fini(&b);
 				if ((rv = out_series(c, &o, gl, &idx)) != 0)
@@ -1631,14 +1618,9 @@ static int signatures(pq_ctx_t *c, const ax_pq_node_t *n, const pq_val_t *v,
 			}
 		} else {
 			for (l = 0; l < ls->n; l++) {
-				int skip =
-				    strcmp(ls->l[l].name, AX_METRIC_NAME) == 0;
-
-				for (j = 0; j < n->n_labels && !skip; j++)
-					if (strcmp(n->labels[j],
-					        ls->l[l].name) == 0)
-						skip = 1;
-				if (skip)
+				/* ignoring(): all labels but those and the name */
+				if (strcmp(ls->l[l].name, AX_METRIC_NAME) == 0 ||
+				    listed(n, ls->l[l].name))
 					continue;
 				ax_buf_append(&c->kb, ls->l[l].name,
 				    strlen(ls->l[l].name) + 1);
@@ -1672,17 +1654,12 @@ static ax_labels_t *result_metric(const ax_pq_node_t *n,
 	ax_labels_builder_init(&b, NULL);
 	for (i = 0; i < l->n; i++) {
 		const char *name = l->l[i].name;
-		int listed = 0;
 
 		if (drops_name(n->op) && strcmp(name, AX_METRIC_NAME) == 0)
 			continue;
-		if (n->card == AX_PQ_ONE_TO_ONE) {
-			for (j = 0; j < n->n_labels; j++)
-				if (strcmp(n->labels[j], name) == 0)
-					listed = 1;
-			if (n->on ? !listed : listed)
-				continue;
-		}
+		if (n->card == AX_PQ_ONE_TO_ONE &&
+		    (n->on ? !listed(n, name) : listed(n, name)))
+			continue;
 		ax_labels_builder_set(&b, name, l->l[i].value);
 	}
 	for (j = 0; j < n->n_include; j++) {
