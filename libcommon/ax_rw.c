@@ -400,7 +400,7 @@ static size_t discard_cb(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-static char *read_secret_file(const char *path, ax_err_t *err)
+char *ax_rw_read_secret_file(const char *path, ax_err_t *err)
 {
 	FILE *f = fopen(path, "r");
 	char buf[4096];
@@ -946,7 +946,7 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 		s->basic_user = strdup(
 		    cfg->basic_auth.username ? cfg->basic_auth.username : "");
 		if (cfg->basic_auth.password_file)
-			s->basic_pass = read_secret_file(
+			s->basic_pass = ax_rw_read_secret_file(
 			    cfg->basic_auth.password_file, err);
 		else
 			s->basic_pass = sdup(cfg->basic_auth.password);
@@ -963,11 +963,11 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 			if (cfg->authorization.type)
 				type = cfg->authorization.type;
 			cred = cfg->authorization.credentials_file
-			    ? read_secret_file(
+			    ? ax_rw_read_secret_file(
 			          cfg->authorization.credentials_file, err)
 			    : strdup(cfg->authorization.credentials);
 		} else if (cfg->bearer_token_file) {
-			cred = read_secret_file(cfg->bearer_token_file, err);
+			cred = ax_rw_read_secret_file(cfg->bearer_token_file, err);
 		} else if (cfg->bearer_token) {
 			cred = strdup(cfg->bearer_token);
 		}

@@ -88,6 +88,11 @@ extern const ax_cfg_field_t ax_rw_basic_auth_fields[];
 extern const ax_cfg_field_t ax_rw_authorization_fields[];
 extern const ax_cfg_field_t ax_rw_tls_fields[];
 
+/* The secret in a password or credentials file (at most 4 KiB, trailing
+ * newlines and blanks cut).  OUT: malloc'd string, NULL with err set
+ * when it cannot be read. */
+char *ax_rw_read_secret_file(const char *path, ax_err_t *err);
+
 /* Field table for one `remote_write` entry; use with AX_CFG_LIST,
  * elem_size sizeof(ax_rw_config_t), elem_init ax_rw_config_init. */
 extern const ax_cfg_field_t ax_rw_fields[];

@@ -920,22 +920,17 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-static char *read_file(const char *path)
+/* A password or token file; unreadable: logged, and "" is sent (the
+ * target answers 401, which shows in lastError). */
+static char *read_secret(const scraper_job_t *j, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	ax_buf_t b = AX_BUF_INIT;
-	char tmp[4096];
-	size_t n;
+	ax_err_t err;
+	char *v = ax_rw_read_secret_file(path, &err);
 
-	if (f == NULL)
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		ax_buf_append(&b, tmp, n);
-	fclose(f);
-	while (b.len > 0 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
-		b.len--;
-	ax_buf_putc(&b, '\0');
-	return ax_buf_take(&b, NULL);
+	if (v == NULL)
+		ax_log_error("scrape credentials", "job", j->job_name, "err",
+		    err.msg);
+	return v;
 }
 
 /* Set up the easy handle of a target once (reused: keep-alive). */
@@ -964,7 +959,7 @@ static int easy_setup(target_t *t)
 	if (j->basic_auth.username) {
 		t->auth_user = strdup(j->basic_auth.username);
 		t->auth_pass = j->basic_auth.password_file
-		    ? read_file(j->basic_auth.password_file)
+		    ? read_secret(j, j->basic_auth.password_file)
 		    : strdup(j->basic_auth.password ? j->basic_auth.password
 		                                    : "");
 		curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -975,10 +970,10 @@ static int easy_setup(target_t *t)
 	if (j->bearer_token || j->bearer_token_file ||
 	    j->authorization.credentials || j->authorization.credentials_file) {
 		char *cred = j->bearer_token ? strdup(j->bearer_token)
-		    : j->bearer_token_file   ? read_file(j->bearer_token_file)
+		    : j->bearer_token_file   ? read_secret(j, j->bearer_token_file)
 		    : j->authorization.credentials
 		    ? strdup(j->authorization.credentials)
-		    : read_file(j->authorization.credentials_file);
+		    : read_secret(j, j->authorization.credentials_file);
 		ax_buf_t a = AX_BUF_INIT;
 
 		ax_buf_printf(&a, "Authorization: %s %s",
