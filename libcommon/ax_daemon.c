@@ -568,6 +568,8 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	    (unsigned)(ax_daemon_flag_int(d, "web.read-timeout") / 1000);
 	hopts.max_body_bytes =
 	    (size_t)ax_daemon_flag_int(d, "web.max-request-bytes");
+	hopts.thread_per_connection = spec->http_thread_per_connection;
+	hopts.too_big_status = spec->http_too_big_status;
 	if ((rv = ax_http_server_new(&hopts, &d->http, &err)) != 0) {
 		ax_log_error("cannot create HTTP server", "err", err.msg);
 		goto out;

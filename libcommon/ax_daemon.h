@@ -70,6 +70,11 @@ typedef struct ax_daemon_spec {
 	void (*stop)(ax_daemon_t *d);
 	/* 1 when ready to serve (default: ready once started). */
 	int (*ready)(ax_daemon_t *d);
+	/* HTTP server shape: one thread per connection (for long polls such
+	 * as Consul's blocking queries) instead of a pool; the status of a
+	 * request body over --web.max-request-bytes (0: 413). */
+	int http_thread_per_connection;
+	int http_too_big_status;
 } ax_daemon_spec_t;
 
 /* Run the daemon; returns the process exit code. */

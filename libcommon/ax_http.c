@@ -596,8 +596,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		ax_http_resp_text(&resp, 401, "Unauthorized\n");
 		ax_http_resp_header(&resp, "WWW-Authenticate", "Basic");
 	} else if (r->too_big) {
-		ax_http_resp_error(&resp, 413, "bad_data",
-		    "request body larger than %zu bytes",
+		ax_http_resp_error(&resp,
+		    s->opts.too_big_status ? s->opts.too_big_status : 413,
+		    "bad_data", "request body larger than %zu bytes",
 		    s->opts.max_body_bytes);
 	} else if (!ax_buf_ok(&r->body)) {
 		ax_http_resp_error(&resp, 503, "unavailable", "out of memory");

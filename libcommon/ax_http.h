@@ -45,6 +45,8 @@ typedef struct ax_http_opts {
 	unsigned threads;          /* pool size, default 4 */
 	int thread_per_connection; /* for long polls */
 	unsigned max_connections;  /* default 1024 */
+	int too_big_status;        /* status for a body over the limit;
+	                              default 413 (Consul's API says 400) */
 } ax_http_opts_t;
 
 /* OUT: *out, owned by the caller (ax_http_server_free).  Not started. */

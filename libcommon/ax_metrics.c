@@ -46,6 +46,8 @@ struct ax_mfam {
 struct ax_metrics {
 	pthread_mutex_t mu;
 	ax_mfam_t *fams;
+	void (*collect)(void *arg, ax_buf_t *out);
+	void *collect_arg;
 };
 
 static uint64_t d2u(double d)
@@ -467,6 +469,19 @@ void ax_metrics_render(ax_metrics_t *r, ax_buf_t *out)
 	for (i = 0; i < n; i++)
 		render_family(fams[i], out);
 	free(fams);
+	if (r->collect)
+		r->collect(r->collect_arg, out);
+}
+
+void ax_metrics_set_collector(
+    ax_metrics_t *r, void (*fn)(void *arg, ax_buf_t *out), void *arg)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->collect = fn;
+	r->collect_arg = arg;
+	pthread_mutex_unlock(&r->mu);
 }
 
 /* ---- process metrics ---- */

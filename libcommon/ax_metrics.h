@@ -78,6 +78,16 @@ uint64_t ax_histogram_count(const ax_metric_t *m);
  * name, children by label values. */
 void ax_metrics_render(ax_metrics_t *r, ax_buf_t *out);
 
+/*
+ * A collector for families whose children come and go (one child per
+ * service, per scraper): fn appends whole families in text format 0.0.4
+ * (HELP, TYPE, samples) after the registered ones, at every render.  fn
+ * runs on the rendering thread and must not call back into r.  One
+ * collector per registry; fn NULL removes it.  arg is borrowed.
+ */
+void ax_metrics_set_collector(
+    ax_metrics_t *r, void (*fn)(void *arg, ax_buf_t *out), void *arg);
+
 /* Register process_* metrics (cpu, memory, fds, start time) from /proc. */
 int ax_metrics_register_process(ax_metrics_t *r);
 

@@ -317,3 +317,56 @@ int64_t ax_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int ax_go_duration_parse(const char *s, int64_t *ms, ax_err_t *err)
+{
+	static const struct {
+		const char *u;
+		double ns;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3},
+	    {"\xce\xbcs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
+	    {"h", 3600e9}};
+	const char *p = s;
+	double total = 0;
+	int neg = 0;
+
+	if (s == NULL || *s == '\0')
+		return ax_err_set(err, AX_EINVAL, "invalid duration \"\"");
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (strcmp(p, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
+	while (*p) {
+		char *end;
+		double v;
+		size_t k, best = 0, blen = 0;
+
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			goto bad;
+		v = strtod(p, &end);
+		if (end == p)
+			goto bad;
+		p = end;
+		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+			size_t l = strlen(units[k].u);
+
+			if (strncmp(p, units[k].u, l) == 0 && l > blen) {
+				best = k;
+				blen = l;
+			}
+		}
+		if (blen == 0)
+			return ax_err_set(err, AX_EINVAL,
+			    "missing or unknown unit in duration \"%s\"", s);
+		total += v * units[best].ns;
+		p += blen;
+	}
+	if (total / 1e6 > 9.2e15)
+		goto bad;
+	*ms = (int64_t)(total / 1e6) * (neg ? -1 : 1);
+	return 0;
+bad:
+	return ax_err_set(err, AX_EINVAL, "invalid duration \"%s\"", s);
+}

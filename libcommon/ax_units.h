@@ -34,6 +34,11 @@ int ax_time_parse(const char *s, int64_t *ms, ax_err_t *err);
 /* Parse a duration as the Prometheus API does for `step`/`timeout`: a
  * Prometheus duration or a number of seconds ("15", "0.5"). */
 int ax_api_duration_parse(const char *s, int64_t *ms, ax_err_t *err);
+/* Parse a Go time.Duration string, as Consul and Kubernetes write them:
+ * a sequence of decimal numbers with units ns, us, µs, ms, s, m, h
+ * ("1m30s", "1.5s", "250ms"); "0" alone is zero.  OUT: *ms (sub-ms parts
+ * truncated).  AX_EINVAL with the reason otherwise. */
+int ax_go_duration_parse(const char *s, int64_t *ms, ax_err_t *err);
 
 /* Monotonic and wall clocks in milliseconds. */
 int64_t ax_now_ms(void);
