@@ -14,8 +14,8 @@
 static int decode_params(
     ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
 {
-	scraper_job_t *j = (scraper_job_t *)((char *)dst -
-	    offsetof(scraper_job_t, params));
+	scraper_job_t *j =
+	    (scraper_job_t *)((char *)dst - offsetof(scraper_job_t, params));
 	yaml_node_pair_t *p;
 	ax_buf_t q = AX_BUF_INIT;
 
@@ -100,8 +100,8 @@ static void free_strings(ax_cfg_strings_t *s)
 
 static void free_params(void *dst)
 {
-	scraper_job_t *j = (scraper_job_t *)((char *)dst -
-	    offsetof(scraper_job_t, params));
+	scraper_job_t *j =
+	    (scraper_job_t *)((char *)dst - offsetof(scraper_job_t, params));
 
 	free(j->params);
 	j->params = NULL;
@@ -119,9 +119,10 @@ static int refuse_sd(
 	        n->data.sequence.items.start == n->data.sequence.items.top))
 		return 0;
 	return ax_cfg_errorf(c, n, path, err,
-	    "not supported by this version of axon-scraper, which runs in "
-	    "agent mode with static_configs only (consul, dns and kubernetes "
-	    "discovery need axon-discoverer)");
+	    "not supported by this version of axon-scraper: consul, dns and "
+	    "kubernetes discovery are to be delegated to axon-discoverer, "
+	    "which does not run these providers yet; use axon_sd_configs "
+	    "(the discoverer's registry), file_sd_configs or static_configs");
 }
 
 static const ax_cfg_field_t static_fields[] = {
@@ -142,6 +143,16 @@ static const ax_cfg_field_t filesd_fields[] = {
         .type = AX_CFG_DURATION,
         .flags = AX_CFG_POSITIVE,
         .offset = offsetof(scraper_filesd_t, refresh_ms)},
+    {0},
+};
+
+static const ax_cfg_field_t axonsd_fields[] = {
+    {.name = "services",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(scraper_axonsd_t, services)},
+    {.name = "tags",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(scraper_axonsd_t, tags)},
     {0},
 };
 
@@ -237,7 +248,11 @@ static const ax_cfg_field_t job_fields[] = {
         .fields = filesd_fields,
         .elem_size = sizeof(scraper_filesd_t),
         .elem_init = filesd_init},
-    {.name = "axon_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
+    {.name = "axon_sd_configs",
+        .type = AX_CFG_LIST,
+        .offset = offsetof(scraper_job_t, axon_sd),
+        .fields = axonsd_fields,
+        .elem_size = sizeof(scraper_axonsd_t)},
     {.name = "consul_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
     {.name = "dns_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
     {.name = "kubernetes_sd_configs",
@@ -253,7 +268,6 @@ static void job_init(void *p)
 	memset(j, 0, sizeof(*j));
 	j->honor_timestamps = 1;
 }
-
 
 static const ax_cfg_field_t axon_fields[] = {
     {.name = "tsdb",
@@ -271,6 +285,18 @@ static const ax_cfg_field_t axon_fields[] = {
         .flags = AX_CFG_POSITIVE,
         .offset = offsetof(scraper_cfg_t, axon.buffer_samples) -
             offsetof(scraper_cfg_t, axon)},
+    {.name = "discoverer",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(scraper_cfg_t, axon.discoverer) -
+            offsetof(scraper_cfg_t, axon),
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
+    {.name = "discoverer_publish",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(scraper_cfg_t, axon.discoverer_publish) -
+            offsetof(scraper_cfg_t, axon),
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
     {0},
 };
 
@@ -314,7 +340,8 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 		for (k = 0; k < i; k++)
 			if (strcmp(jobs[k].job_name, j->job_name) == 0)
 				return ax_err_set(err, AX_ECONFIG,
-				    "%s: found multiple scrape configs with job "
+				    "%s: found multiple scrape configs with "
+				    "job "
 				    "name \"%s\"",
 				    path, j->job_name);
 		if (j->interval_ms == 0)
@@ -326,7 +353,8 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 			    : c->global.scrape_timeout_ms;
 		if (j->timeout_ms > j->interval_ms)
 			return ax_err_set(err, AX_ECONFIG,
-			    "%s: scrape timeout greater than scrape interval for "
+			    "%s: scrape timeout greater than scrape interval "
+			    "for "
 			    "scrape config with job name \"%s\"",
 			    path, j->job_name);
 		if (sdup_default(&j->metrics_path, "/metrics") != 0 ||
@@ -343,14 +371,17 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 				const char *star = strchr(pat, '*');
 				const char *dot = strrchr(pat, '.');
 
-				if ((star && strchr(star, '/')) || dot == NULL ||
+				if ((star && strchr(star, '/')) ||
+				    dot == NULL ||
 				    !(strcasecmp(dot, ".json") == 0 ||
 				        strcasecmp(dot, ".yml") == 0 ||
 				        strcasecmp(dot, ".yaml") == 0))
 					return ax_err_set(err, AX_ECONFIG,
-					    "%s: scrape config \"%s\": path name "
+					    "%s: scrape config \"%s\": path "
+					    "name "
 					    "\"%s\" is not valid for file "
-					    "discovery (*.json, *.yml or *.yaml; "
+					    "discovery (*.json, *.yml or "
+					    "*.yaml; "
 					    "'*' only in the last element)",
 					    path, j->job_name, pat);
 			}
@@ -368,10 +399,12 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 			    path, j->job_name);
 		if ((j->bearer_token && j->bearer_token_file) ||
 		    ((j->bearer_token || j->bearer_token_file) &&
-		        (j->basic_auth.username || j->authorization.credentials ||
+		        (j->basic_auth.username ||
+		            j->authorization.credentials ||
 		            j->authorization.credentials_file)) ||
-		    (j->basic_auth.username && (j->authorization.credentials ||
-		                                   j->authorization.credentials_file)))
+		    (j->basic_auth.username &&
+		        (j->authorization.credentials ||
+		            j->authorization.credentials_file)))
 			return ax_err_set(err, AX_ECONFIG,
 			    "%s: scrape config \"%s\": at most one of "
 			    "basic_auth, authorization, bearer_token and "
@@ -384,6 +417,19 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 		    "axon_scraper.tsdb (axon-tsdb's ingest socket) or a "
 		    "remote_write receiver (agent mode)",
 		    path);
+	if ((c->axon.discoverer == NULL) !=
+	    (c->axon.discoverer_publish == NULL))
+		return ax_err_set(err, AX_ECONFIG,
+		    "%s: axon_scraper: discoverer and discoverer_publish go "
+		    "together (axon-discoverer's control and publish sockets)",
+		    path);
+	for (i = 0; c->axon.discoverer == NULL && i < c->jobs.n; i++)
+		if (jobs[i].axon_sd.n > 0)
+			return ax_err_set(err, AX_ECONFIG,
+			    "%s: job \"%s\": axon_sd_configs need "
+			    "axon-discoverer: set axon_scraper.discoverer and "
+			    "discoverer_publish",
+			    path, jobs[i].job_name);
 	if (c->axon.sender_id == NULL) {
 		char host[256] = "localhost", id[300];
 
@@ -438,8 +484,8 @@ void scraper_config_free(void *p)
 	free(c);
 }
 
-int scraper_filesd_read(const char *path, scraper_static_t **groups,
-    size_t *n, ax_err_t *err)
+int scraper_filesd_read(
+    const char *path, scraper_static_t **groups, size_t *n, ax_err_t *err)
 {
 	ax_cfg_t c;
 	yaml_node_t *root;
@@ -460,8 +506,8 @@ int scraper_filesd_read(const char *path, scraper_static_t **groups,
 		return 0;
 	}
 	if (root->type != YAML_SEQUENCE_NODE) {
-		rv = ax_cfg_errorf(&c, root, "", err,
-		    "expected a list of target groups");
+		rv = ax_cfg_errorf(
+		    &c, root, "", err, "expected a list of target groups");
 		ax_cfg_fini(&c);
 		return rv;
 	}

@@ -43,6 +43,14 @@ typedef struct scraper_filesd {
 	int64_t refresh_ms;     /* re-read every so often (5m) */
 } scraper_filesd_t;
 
+/* axon_sd_configs: targets from axon-discoverer's registry, filtered as
+ * consul_sd_configs filters (all services when none are named; every
+ * listed tag must be present). */
+typedef struct scraper_axonsd {
+	ax_cfg_strings_t services;
+	ax_cfg_strings_t tags;
+} scraper_axonsd_t;
+
 typedef struct scraper_job {
 	char *job_name;
 	int64_t interval_ms, timeout_ms; /* 0 until defaults apply */
@@ -60,6 +68,7 @@ typedef struct scraper_job {
 	    label_value_length_limit, body_size_limit;
 	ax_cfg_list_t static_configs; /* of scraper_static_t */
 	ax_cfg_list_t file_sd;        /* of scraper_filesd_t */
+	ax_cfg_list_t axon_sd;        /* of scraper_axonsd_t */
 	int params_set;
 	ax_cfg_strings_t params_names; /* first value of each param, for
 	                                  __param_<name> */
@@ -71,7 +80,9 @@ typedef struct scraper_cfg {
 	struct {
 		char *tsdb;      /* nng address of axon-tsdb's ingest socket */
 		char *sender_id; /* default "scraper-<hostname>" */
-		int64_t buffer_samples; /* while the tsdb is away (1000000) */
+		int64_t buffer_samples;   /* while the tsdb is away (1000000) */
+		char *discoverer;         /* axon-discoverer's control socket */
+		char *discoverer_publish; /* its PUB socket */
 	} axon;
 	ax_cfg_list_t jobs;         /* of scraper_job_t */
 	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
@@ -82,8 +93,8 @@ typedef struct scraper_cfg {
  * *groups (n of them), released with scraper_groups_free.  Errors name
  * file:line:col.
  */
-int scraper_filesd_read(const char *path, scraper_static_t **groups,
-    size_t *n, ax_err_t *err);
+int scraper_filesd_read(
+    const char *path, scraper_static_t **groups, size_t *n, ax_err_t *err);
 void scraper_groups_free(scraper_static_t *groups, size_t n);
 
 /* ax_daemon load/free callbacks. */

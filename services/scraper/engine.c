@@ -24,8 +24,9 @@
 #include "ax_rw.h"
 #include "ax_ship.h"
 #include "ax_units.h"
+#include "scraper/disco.h"
 
-#define ACCEPT_HDR                                                           \
+#define ACCEPT_HDR                                                             \
 	"Accept: application/openmetrics-text;version=1.0.0,"                  \
 	"application/openmetrics-text;version=0.0.1;q=0.75,"                   \
 	"text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
@@ -101,12 +102,14 @@ struct scraper_engine {
 	int started;
 	ax_rw_sender_t **rw;
 	size_t n_rw;
-	ax_ship_t *ship;     /* to axon-tsdb, or NULL (borrowed) */
-	struct jobrt *jr;    /* jobs with file_sd_configs */
+	ax_ship_t *ship;  /* to axon-tsdb, or NULL (borrowed) */
+	struct jobrt *jr; /* jobs with file_sd_configs */
 	size_t n_jr;
 	scraper_shard_t shard;
-	uint64_t *next_ref;  /* shared by the engines of one process */
-	ax_buf_t key; /* scratch */
+	scraper_disco_t *disco; /* assignment and registry targets, or NULL */
+	uv_async_t refresh_async;
+	uint64_t *next_ref; /* shared by the engines of one process */
+	ax_buf_t key;       /* scratch */
 	ax_buf_t scratch;
 	ax_metric_t *m_scrapes, *m_failed, *m_missed;
 };
@@ -119,6 +122,7 @@ typedef struct jobrt {
 	uint64_t sig;
 	int64_t next_full; /* ax_mono_ms: re-read at refresh_interval */
 	int64_t refresh_ms;
+	int polled; /* has file_sd_configs: poll is running */
 } jobrt_t;
 
 #define FILESD_POLL_MS 5000
@@ -180,8 +184,8 @@ static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
 	ax_labels_builder_set(&b, "__scrape_interval__", iv);
 	ax_labels_builder_set(&b, "__scrape_timeout__", tv);
 	for (i = 0; i < j->params_names.n && np < 64; i++) {
-		snprintf(pname, sizeof(pname), "__param_%s",
-		    j->params_names.v[i]);
+		snprintf(
+		    pname, sizeof(pname), "__param_%s", j->params_names.v[i]);
 		if ((pnames[np] = strdup(pname)) == NULL)
 			continue;
 		ax_labels_builder_set(&b, pnames[np++], j->params_values.v[i]);
@@ -217,8 +221,9 @@ static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
 		const char *colon;
 
 		if (a == NULL || *a == '\0') {
-			ax_err_set(err, AX_ECONFIG, "target %s of job %s: no "
-			                            "address after relabeling",
+			ax_err_set(err, AX_ECONFIG,
+			    "target %s of job %s: no "
+			    "address after relabeling",
 			    addr, j->job_name);
 			ax_labels_free(rl);
 			goto fail;
@@ -228,9 +233,11 @@ static target_t *target_new(scraper_engine_t *e, const scraper_job_t *j,
 		if (path == NULL)
 			path = j->metrics_path;
 		colon = strrchr(a, ':');
-		has_port = colon != NULL && (a[0] != '[' || colon > strchr(a, ']'));
+		has_port =
+		    colon != NULL && (a[0] != '[' || colon > strchr(a, ']'));
 		snprintf(full, sizeof(full), "%s%s", a,
-		    has_port ? "" : (strcmp(sch, "https") == 0 ? ":443" : ":80"));
+		    has_port ? ""
+		             : (strcmp(sch, "https") == 0 ? ":443" : ":80"));
 		ax_labels_builder_init(&b, NULL);
 		for (k = 0; k < rl->n; k++)
 			if (strncmp(rl->l[k].name, "__", 2) != 0)
@@ -354,8 +361,8 @@ static series_t *series_new(scraper_engine_t *e, ax_labels_t *ls)
 
 /* Target labels over the exposed ones, as Prometheus' mutateSampleLabels
  * (honor_labels or exported_ renaming). */
-static int sample_labels(target_t *t, const ax_labels_t *exposed,
-    ax_labels_t **out, ax_err_t *err)
+static int sample_labels(
+    target_t *t, const ax_labels_t *exposed, ax_labels_t **out, ax_err_t *err)
 {
 	ax_labels_builder_t b;
 	const ax_labels_t *tl = t->labels;
@@ -430,8 +437,8 @@ static int sample_labels(target_t *t, const ax_labels_t *exposed,
 
 /* The final labels of an exposed series: target labels, metric
  * relabeling.  1 keep (*out), 0 dropped, <0 error. */
-static int final_labels(target_t *t, const ax_expo_t *x, ax_labels_t **out,
-    ax_err_t *err)
+static int final_labels(
+    target_t *t, const ax_expo_t *x, ax_labels_t **out, ax_err_t *err)
 {
 	scraper_engine_t *e = t->eng;
 	ax_label_t pairs[AX_EXPO_MAX_LABELS + 1];
@@ -446,8 +453,8 @@ static int final_labels(target_t *t, const ax_expo_t *x, ax_labels_t **out,
 	ax_buf_putc(&e->scratch, '\0');
 	for (i = 0; i < x->n_labels; i++) {
 		offs[i + 1] = e->scratch.len;
-		ax_buf_append(&e->scratch, x->labels[i].name.p,
-		    x->labels[i].name.n);
+		ax_buf_append(
+		    &e->scratch, x->labels[i].name.p, x->labels[i].name.n);
 		ax_buf_putc(&e->scratch, '\0');
 		ax_expo_unescape(&x->labels[i].value, &e->scratch);
 		ax_buf_putc(&e->scratch, '\0');
@@ -469,7 +476,8 @@ static int final_labels(target_t *t, const ax_expo_t *x, ax_labels_t **out,
 	if (rv != 0)
 		return rv;
 	if (t->job->metric_relabel.n > 0) {
-		rv = ax_relabel_process(&t->job->metric_relabel, withtl, out, err);
+		rv = ax_relabel_process(
+		    &t->job->metric_relabel, withtl, out, err);
 		ax_labels_free(withtl);
 		return rv;
 	}
@@ -477,8 +485,8 @@ static int final_labels(target_t *t, const ax_expo_t *x, ax_labels_t **out,
 	return 1;
 }
 
-static int check_limits(const scraper_job_t *j, const ax_labels_t *ls,
-    ax_err_t *err)
+static int check_limits(
+    const scraper_job_t *j, const ax_labels_t *ls, ax_err_t *err)
 {
 	uint32_t i;
 
@@ -497,7 +505,8 @@ static int check_limits(const scraper_job_t *j, const ax_labels_t *ls,
 			    ax_labels_get(ls, AX_METRIC_NAME), ls->l[i].name,
 			    (long long)j->label_name_length_limit);
 		if (j->label_value_length_limit > 0 &&
-		    strlen(ls->l[i].value) > (size_t)j->label_value_length_limit)
+		    strlen(ls->l[i].value) >
+		        (size_t)j->label_value_length_limit)
 			return ax_err_set(err, AX_ELIMIT,
 			    "label_value_length_limit exceeded (metric: %s, "
 			    "label name: %s, limit: %lld)",
@@ -589,8 +598,8 @@ static void ship_meta(target_t *t)
 		mfam_t *m = he->val;
 
 		if ((m->dirty || all) &&
-		    ax_ship_metadata(t->eng->ship, m->name, m->type, m->help,
-		        m->unit) == 0)
+		    ax_ship_metadata(
+		        t->eng->ship, m->name, m->type, m->help, m->unit) == 0)
 			m->dirty = 0;
 	}
 	if (all)
@@ -598,8 +607,8 @@ static void ship_meta(target_t *t)
 }
 
 /* Parse the body into pending samples.  0, or an error with err. */
-static int parse_body(target_t *t, size_t *scraped, size_t *added,
-    ax_err_t *err)
+static int parse_body(
+    target_t *t, size_t *scraped, size_t *added, ax_err_t *err)
 {
 	scraper_engine_t *e = t->eng;
 	int om = strncmp(t->ctype, "application/openmetrics-text", 28) == 0;
@@ -615,7 +624,8 @@ static int parse_body(target_t *t, size_t *scraped, size_t *added,
 
 		if (rv != AX_EXPO_SAMPLE) {
 			if (e->ship && note_meta(t, x, rv) != 0)
-				return ax_err_set(err, AX_ENOMEM, "out of memory");
+				return ax_err_set(
+				    err, AX_ENOMEM, "out of memory");
 			continue;
 		}
 		(*scraped)++;
@@ -647,13 +657,15 @@ static int parse_body(target_t *t, size_t *scraped, size_t *added,
 			        NULL) != 0) {
 				ax_labels_free(ls);
 				free(s);
-				return ax_err_set(err, AX_ENOMEM, "out of memory");
+				return ax_err_set(
+				    err, AX_ENOMEM, "out of memory");
 			}
 			if (ls)
 				(*added)++;
 		}
 		if (s->ls == NULL) {
-			s->seen = t->iter; /* dropped by metric_relabel_configs */
+			s->seen =
+			    t->iter; /* dropped by metric_relabel_configs */
 			continue;
 		}
 		if (s->seen == t->iter) {
@@ -702,8 +714,8 @@ static void mark_stale(target_t *t, int64_t ts)
 	}
 }
 
-static void report(target_t *t, int up, double dur, size_t scraped,
-    size_t post, size_t added)
+static void report(
+    target_t *t, int up, double dur, size_t scraped, size_t post, size_t added)
 {
 	double v[5] = {up, dur, (double)scraped, (double)post, (double)added};
 	int i;
@@ -714,11 +726,12 @@ static void report(target_t *t, int up, double dur, size_t scraped,
 			ax_labels_t *ls = NULL;
 
 			ax_labels_builder_init(&b, t->labels);
-			ax_labels_builder_set(&b, AX_METRIC_NAME, report_names[i]);
+			ax_labels_builder_set(
+			    &b, AX_METRIC_NAME, report_names[i]);
 			ax_labels_builder_build(&b, &ls, NULL);
 			ax_labels_builder_fini(&b);
-			if (ls == NULL || (t->rep[i] = series_new(t->eng, ls)) ==
-			        NULL) {
+			if (ls == NULL ||
+			    (t->rep[i] = series_new(t->eng, ls)) == NULL) {
 				ax_labels_free(ls);
 				continue;
 			}
@@ -754,12 +767,11 @@ static void scrape_done(target_t *t, CURLcode result, long code)
 		    (long long)t->job->body_size_limit);
 	else if (result != CURLE_OK)
 		snprintf(why, sizeof(why), "%s%s", curl_easy_strerror(result),
-		    result == CURLE_OPERATION_TIMEDOUT
-		        ? " (scrape timeout)"
-		        : "");
+		    result == CURLE_OPERATION_TIMEDOUT ? " (scrape timeout)"
+		                                       : "");
 	else if (code != 200)
-		snprintf(why, sizeof(why), "server returned HTTP status %ld",
-		    code);
+		snprintf(
+		    why, sizeof(why), "server returned HTTP status %ld", code);
 	else if (parse_body(t, &scraped, &added, &err) != 0)
 		snprintf(why, sizeof(why), "%s", err.msg);
 	if (why[0] == '\0') {
@@ -798,8 +810,10 @@ static void check_done(scraper_engine_t *e)
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(
+		    m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		curl_easy_getinfo(
+		    m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 		curl_multi_remove_handle(e->multi, m->easy_handle);
 		if (t)
 			scrape_done(t, m->data.result, code);
@@ -826,8 +840,8 @@ static void free_poll(uv_handle_t *h)
 	free(h->data);
 }
 
-static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
+static int on_socket(
+    CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	scraper_engine_t *e = userp;
 	poll_ctx_t *pc = socketp;
@@ -879,8 +893,8 @@ static int on_timer_set(CURLM *m, long timeout_ms, void *userp)
 	if (timeout_ms < 0)
 		uv_timer_stop(&e->curl_timer);
 	else
-		uv_timer_start(&e->curl_timer, on_curl_timer,
-		    (uint64_t)timeout_ms, 0);
+		uv_timer_start(
+		    &e->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0);
 	return 0;
 }
 
@@ -928,8 +942,8 @@ static char *read_secret(const scraper_job_t *j, const char *path)
 	char *v = ax_rw_read_secret_file(path, &err);
 
 	if (v == NULL)
-		ax_log_error("scrape credentials", "job", j->job_name, "err",
-		    err.msg);
+		ax_log_error(
+		    "scrape credentials", "job", j->job_name, "err", err.msg);
 	return v;
 }
 
@@ -950,8 +964,8 @@ static int easy_setup(target_t *t)
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
 	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_USERAGENT,
-	    "axon-scraper/" AX_VERSION);
+	curl_easy_setopt(
+	    t->easy, CURLOPT_USERAGENT, "axon-scraper/" AX_VERSION);
 	t->hdrs = curl_slist_append(t->hdrs, ACCEPT_HDR);
 	snprintf(h, sizeof(h), "X-Prometheus-Scrape-Timeout-Seconds: %g",
 	    (double)j->timeout_ms / 1000.0);
@@ -960,8 +974,8 @@ static int easy_setup(target_t *t)
 		t->auth_user = strdup(j->basic_auth.username);
 		t->auth_pass = j->basic_auth.password_file
 		    ? read_secret(j, j->basic_auth.password_file)
-		    : strdup(j->basic_auth.password ? j->basic_auth.password
-		                                    : "");
+		    : strdup(
+		          j->basic_auth.password ? j->basic_auth.password : "");
 		curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(t->easy, CURLOPT_USERNAME, t->auth_user);
 		curl_easy_setopt(t->easy, CURLOPT_PASSWORD,
@@ -970,7 +984,8 @@ static int easy_setup(target_t *t)
 	if (j->bearer_token || j->bearer_token_file ||
 	    j->authorization.credentials || j->authorization.credentials_file) {
 		char *cred = j->bearer_token ? strdup(j->bearer_token)
-		    : j->bearer_token_file   ? read_secret(j, j->bearer_token_file)
+		    : j->bearer_token_file
+		    ? read_secret(j, j->bearer_token_file)
 		    : j->authorization.credentials
 		    ? strdup(j->authorization.credentials)
 		    : read_secret(j, j->authorization.credentials_file);
@@ -1040,9 +1055,12 @@ static void on_stop(uv_async_t *h)
 		}
 	}
 	for (i = 0; i < e->n_jr; i++) {
+		if (!e->jr[i].polled)
+			continue;
 		uv_timer_stop(&e->jr[i].poll);
 		uv_close((uv_handle_t *)&e->jr[i].poll, NULL);
 	}
+	uv_close((uv_handle_t *)&e->refresh_async, NULL);
 	uv_timer_stop(&e->curl_timer);
 	uv_close((uv_handle_t *)&e->curl_timer, NULL);
 	uv_close((uv_handle_t *)&e->stop_async, NULL);
@@ -1147,7 +1165,9 @@ static int group_targets(scraper_engine_t *e, const scraper_job_t *j,
 		ax_labels_free(withfp);
 		if (t == NULL)
 			return AX_ECONFIG;
-		if (!in_shard(t, &e->shard)) {
+		if (e->disco ? !scraper_disco_owns(e->disco,
+		                   ax_labels_get(t->discovered, "__address__"))
+		             : !in_shard(t, &e->shard)) {
 			target_free(t); /* another replica's */
 			continue;
 		}
@@ -1220,6 +1240,17 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 
 	for (k = 0; k < j->static_configs.n && rv == 0; k++)
 		rv = group_targets(e, j, &sc[k], NULL, v, n, err);
+	for (k = 0; e->disco && k < j->axon_sd.n && rv == 0; k++) {
+		scraper_static_t *groups;
+		size_t ng, i;
+
+		rv = scraper_disco_groups(e->disco,
+		    &((const scraper_axonsd_t *)j->axon_sd.items)[k], &groups,
+		    &ng, err);
+		for (i = 0; i < ng && rv == 0; i++)
+			rv = group_targets(e, j, &groups[i], NULL, v, n, err);
+		scraper_groups_free(groups, ng);
+	}
 	if (rv != 0 || j->file_sd.n == 0)
 		return rv;
 	job_files(j, &g);
@@ -1228,13 +1259,15 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 		size_t ng, i;
 		ax_err_t fe;
 
-		if (scraper_filesd_read(g.gl_pathv[k], &groups, &ng, &fe) != 0) {
+		if (scraper_filesd_read(g.gl_pathv[k], &groups, &ng, &fe) !=
+		    0) {
 			char **nf;
 
 			ax_log_error("cannot read a file_sd file; its targets "
 			             "stay as they were",
 			    "job", j->job_name, "err", fe.msg);
-			nf = realloc(failed->v, (failed->n + 1) * sizeof(char *));
+			nf = realloc(
+			    failed->v, (failed->n + 1) * sizeof(char *));
 			if (nf != NULL) {
 				failed->v = nf;
 				if ((nf[failed->n] = strdup(g.gl_pathv[k])))
@@ -1243,8 +1276,8 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 			continue;
 		}
 		for (i = 0; i < ng && rv == 0; i++)
-			rv = group_targets(e, j, &groups[i], g.gl_pathv[k], v, n,
-			    err);
+			rv = group_targets(
+			    e, j, &groups[i], g.gl_pathv[k], v, n, err);
 		scraper_groups_free(groups, ng);
 	}
 	globfree(&g);
@@ -1304,8 +1337,8 @@ static void apply_job(jobrt_t *jr)
 	ax_err_t err;
 
 	if (job_targets(e, jr->job, &nv, &nn, &failed, &err) != 0) {
-		ax_log_error("file_sd: cannot build the job's targets",
-		    "job", jr->job->job_name, "err", err.msg);
+		ax_log_error("file_sd: cannot build the job's targets", "job",
+		    jr->job->job_name, "err", err.msg);
 		for (i = 0; i < nn; i++)
 			target_free(nv[i]);
 		free(nv);
@@ -1367,9 +1400,25 @@ static void on_filesd_poll(uv_timer_t *h)
 	apply_job(jr);
 }
 
+/* The discoverer's view changed: re-apply every job (loop thread). */
+static void on_refresh(uv_async_t *h)
+{
+	scraper_engine_t *e = h->data;
+	size_t i;
+
+	for (i = 0; i < e->n_jr; i++)
+		apply_job(&e->jr[i]);
+}
+
+void scraper_engine_refresh(scraper_engine_t *e)
+{
+	if (e && e->started)
+		uv_async_send(&e->refresh_async);
+}
+
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
     ax_ship_t *ship, uint64_t *next_ref, const scraper_shard_t *shard,
-    scraper_engine_t **out, ax_err_t *err)
+    scraper_disco_t *disco, scraper_engine_t **out, ax_err_t *err)
 {
 	scraper_engine_t *e = calloc(1, sizeof(*e));
 	const scraper_job_t *jobs = cfg->jobs.items;
@@ -1384,26 +1433,28 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 	pthread_mutex_init(&e->mu, NULL);
 	e->m_scrapes = ax_metrics_counter(reg, "axon_scraper_scrapes_total",
 	    "Scrapes completed, successful or not.");
-	e->m_failed = ax_metrics_counter(reg,
-	    "axon_scraper_scrapes_failed_total",
-	    "Scrapes that failed (up = 0).");
-	e->m_missed = ax_metrics_counter(reg,
-	    "axon_scraper_scrapes_missed_total",
-	    "Scrapes skipped because the previous one of the target was "
-	    "still running.");
+	e->m_failed =
+	    ax_metrics_counter(reg, "axon_scraper_scrapes_failed_total",
+	        "Scrapes that failed (up = 0).");
+	e->m_missed =
+	    ax_metrics_counter(reg, "axon_scraper_scrapes_missed_total",
+	        "Scrapes skipped because the previous one of the target was "
+	        "still running.");
 	e->rw = calloc(cfg->remote_write.n + 1, sizeof(*e->rw));
 	if (e->rw == NULL) {
 		free(e);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < cfg->remote_write.n && rv == 0; i++) {
-		rv = ax_rw_sender_new(&((ax_rw_config_t *)cfg->remote_write.items)[i],
-		    reg, &e->rw[i], err);
+		rv = ax_rw_sender_new(
+		    &((ax_rw_config_t *)cfg->remote_write.items)[i], reg,
+		    &e->rw[i], err);
 		if (rv == 0)
 			e->n_rw++;
 	}
 	if (shard)
 		e->shard = *shard;
+	e->disco = disco;
 	e->jr = calloc(cfg->jobs.n + 1, sizeof(*e->jr));
 	if (e->jr == NULL && rv == 0)
 		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -1415,9 +1466,9 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 		for (k = 0; k < failed.n; k++)
 			free(failed.v[k]);
 		free(failed.v);
-		if (rv == 0 && j->file_sd.n > 0) {
+		if (rv == 0 && (j->file_sd.n > 0 || disco != NULL)) {
 			jobrt_t *jr = &e->jr[e->n_jr++];
-			int64_t rmin = INT64_MAX;
+			int64_t rmin = j->file_sd.n > 0 ? INT64_MAX : 0;
 
 			for (m = 0; m < j->file_sd.n; m++) {
 				int64_t r = ((const scraper_filesd_t *)
@@ -1429,14 +1480,17 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 			}
 			jr->eng = e;
 			jr->job = j;
+			jr->polled = j->file_sd.n > 0;
 			jr->refresh_ms = rmin;
 			jr->sig = files_sig(j);
 			jr->next_full = ax_mono_ms() + rmin;
 		}
 	}
-	if (rv == 0 && ((e->multi = curl_multi_init()) == NULL ||
-	                   uv_loop_init(&e->loop) != 0))
-		rv = ax_err_set(err, AX_EINTERNAL, "cannot start libcurl/libuv");
+	if (rv == 0 &&
+	    ((e->multi = curl_multi_init()) == NULL ||
+	        uv_loop_init(&e->loop) != 0))
+		rv =
+		    ax_err_set(err, AX_EINTERNAL, "cannot start libcurl/libuv");
 	if (rv != 0) {
 		if (e->multi)
 			curl_multi_cleanup(e->multi);
@@ -1452,14 +1506,18 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 	e->curl_timer.data = e;
 	uv_async_init(&e->loop, &e->stop_async, on_stop);
 	e->stop_async.data = e;
+	uv_async_init(&e->loop, &e->refresh_async, on_refresh);
+	e->refresh_async.data = e;
 	for (i = 0; i < e->n; i++)
 		start_target(e, e->t[i]);
 	for (i = 0; i < e->n_jr; i++) {
 		jobrt_t *jr = &e->jr[i];
-		uint64_t p = jr->refresh_ms < FILESD_POLL_MS
-		    ? (uint64_t)jr->refresh_ms
-		    : FILESD_POLL_MS;
+		uint64_t p;
 
+		if (!jr->polled)
+			continue;
+		p = jr->refresh_ms < FILESD_POLL_MS ? (uint64_t)jr->refresh_ms
+		                                    : FILESD_POLL_MS;
 		uv_timer_init(&e->loop, &jr->poll);
 		jr->poll.data = jr;
 		uv_timer_start(&jr->poll, on_filesd_poll, p, p);
@@ -1521,7 +1579,6 @@ void scraper_engine_stop(
 
 /* ---- API ---- */
 
-
 void scraper_engine_targets_json(
     scraper_engine_t *e, const char *state, ax_buf_t *b)
 {
@@ -1564,13 +1621,16 @@ void scraper_engine_targets_json(
 			ax_buf_printf(b, ",\"lastScrape\":\"%s.%03dZ\"", ts,
 			    (int)(t->last_scrape_ms % 1000));
 		else
-			ax_buf_puts(b, ",\"lastScrape\":\"0001-01-01T00:00:00Z\"");
+			ax_buf_puts(
+			    b, ",\"lastScrape\":\"0001-01-01T00:00:00Z\"");
 		ax_buf_printf(b,
 		    ",\"lastScrapeDuration\":%.9f,\"health\":\"%s\","
 		    "\"scrapeInterval\":\"%s\",\"scrapeTimeout\":\"%s\"}",
 		    t->last_duration,
-		    t->health > 0 ? "up" : t->health < 0 ? "down" : "unknown", iv,
-		    to);
+		    t->health > 0       ? "up"
+		        : t->health < 0 ? "down"
+		                        : "unknown",
+		    iv, to);
 	}
 	ax_buf_puts(b, "],\"droppedTargets\":[");
 	first = 1;

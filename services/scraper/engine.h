@@ -55,9 +55,16 @@ typedef struct scraper_shard {
 /* Parse "i/N" (0 <= i < N).  0, or AX_EINVAL with err. */
 int scraper_shard_parse(const char *s, scraper_shard_t *out, ax_err_t *err);
 
+/* With disco (borrowed, NULL: none), targets are owned by the
+ * discoverer's assignment instead of shard, and jobs with axon_sd_configs
+ * take the discoverer's registry targets. */
+struct scraper_disco;
 int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
     ax_ship_t *ship, uint64_t *next_ref, const scraper_shard_t *shard,
-    scraper_engine_t **out, ax_err_t *err);
+    struct scraper_disco *disco, scraper_engine_t **out, ax_err_t *err);
+/* Re-apply every job's targets soon (the assignment or the registry
+ * changed).  Any thread. */
+void scraper_engine_refresh(scraper_engine_t *e);
 /* Stop: write staleness markers for the series of every target that
  * successor (the engine of a reloaded config, or NULL) does not scrape
  * too, flush the senders for up to flush_ms, free. */

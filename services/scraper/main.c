@@ -14,6 +14,7 @@
 #include "ax_daemon.h"
 #include "ax_http.h"
 #include "scraper/config.h"
+#include "scraper/disco.h"
 #include "scraper/engine.h"
 
 typedef struct scraper {
@@ -23,7 +24,18 @@ typedef struct scraper {
 	ax_ship_t *ship; /* to axon-tsdb; lives across reloads */
 	uint64_t next_ref;
 	scraper_shard_t shard;
+	scraper_disco_t *disco; /* axon-discoverer link; lives across reloads */
 } scraper_t;
+
+/* The discoverer's assignment or targets changed. */
+static void on_disco_change(void *arg)
+{
+	scraper_t *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	scraper_engine_refresh(s->eng);
+	pthread_mutex_unlock(&s->mu);
+}
 
 static const ax_flag_t flags[] = {
     {"shard", AX_FLAG_STRING, "",
@@ -62,12 +74,39 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	if (s == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	s->d = d;
-	if ((rv = scraper_shard_parse(ax_daemon_flag(d, "shard"), &s->shard,
-	         err)) != 0) {
+	if ((rv = scraper_shard_parse(
+	         ax_daemon_flag(d, "shard"), &s->shard, err)) != 0) {
 		free(s);
 		return rv;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	if (cfg->axon.discoverer != NULL) {
+		scraper_disco_opts_t o;
+		char url[300];
+
+		if (s->shard.count > 1) {
+			pthread_mutex_destroy(&s->mu);
+			free(s);
+			return ax_err_set(err, AX_ECONFIG,
+			    "--shard and axon_scraper.discoverer exclude each "
+			    "other: the discoverer assigns the targets");
+		}
+		snprintf(url, sizeof(url), "http://%s",
+		    ax_daemon_flag(d, "web.listen-address"));
+		memset(&o, 0, sizeof(o));
+		o.control = cfg->axon.discoverer;
+		o.publish = cfg->axon.discoverer_publish;
+		o.id = cfg->axon.sender_id;
+		o.http_url = url;
+		o.on_change = on_disco_change;
+		o.arg = s;
+		if ((rv = scraper_disco_start(
+		         &o, ax_daemon_metrics(d), &s->disco, err)) != 0) {
+			pthread_mutex_destroy(&s->mu);
+			free(s);
+			return rv;
+		}
+	}
 	if (cfg->axon.tsdb != NULL) {
 		ax_ship_opts_t so;
 
@@ -75,23 +114,28 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		so.addr = cfg->axon.tsdb;
 		so.sender_id = cfg->axon.sender_id;
 		so.buffer_samples = (size_t)cfg->axon.buffer_samples;
-		if ((rv = ax_ship_new(&so, ax_daemon_metrics(d), &s->ship,
-		         err)) != 0) {
+		if ((rv = ax_ship_new(
+		         &so, ax_daemon_metrics(d), &s->ship, err)) != 0) {
+			scraper_disco_stop(s->disco);
 			pthread_mutex_destroy(&s->mu);
 			free(s);
 			return rv;
 		}
 	}
-	if ((rv = scraper_engine_start(cfgp, ax_daemon_metrics(d), s->ship,
-	         &s->next_ref, &s->shard, &s->eng, err)) != 0) {
+	pthread_mutex_lock(&s->mu);
+	rv = scraper_engine_start(cfgp, ax_daemon_metrics(d), s->ship,
+	    &s->next_ref, &s->shard, s->disco, &s->eng, err);
+	pthread_mutex_unlock(&s->mu);
+	if (rv != 0) {
+		scraper_disco_stop(s->disco);
 		ax_ship_stop_free(s->ship, 0);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
 		return rv;
 	}
 	ax_daemon_set_state(d, s);
-	if (ax_http_route(ax_daemon_http(d), "GET", "/api/v1/targets",
-	        h_targets, s) != 0)
+	if (ax_http_route(
+	        ax_daemon_http(d), "GET", "/api/v1/targets", h_targets, s) != 0)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	return 0;
 }
@@ -105,12 +149,15 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 
 	if (!same(oc->axon.tsdb, nc->axon.tsdb) ||
 	    !same(oc->axon.sender_id, nc->axon.sender_id) ||
-	    oc->axon.buffer_samples != nc->axon.buffer_samples)
+	    oc->axon.buffer_samples != nc->axon.buffer_samples ||
+	    !same(oc->axon.discoverer, nc->axon.discoverer) ||
+	    !same(oc->axon.discoverer_publish, nc->axon.discoverer_publish))
 		return ax_err_set(err, AX_ECONFIG,
-		    "axon_scraper (tsdb, sender_id, buffer_samples) cannot "
-		    "change on reload; restart axon-scraper");
+		    "axon_scraper (tsdb, sender_id, buffer_samples, "
+		    "discoverer, discoverer_publish) cannot change on reload; "
+		    "restart axon-scraper");
 	if ((rv = scraper_engine_start(newp, ax_daemon_metrics(d), s->ship,
-	         &s->next_ref, &s->shard, &ne, err)) != 0)
+	         &s->next_ref, &s->shard, s->disco, &ne, err)) != 0)
 		return rv;
 	pthread_mutex_lock(&s->mu);
 	old = s->eng;
@@ -126,11 +173,14 @@ static void stop(ax_daemon_t *d)
 
 	if (s == NULL)
 		return;
+	if (s->disco)
+		scraper_disco_set_callback(s->disco, NULL, NULL);
 	pthread_mutex_lock(&s->mu);
 	scraper_engine_stop(s->eng, NULL, 5000);
 	s->eng = NULL;
 	pthread_mutex_unlock(&s->mu);
 	ax_ship_stop_free(s->ship, 5000);
+	scraper_disco_stop(s->disco);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	ax_daemon_set_state(d, NULL);

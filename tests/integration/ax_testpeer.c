@@ -25,6 +25,9 @@
  *   ax-testpeer http-file ADDR FILE
  *       serve FILE (as JSON) at every GET path on ADDR (host:port) until
  *       killed: a stand-in for a peer daemon's API
+ *   ax-testpeer count-targets N PORTFILE HITLOG
+ *       serve N metrics targets on free loopback ports (listed in
+ *       PORTFILE); each request is logged to HITLOG as "<port> <unix ms>"
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  *   ax-testpeer query ADDR EXPR TIME_MS [START_MS END_MS STEP_MS]
@@ -52,7 +55,9 @@
 #include "axon/v1/query.pb-c.h"
 #include "axon/v1/samples.pb-c.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -434,6 +439,66 @@ static int http_file(const char *addr, const char *file)
 		pause();
 }
 
+/* count-targets N PORTFILE HITLOG: N metrics targets on free loopback
+ * ports (one per line in PORTFILE); every request is appended to HITLOG
+ * as "<port> <unix ms>". */
+static FILE *g_hits;
+static pthread_mutex_t g_hits_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int g_count_ports[1000];
+
+static void h_count(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	int port = g_count_ports[(intptr_t)arg];
+
+	(void)req;
+	pthread_mutex_lock(&g_hits_mu);
+	fprintf(g_hits, "%d %lld\n", port, (long long)ax_now_ms());
+	fflush(g_hits);
+	pthread_mutex_unlock(&g_hits_mu);
+	resp->content_type = "text/plain; version=0.0.4";
+	ax_buf_printf(&resp->body,
+	    "# TYPE axon_test_target_info "
+	    "gauge\naxon_test_target_info{port=\"%d\"} 1\n",
+	    port);
+}
+
+static int count_targets(int argc, char **argv)
+{
+	int n = argc == 5 ? atoi(argv[2]) : 0, i;
+	FILE *pf;
+
+	if (n <= 0 || n > 1000) {
+		fprintf(stderr, "usage: count-targets N PORTFILE HITLOG\n");
+		return 2;
+	}
+	if ((g_hits = fopen(argv[4], "a")) == NULL ||
+	    (pf = fopen(argv[3], "w")) == NULL) {
+		perror("count-targets");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		ax_http_opts_t o;
+		ax_http_server_t *s;
+		ax_err_t err;
+		memset(&o, 0, sizeof(o));
+		o.listen = "127.0.0.1:0";
+		o.threads = 1;
+		if (ax_http_server_new(&o, &s, &err) != 0 ||
+		    ax_http_route(
+		        s, "GET", "/*", h_count, (void *)(intptr_t)i) != 0 ||
+		    ax_http_server_start(s, &err) != 0) {
+			fprintf(stderr, "count-targets: %s\n", err.msg);
+			return 1;
+		}
+		g_count_ports[i] = ax_http_server_port(s);
+		fprintf(pf, "%d\n", g_count_ports[i]);
+	}
+	fclose(pf);
+	for (;;)
+		pause();
+}
+
 static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
@@ -443,8 +508,6 @@ static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 		ax_buf_putc(reply, (char)req[len - 1 - i]);
 	return 0;
 }
-
-
 
 static int query_call(int argc, char **argv)
 {
@@ -456,7 +519,8 @@ static int query_call(int argc, char **argv)
 	size_t i, j;
 
 	if (argc != 5 && argc != 8) {
-		fprintf(stderr, "usage: query ADDR EXPR TIME_MS [START END STEP]\n");
+		fprintf(stderr,
+		    "usage: query ADDR EXPR TIME_MS [START END STEP]\n");
 		return 2;
 	}
 	r.version = 1;
@@ -486,7 +550,8 @@ static int query_call(int argc, char **argv)
 	        ->name,
 	    resp->error && *resp->error ? " error=" : "",
 	    resp->error ? resp->error : "");
-	if (resp->result_type == AXON__V1__QUERY_RESPONSE__RESULT_TYPE__SCALAR &&
+	if (resp->result_type ==
+	        AXON__V1__QUERY_RESPONSE__RESULT_TYPE__SCALAR &&
 	    resp->status == AXON__V1__QUERY_RESPONSE__STATUS__OK)
 		printf("%.17g\n", resp->scalar);
 	for (i = 0; i < resp->n_series; i++) {
@@ -629,8 +694,8 @@ static const cJSON *find_series(const cJSON *res, const char *key)
 	return NULL;
 }
 
-static int cmp_answers(const cJSON *a, const cJSON *b, long ca, long cb,
-    char *why, size_t cap)
+static int cmp_answers(
+    const cJSON *a, const cJSON *b, long ca, long cb, char *why, size_t cap)
 {
 	const cJSON *sa = cJSON_GetObjectItemCaseSensitive(a, "status");
 	const cJSON *sb = cJSON_GetObjectItemCaseSensitive(b, "status");
@@ -651,13 +716,16 @@ static int cmp_answers(const cJSON *a, const cJSON *b, long ca, long cb,
 		return -1;
 	}
 	if (strcmp(sa->valuestring, "error") == 0) {
-		const cJSON *ea = cJSON_GetObjectItemCaseSensitive(a, "errorType");
-		const cJSON *eb = cJSON_GetObjectItemCaseSensitive(b, "errorType");
+		const cJSON *ea =
+		    cJSON_GetObjectItemCaseSensitive(a, "errorType");
+		const cJSON *eb =
+		    cJSON_GetObjectItemCaseSensitive(b, "errorType");
 
 		if (ca != cb || !cJSON_IsString(ea) || !cJSON_IsString(eb) ||
 		    strcmp(ea->valuestring, eb->valuestring) != 0) {
-			snprintf(why, cap, "errors differ: HTTP %ld %s vs %ld %s",
-			    ca, cJSON_IsString(ea) ? ea->valuestring : "?", cb,
+			snprintf(why, cap,
+			    "errors differ: HTTP %ld %s vs %ld %s", ca,
+			    cJSON_IsString(ea) ? ea->valuestring : "?", cb,
 			    cJSON_IsString(eb) ? eb->valuestring : "?");
 			return -1;
 		}
@@ -665,8 +733,10 @@ static int cmp_answers(const cJSON *a, const cJSON *b, long ca, long cb,
 	}
 	da = cJSON_GetObjectItemCaseSensitive(a, "data");
 	db = cJSON_GetObjectItemCaseSensitive(b, "data");
-	ta = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(da, "resultType"));
-	tb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(db, "resultType"));
+	ta = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(da, "resultType"));
+	tb = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(db, "resultType"));
 	if (ta == NULL || tb == NULL || strcmp(ta, tb) != 0) {
 		snprintf(why, cap, "resultType %s vs %s", ta ? ta : "?",
 		    tb ? tb : "?");
@@ -696,16 +766,17 @@ static int cmp_answers(const cJSON *a, const cJSON *b, long ca, long cb,
 		char k[2048];
 		const cJSON *o;
 
-		metric_key(
-		    cJSON_GetObjectItemCaseSensitive(it, "metric"), k, sizeof(k));
+		metric_key(cJSON_GetObjectItemCaseSensitive(it, "metric"), k,
+		    sizeof(k));
 		if ((o = find_series(rb, k)) == NULL) {
 			snprintf(why, cap, "series {%s} only in the first", k);
 			return -1;
 		}
 		if (strcmp(ta, "vector") == 0) {
-			if (cmp_points(cJSON_GetObjectItemCaseSensitive(it, "value"),
-			        cJSON_GetObjectItemCaseSensitive(o, "value"), why,
-			        cap) != 0) {
+			if (cmp_points(
+			        cJSON_GetObjectItemCaseSensitive(it, "value"),
+			        cJSON_GetObjectItemCaseSensitive(o, "value"),
+			        why, cap) != 0) {
 				char t[1024];
 
 				snprintf(t, sizeof(t), "{%s} %s", k, why);
@@ -713,21 +784,25 @@ static int cmp_answers(const cJSON *a, const cJSON *b, long ca, long cb,
 				return -1;
 			}
 		} else {
-			const cJSON *va = cJSON_GetObjectItemCaseSensitive(it, "values");
-			const cJSON *vb = cJSON_GetObjectItemCaseSensitive(o, "values");
+			const cJSON *va =
+			    cJSON_GetObjectItemCaseSensitive(it, "values");
+			const cJSON *vb =
+			    cJSON_GetObjectItemCaseSensitive(o, "values");
 			int i, n = cJSON_GetArraySize(va);
 
 			if (n != cJSON_GetArraySize(vb)) {
-				snprintf(why, cap, "{%s}: %d vs %d points", k, n,
-				    cJSON_GetArraySize(vb));
+				snprintf(why, cap, "{%s}: %d vs %d points", k,
+				    n, cJSON_GetArraySize(vb));
 				return -1;
 			}
 			for (i = 0; i < n; i++)
 				if (cmp_points(cJSON_GetArrayItem(va, i),
-				        cJSON_GetArrayItem(vb, i), why, cap) != 0) {
+				        cJSON_GetArrayItem(vb, i), why,
+				        cap) != 0) {
 					char t[1024];
 
-					snprintf(t, sizeof(t), "{%s} %s", k, why);
+					snprintf(
+					    t, sizeof(t), "{%s} %s", k, why);
 					snprintf(why, cap, "%s", t);
 					return -1;
 				}
@@ -745,8 +820,9 @@ static int promql_compare(int argc, char **argv)
 	CURL *c;
 
 	if (argc != 9) {
-		fprintf(stderr, "usage: promql-compare BASE_A BASE_B QUERIES "
-		                "TIMES RSTART REND STEP\n");
+		fprintf(stderr,
+		    "usage: promql-compare BASE_A BASE_B QUERIES "
+		    "TIMES RSTART REND STEP\n");
 		return 2;
 	}
 	snprintf(times, sizeof(times), "%s", argv[5]);
@@ -780,12 +856,13 @@ static int promql_compare(int argc, char **argv)
 			cJSON *a, *b;
 			long ca, cb;
 			char why[2048];
-			const char *path = i < nt ? "/api/v1/query"
-			                          : "/api/v1/query_range";
+			const char *path =
+			    i < nt ? "/api/v1/query" : "/api/v1/query_range";
 			const cJSON *res;
 
 			if (i < nt)
-				snprintf(params, sizeof(params), "time=%ld", tv[i]);
+				snprintf(
+				    params, sizeof(params), "time=%ld", tv[i]);
 			else
 				snprintf(params, sizeof(params),
 				    "start=%s&end=%s&step=%s", argv[6], argv[7],
@@ -794,13 +871,15 @@ static int promql_compare(int argc, char **argv)
 			b = api_get(c, argv[3], path, q, params, &cb);
 			ncmp++;
 			if (a == NULL || b == NULL) {
-				printf("MISMATCH %s [%s]: no JSON answer (HTTP %ld / "
+				printf("MISMATCH %s [%s]: no JSON answer (HTTP "
+				       "%ld / "
 				       "%ld)\n",
 				    q, params, ca, cb);
 				bad++;
-			} else if (cmp_answers(a, b, ca, cb, why, sizeof(why)) !=
-			    0) {
-				printf("MISMATCH %s [%s]: %s\n", q, params, why);
+			} else if (cmp_answers(
+			               a, b, ca, cb, why, sizeof(why)) != 0) {
+				printf(
+				    "MISMATCH %s [%s]: %s\n", q, params, why);
 				bad++;
 			} else {
 				res = cJSON_GetObjectItemCaseSensitive(
@@ -854,6 +933,8 @@ int main(int argc, char **argv)
 		return http_file(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "count-targets") == 0)
+		return count_targets(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "batch-load") == 0)
 		return batch_load(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "rep") == 0) {
