@@ -23,7 +23,7 @@ CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDSAN = -fsanitize=address,undefined
 endif
 CFLAGS_GEN = $(filter-out -Wextra,$(CFLAGS_BASE))
-LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lsnappy -lcrypt -lpthread -lm
+LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lsnappy -lcrypt -lresolv -lpthread -lm
 
 PROTOS := $(wildcard proto/axon/v1/*.proto proto/prometheus/*.proto)
 GEN_C := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))

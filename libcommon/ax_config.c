@@ -98,6 +98,13 @@ int ax_cfg_load_string(
 	c->file = strdup(name);
 	if (c->file == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	if ((c->text = malloc(len + 1)) == NULL) {
+		ax_cfg_fini(c);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	memcpy(c->text, text, len);
+	c->text[len] = '\0';
+	c->text_len = len;
 	if (!yaml_parser_initialize(&parser)) {
 		ax_cfg_fini(c);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -117,8 +124,7 @@ int ax_cfg_load_string(
 		    parser.context ? " " : "",
 		    parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
-		free(c->file);
-		c->file = NULL;
+		ax_cfg_fini(c);
 		return AX_ECONFIG;
 	}
 	yaml_parser_delete(&parser);
@@ -196,6 +202,32 @@ void ax_cfg_fini(ax_cfg_t *c)
 	c->loaded = 0;
 	free(c->file);
 	c->file = NULL;
+	free(c->text);
+	c->text = NULL;
+	c->text_len = 0;
+}
+
+int ax_cfg_node_text(ax_cfg_t *c, yaml_node_t *node, char **out)
+{
+	size_t a, b, col;
+	char *s;
+
+	*out = NULL;
+	if (c->text == NULL || node == NULL)
+		return AX_EINVAL;
+	a = node->start_mark.index;
+	b = node->end_mark.index;
+	col = node->start_mark.column;
+	if (a > b || b > c->text_len)
+		return AX_EINVAL;
+	if ((s = malloc(col + (b - a) + 2)) == NULL)
+		return AX_ENOMEM;
+	memset(s, ' ', col);
+	memcpy(s + col, c->text + a, b - a);
+	s[col + (b - a)] = '\n';
+	s[col + (b - a) + 1] = '\0';
+	*out = s;
+	return 0;
 }
 
 yaml_node_t *ax_cfg_root(ax_cfg_t *c)

@@ -32,7 +32,9 @@ typedef struct ax_cfg {
 	char *file; /* name used in messages */
 	yaml_document_t doc;
 	int loaded;
-	int quiet; /* no info logs for skipped sections (tests, CLI) */
+	int quiet;  /* no info logs for skipped sections (tests, CLI) */
+	char *text; /* the source text (for ax_cfg_node_text) */
+	size_t text_len;
 } ax_cfg_t;
 
 typedef enum {
@@ -111,6 +113,11 @@ int ax_cfg_errorf(ax_cfg_t *c, yaml_node_t *node, const char *path,
 const char *ax_cfg_scalar(yaml_node_t *node);
 /* Is node a YAML null (~, null, empty plain scalar)? */
 int ax_cfg_is_null(yaml_node_t *node);
+/* The source text of a node, as a YAML document of its own (the first
+ * line indented as in the file, so block collections parse again).  OUT:
+ * *out, malloc'd, owned by the caller.  AX_ENOMEM, or AX_EINVAL when the
+ * text is not available. */
+int ax_cfg_node_text(ax_cfg_t *c, yaml_node_t *node, char **out);
 
 /* Scalar helpers usable from custom decoders. */
 int ax_cfg_get_string(

@@ -400,6 +400,22 @@ static size_t discard_cb(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
+void ax_rw_tls_apply(void *curl, const ax_rw_tls_t *t)
+{
+	CURL *c = curl;
+
+	if (t->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+	if (t->cert_file)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
+	if (t->key_file)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
+	if (t->insecure_skip_verify) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 char *ax_rw_read_secret_file(const char *path, ax_err_t *err)
 {
 	FILE *f = fopen(path, "r");
@@ -462,7 +478,8 @@ int ax_rw_store_series(ax_rw_sender_t *s, uint64_t ref, const ax_labels_t *ls)
 
 	if (s->cfg.write_relabel.n > 0) {
 		ax_err_t err;
-		int rv = ax_relabel_process(&s->cfg.write_relabel, ls, &c, &err);
+		int rv =
+		    ax_relabel_process(&s->cfg.write_relabel, ls, &c, &err);
 
 		if (rv < 0)
 			return rv;
@@ -642,7 +659,8 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 	if (rv == 0)
 		rv = ax_snappy_compress(raw.p ? raw.p : "", raw.len, out, &e);
 	if (n_ts + n_relabeled < n)
-		add_stat(s, &s->st.dropped, s->m_dropped, n - n_ts - n_relabeled);
+		add_stat(
+		    s, &s->st.dropped, s->m_dropped, n - n_ts - n_relabeled);
 	if (n_relabeled > 0)
 		add_stat(s, &s->st.relabeled, NULL, n_relabeled);
 	*n_encoded = n_ts;
@@ -832,16 +850,7 @@ static int setup_curl(ax_rw_sender_t *s, shard_t *sh, ax_err_t *err)
 		    c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	if (s->cfg.proxy_url)
 		curl_easy_setopt(c, CURLOPT_PROXY, s->cfg.proxy_url);
-	if (t->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
-	if (t->cert_file)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
-	if (t->key_file)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
-	if (t->insecure_skip_verify) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	ax_rw_tls_apply(c, t);
 	if (s->basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, s->basic_user);
@@ -967,7 +976,8 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 			          cfg->authorization.credentials_file, err)
 			    : strdup(cfg->authorization.credentials);
 		} else if (cfg->bearer_token_file) {
-			cred = ax_rw_read_secret_file(cfg->bearer_token_file, err);
+			cred =
+			    ax_rw_read_secret_file(cfg->bearer_token_file, err);
 		} else if (cfg->bearer_token) {
 			cred = strdup(cfg->bearer_token);
 		}

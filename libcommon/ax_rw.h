@@ -88,6 +88,10 @@ extern const ax_cfg_field_t ax_rw_basic_auth_fields[];
 extern const ax_cfg_field_t ax_rw_authorization_fields[];
 extern const ax_cfg_field_t ax_rw_tls_fields[];
 
+/* Apply a tls_config block to a libcurl easy handle (CA, client
+ * certificate and key, insecure_skip_verify). */
+void ax_rw_tls_apply(void *curl, const ax_rw_tls_t *t);
+
 /* The secret in a password or credentials file (at most 4 KiB, trailing
  * newlines and blanks cut).  OUT: malloc'd string, NULL with err set
  * when it cannot be read. */
@@ -129,12 +133,12 @@ int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts_ms, double v,
 
 /* Counters for tests and status pages. */
 typedef struct ax_rw_stats {
-	uint64_t sent;    /* samples acknowledged by the receiver */
-	uint64_t failed;  /* samples dropped after a non-retriable answer */
-	uint64_t retried; /* samples in retried attempts */
-	uint64_t dropped; /* samples dropped for unknown series */
+	uint64_t sent;      /* samples acknowledged by the receiver */
+	uint64_t failed;    /* samples dropped after a non-retriable answer */
+	uint64_t retried;   /* samples in retried attempts */
+	uint64_t dropped;   /* samples dropped for unknown series */
 	uint64_t relabeled; /* samples of series write_relabel_configs drop */
-	uint64_t pending; /* samples queued now */
+	uint64_t pending;   /* samples queued now */
 } ax_rw_stats_t;
 void ax_rw_stats(ax_rw_sender_t *s, ax_rw_stats_t *out);
 

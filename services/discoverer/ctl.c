@@ -15,6 +15,7 @@
 #include "ax_msg.h"
 #include "ax_units.h"
 #include "axon/v1/deps.pb-c.h"
+#include "discoverer/sd.h"
 #include "axon/v1/targets.pb-c.h"
 
 #define TICK_MS 100
@@ -79,18 +80,28 @@ static void pool_free(pool_t *p)
 /* ---- the published view ---- */
 
 typedef struct inst {
+	const char *set; /* "registry" or a target set's name */
 	const char *service, *address;
 	const char **labels; /* k, v pairs, NULL-ended */
 	const char **deps;   /* NULL-ended */
 } inst_t;
 
+/* A group of a discovery target set, as visited. */
+typedef struct sgroup {
+	const char *set;
+	Axon__V1__TargetGroup *g;
+} sgroup_t;
+
 typedef struct view {
 	pool_t pool;
 	inst_t *inst;
 	size_t n_inst, cap_inst;
-	Axon__V1__TargetSet set;
-	Axon__V1__TargetSet *setp;
-	uint8_t *packed_set; /* groups only (version 0), for comparison */
+	sgroup_t *sg;
+	size_t n_sg, cap_sg;
+	Axon__V1__TargetSet set;    /* the registry */
+	Axon__V1__TargetSet **sets; /* the registry, then the others by name */
+	size_t n_sets;
+	uint8_t *packed_set; /* all sets (version 0), for comparison */
 	size_t packed_set_len;
 	Axon__V1__DependencyGraph graph;
 	uint8_t *packed_graph; /* generation 0, for comparison */
@@ -105,6 +116,10 @@ typedef struct member {
 
 struct disc_ctl {
 	disc_reg_t *reg;
+	disc_sd_t *sd;                  /* discovery target sets (NULL: none) */
+	const char *const *config_sets; /* names the config defines */
+	struct deleg *deleg;            /* delegated (job, kind) sections */
+	size_t n_deleg, cap_deleg;
 	disc_ctl_opts_t opts;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -127,6 +142,7 @@ static void view_free(view_t *v)
 	if (v == NULL)
 		return;
 	free(v->inst);
+	free(v->sg);
 	free(v->packed_set);
 	free(v->packed_graph);
 	pool_free(&v->pool);
@@ -147,6 +163,7 @@ static void on_visit(void *arg, const char *service, const char *const *labels,
 	}
 	in = &v->inst[v->n_inst++];
 	memset(in, 0, sizeof(*in));
+	in->set = "registry";
 	in->service = pstr(&v->pool, service);
 	while (labels[n])
 		n++;
@@ -181,9 +198,192 @@ static void on_visit(void *arg, const char *service, const char *const *labels,
 static int inst_cmp(const void *a, const void *b)
 {
 	const inst_t *x = a, *y = b;
-	int c = strcmp(x->service, y->service);
+	int xr = strcmp(x->set, "registry") == 0;
+	int yr = strcmp(y->set, "registry") == 0, c;
 
+	if (xr != yr)
+		return yr - xr; /* the registry first */
+	if ((c = strcmp(x->set, y->set)) != 0)
+		return c;
+	c = strcmp(x->service, y->service);
 	return c ? c : strcmp(x->address, y->address);
+}
+
+static const char *lookup(
+    const ax_labels_t *a, const ax_labels_t *b, const char *name)
+{
+	const char *v = b ? ax_labels_get(b, name) : NULL;
+
+	if (v == NULL && a)
+		v = ax_labels_get(a, name);
+	return v;
+}
+
+static Axon__V1__LabelSet *pool_labelset(pool_t *p, const ax_labels_t *ls)
+{
+	Axon__V1__LabelSet *o = palloc(p, sizeof(*o));
+	size_t i, n = ls ? ls->n : 0;
+
+	if (o == NULL)
+		return NULL;
+	axon__v1__label_set__init(o);
+	o->labels = palloc(p, (n + 1) * sizeof(*o->labels));
+	if (o->labels == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		Axon__V1__Label *l = palloc(p, sizeof(*l));
+
+		if (l == NULL)
+			return NULL;
+		axon__v1__label__init(l);
+		l->name = pstr(p, ls->l[i].name);
+		l->value = pstr(p, ls->l[i].value);
+		o->labels[o->n_labels++] = l;
+	}
+	return o;
+}
+
+/* A group of a discovery target set: copied into the view; its targets
+ * also become instances (address, service, dependencies). */
+static void on_sd_visit(void *arg, const char *set, const char *source,
+    const ax_labels_t *labels, ax_labels_t *const *targets, size_t n)
+{
+	view_t *v = arg;
+	pool_t *p = &v->pool;
+	Axon__V1__TargetGroup *g = palloc(p, sizeof(*g));
+	Axon__V1__LabelSet *gl;
+	size_t i;
+
+	if (g == NULL ||
+	    ax_grow((void **)&v->sg, &v->cap_sg, v->n_sg + 1, sizeof(*v->sg)) !=
+	        0) {
+		p->oom = 1;
+		return;
+	}
+	axon__v1__target_group__init(g);
+	g->source = pstr(p, source);
+	if ((gl = pool_labelset(p, labels)) == NULL) {
+		p->oom = 1;
+		return;
+	}
+	g->labels = gl->labels;
+	g->n_labels = gl->n_labels;
+	g->targets = palloc(p, (n + 1) * sizeof(*g->targets));
+	if (g->targets == NULL) {
+		p->oom = 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const char *svc = lookup(labels, targets[i], "__axon_service");
+		const char *deps =
+		    lookup(labels, targets[i], "__axon_depends_on");
+		const char *addr = lookup(labels, targets[i], "__address__");
+		inst_t *in;
+		size_t nd = 0, k;
+		char *d, *save = NULL, *tok;
+
+		if ((g->targets[g->n_targets] = pool_labelset(p, targets[i])) ==
+		    NULL) {
+			p->oom = 1;
+			return;
+		}
+		g->n_targets++;
+		if (svc == NULL)
+			svc = lookup(labels, targets[i], "service");
+		if (ax_grow((void **)&v->inst, &v->cap_inst, v->n_inst + 1,
+		        sizeof(*v->inst)) != 0) {
+			p->oom = 1;
+			return;
+		}
+		in = &v->inst[v->n_inst++];
+		memset(in, 0, sizeof(*in));
+		in->set = pstr(p, set);
+		in->service = pstr(p, svc ? svc : set);
+		in->address = pstr(p, addr ? addr : "");
+		d = pstr(p, deps ? deps : "");
+		for (k = 0; d && d[k]; k++)
+			nd += d[k] == ',';
+		in->deps = palloc(p, (nd + 2) * sizeof(char *));
+		if (!in->set || !in->service || !in->address || !d ||
+		    !in->deps) {
+			p->oom = 1;
+			return;
+		}
+		nd = 0;
+		for (tok = strtok_r(d, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			char *e = tok + strlen(tok);
+
+			while (*tok == ' ' || *tok == '\t')
+				tok++;
+			while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+				*--e = '\0';
+			if (*tok)
+				in->deps[nd++] = tok;
+		}
+	}
+	v->sg[v->n_sg].set = pstr(p, set);
+	v->sg[v->n_sg].g = g;
+	v->n_sg++;
+}
+
+static int sg_cmp(const void *a, const void *b)
+{
+	const sgroup_t *x = a, *y = b;
+	int c = strcmp(x->set, y->set);
+
+	return c ? c : strcmp(x->g->source, y->g->source);
+}
+
+/* The discovery target sets, after the registry's, and the packed bytes
+ * of all of them for change detection. */
+static int build_sd_sets(view_t *v)
+{
+	pool_t *p = &v->pool;
+	size_t i, ns = 1;
+	ax_buf_t all = AX_BUF_INIT;
+
+	qsort(v->sg, v->n_sg, sizeof(*v->sg), sg_cmp);
+	for (i = 0; i < v->n_sg; i++)
+		if (i == 0 || strcmp(v->sg[i].set, v->sg[i - 1].set) != 0)
+			ns++;
+	v->sets = palloc(p, (ns + 1) * sizeof(*v->sets));
+	if (v->sets == NULL)
+		return -1;
+	v->sets[0] = &v->set;
+	v->n_sets = 1;
+	for (i = 0; i < v->n_sg;) {
+		size_t j = i;
+		Axon__V1__TargetSet *ts = palloc(p, sizeof(*ts));
+
+		if (ts == NULL)
+			return -1;
+		axon__v1__target_set__init(ts);
+		ts->job = (char *)v->sg[i].set;
+		while (j < v->n_sg && strcmp(v->sg[j].set, v->sg[i].set) == 0)
+			j++;
+		ts->groups = palloc(p, (j - i) * sizeof(*ts->groups));
+		if (ts->groups == NULL)
+			return -1;
+		for (; i < j; i++)
+			ts->groups[ts->n_groups++] = v->sg[i].g;
+		v->sets[v->n_sets++] = ts;
+	}
+	for (i = 0; i < v->n_sets; i++) {
+		size_t n =
+		    protobuf_c_message_get_packed_size(&v->sets[i]->base);
+
+		if (ax_buf_reserve(&all, n) != 0) {
+			ax_buf_fini(&all);
+			return -1;
+		}
+		protobuf_c_message_pack(
+		    &v->sets[i]->base, (uint8_t *)all.p + all.len);
+		all.len += n;
+	}
+	free(v->packed_set);
+	v->packed_set = (uint8_t *)ax_buf_take(&all, &v->packed_set_len);
+	return 0;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -203,12 +403,13 @@ static int build_set(view_t *v)
 	groups = palloc(p, (v->n_inst + 1) * sizeof(*groups));
 	if (groups == NULL)
 		return -1;
-	for (i = 0; i < v->n_inst;) {
+	for (i = 0; i < v->n_inst && strcmp(v->inst[i].set, "registry") == 0;) {
 		size_t j = i, nt = 0;
 		Axon__V1__TargetGroup *g = palloc(p, sizeof(*g));
 		char *src;
 
 		while (j < v->n_inst &&
+		    strcmp(v->inst[j].set, "registry") == 0 &&
 		    strcmp(v->inst[j].service, v->inst[i].service) == 0)
 			j++;
 		if (g == NULL)
@@ -253,11 +454,6 @@ static int build_set(view_t *v)
 	}
 	v->set.groups = groups;
 	v->set.n_groups = ng;
-	v->setp = &v->set;
-	v->packed_set_len = protobuf_c_message_get_packed_size(&v->set.base);
-	if ((v->packed_set = malloc(v->packed_set_len + 1)) == NULL)
-		return -1;
-	protobuf_c_message_pack(&v->set.base, v->packed_set);
 	return 0;
 }
 
@@ -503,19 +699,22 @@ static int build_graph(view_t *v)
 	return 0;
 }
 
-static view_t *build_view(disc_reg_t *r)
+static view_t *build_view(disc_reg_t *r, disc_sd_t *sd)
 {
 	view_t *v = calloc(1, sizeof(*v));
 
 	if (v == NULL)
 		return NULL;
 	disc_reg_visit(r, on_visit, v);
+	if (sd)
+		disc_sd_visit(sd, on_sd_visit, v);
 	if (v->pool.oom) {
 		view_free(v);
 		return NULL;
 	}
 	qsort(v->inst, v->n_inst, sizeof(*v->inst), inst_cmp);
-	if (build_set(v) != 0 || build_graph(v) != 0 || v->pool.oom) {
+	if (build_set(v) != 0 || build_sd_sets(v) != 0 || build_graph(v) != 0 ||
+	    v->pool.oom) {
 		view_free(v);
 		return NULL;
 	}
@@ -527,18 +726,18 @@ static view_t *build_view(disc_reg_t *r)
 static void publish_locked(disc_ctl_t *c)
 {
 	Axon__V1__TargetSetUpdate u = AXON__V1__TARGET_SET_UPDATE__INIT;
-	Axon__V1__TargetSet *sets[1];
 	ax_err_t err;
+	size_t i;
 
 	if (c->view == NULL)
 		return;
-	sets[0] = &c->view->set;
-	c->view->set.version = c->generation;
+	for (i = 0; i < c->view->n_sets; i++)
+		c->view->sets[i]->version = c->generation;
 	u.version = 1;
 	u.generation = c->generation;
 	u.full = 1;
-	u.sets = sets;
-	u.n_sets = 1;
+	u.sets = c->view->sets;
+	u.n_sets = c->view->n_sets;
 	if (ax_msg_publish(c->pub, "targets", &u.base, &err) != 0)
 		ax_log_warn("cannot publish target sets", "err", err.msg);
 	c->view->graph.generation = c->deps_generation;
@@ -557,7 +756,7 @@ static void refresh_locked(disc_ctl_t *c)
 	int set_changed, graph_changed;
 
 	pthread_mutex_unlock(&c->mu);
-	nv = build_view(c->reg);
+	nv = build_view(c->reg, c->sd);
 	pthread_mutex_lock(&c->mu);
 	if (nv == NULL) {
 		ax_log_error("out of memory building the target sets");
@@ -663,6 +862,17 @@ static void *ctl_main(void *arg)
 	return NULL;
 }
 
+void disc_ctl_set_sd(
+    disc_ctl_t *c, disc_sd_t *sd, const char *const *config_sets)
+{
+	pthread_mutex_lock(&c->mu);
+	c->sd = sd;
+	c->config_sets = config_sets;
+	c->dirty = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
 void disc_ctl_set_registry(disc_ctl_t *c, disc_reg_t *r)
 {
 	pthread_mutex_lock(&c->mu);
@@ -682,6 +892,122 @@ void disc_ctl_changed(void *ctl)
 	c->dirty = 1;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- delegated service discovery ---- */
+
+typedef struct deleg {
+	char *job, *kind, *owner;
+} deleg_t;
+
+static int is_config_set(const disc_ctl_t *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c->config_sets && c->config_sets[i]; i++)
+		if (strcmp(c->config_sets[i], name) == 0)
+			return 1;
+	return strcmp(name, "registry") == 0;
+}
+
+/* Apply a scraper's DelegatedSDs (not under c->mu: providers start and
+ * stop here and report changes).  msg gets the first error. */
+static void delegate(
+    disc_ctl_t *c, const Axon__V1__DelegatedSDs *d, char *msg, size_t cap)
+{
+	size_t i, k;
+	ax_err_t err;
+
+	if (c->sd == NULL) {
+		snprintf(msg, cap, "this discoverer runs no providers");
+		return;
+	}
+	for (i = 0; i < d->n_configs; i++) {
+		const Axon__V1__DelegatedSD *x = d->configs[i];
+		int found = 0;
+
+		if (is_config_set(c, x->job)) {
+			if (!msg[0])
+				snprintf(msg, cap,
+				    "job \"%s\": the discoverer's own target "
+				    "set "
+				    "has that name; rename the job",
+				    x->job);
+			continue;
+		}
+		if (disc_sd_set(c->sd, x->job, NULL, x->kind, x->config_yaml,
+		        &err) != 0) {
+			if (!msg[0])
+				snprintf(msg, cap, "job \"%s\" %s: %s", x->job,
+				    x->kind, err.msg);
+			continue;
+		}
+		pthread_mutex_lock(&c->mu);
+		for (k = 0; k < c->n_deleg && !found; k++)
+			if (strcmp(c->deleg[k].job, x->job) == 0 &&
+			    strcmp(c->deleg[k].kind, x->kind) == 0) {
+				char *o = strdup(d->scraper_id);
+
+				if (o) {
+					free(c->deleg[k].owner);
+					c->deleg[k].owner = o;
+				}
+				found = 1;
+			}
+		if (!found)
+			ax_log_info("running delegated discovery", "job",
+			    x->job, "kind", x->kind, "scraper", d->scraper_id);
+		if (!found &&
+		    ax_grow((void **)&c->deleg, &c->cap_deleg, c->n_deleg + 1,
+		        sizeof(*c->deleg)) == 0) {
+			deleg_t *e = &c->deleg[c->n_deleg];
+
+			e->job = strdup(x->job);
+			e->kind = strdup(x->kind);
+			e->owner = strdup(d->scraper_id);
+			if (e->job && e->kind && e->owner)
+				c->n_deleg++;
+			else {
+				free(e->job);
+				free(e->kind);
+				free(e->owner);
+			}
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	/* what this scraper delegated before and no longer does */
+	for (;;) {
+		char *job = NULL, *kind = NULL;
+
+		pthread_mutex_lock(&c->mu);
+		for (k = 0; k < c->n_deleg && job == NULL; k++) {
+			int still = 0;
+
+			if (strcmp(c->deleg[k].owner, d->scraper_id) != 0)
+				continue;
+			for (i = 0; i < d->n_configs && !still; i++)
+				still = strcmp(d->configs[i]->job,
+				            c->deleg[k].job) == 0 &&
+				    strcmp(d->configs[i]->kind,
+				        c->deleg[k].kind) == 0;
+			if (still)
+				continue;
+			job = c->deleg[k].job;
+			kind = c->deleg[k].kind;
+			free(c->deleg[k].owner);
+			memmove(&c->deleg[k], &c->deleg[k + 1],
+			    (c->n_deleg - k - 1) * sizeof(*c->deleg));
+			c->n_deleg--;
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (job == NULL)
+			break;
+		ax_log_info("delegated discovery no longer wanted", "job", job,
+		    "kind", kind);
+		disc_sd_remove_kind(c->sd, job, kind);
+		free(job);
+		free(kind);
+	}
 }
 
 /* ---- the control socket ---- */
@@ -758,7 +1084,6 @@ static int ctl_handle(void *arg, const uint8_t *req, size_t len, ax_buf_t *out)
 	Axon__V1__Assignment as = AXON__V1__ASSIGNMENT__INIT;
 	Axon__V1__TargetSetUpdate u = AXON__V1__TARGET_SET_UPDATE__INIT;
 	Axon__V1__DependencyGraphRef gr = AXON__V1__DEPENDENCY_GRAPH_REF__INIT;
-	Axon__V1__TargetSet *sets[1];
 	char **ids = NULL, msg[256] = "";
 	uint8_t *graph = NULL;
 	ax_err_t err;
@@ -768,6 +1093,13 @@ static int ctl_handle(void *arg, const uint8_t *req, size_t len, ax_buf_t *out)
 		snprintf(msg, sizeof(msg), "%s", err.msg);
 		rp.error = msg;
 		ax_msg_pack_buf(&rp.base, 64u << 20, out, &err);
+		return 0;
+	}
+	if (rq->body_case == AXON__V1__CONTROL_REQUEST__BODY_DELEGATE) {
+		delegate(c, rq->delegate, msg, sizeof(msg));
+		rp.error = msg;
+		ax_msg_pack_buf(&rp.base, 64u << 20, out, &err);
+		protobuf_c_message_free_unpacked(&rq->base, NULL);
 		return 0;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -790,10 +1122,12 @@ static int ctl_handle(void *arg, const uint8_t *req, size_t len, ax_buf_t *out)
 		u.generation = c->generation;
 		u.full = 1;
 		if (c->view) {
-			c->view->set.version = c->generation;
-			sets[0] = &c->view->set;
-			u.sets = sets;
-			u.n_sets = 1;
+			size_t i;
+
+			for (i = 0; i < c->view->n_sets; i++)
+				c->view->sets[i]->version = c->generation;
+			u.sets = c->view->sets;
+			u.n_sets = c->view->n_sets;
 		}
 		ax_counter_inc(c->m_snap);
 		rp.body_case = AXON__V1__CONTROL_REPLY__BODY_SNAPSHOT;
@@ -816,11 +1150,6 @@ static int ctl_handle(void *arg, const uint8_t *req, size_t len, ax_buf_t *out)
 		}
 		rp.body_case = AXON__V1__CONTROL_REPLY__BODY_GRAPH;
 		rp.graph = &gr;
-		break;
-	case AXON__V1__CONTROL_REQUEST__BODY_DELEGATE:
-		rp.error = "delegated service discovery (consul_sd_configs, "
-		           "dns_sd_configs, kubernetes_sd_configs) is not "
-		           "available in this version of axon-discoverer";
 		break;
 	default: rp.error = "empty control request"; break;
 	}
@@ -895,6 +1224,12 @@ void disc_ctl_stop(disc_ctl_t *c)
 		free(c->members[i].url);
 	}
 	free(c->members);
+	for (i = 0; i < c->n_deleg; i++) {
+		free(c->deleg[i].job);
+		free(c->deleg[i].kind);
+		free(c->deleg[i].owner);
+	}
+	free(c->deleg);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -946,6 +1281,8 @@ void disc_ctl_assignments_json(disc_ctl_t *c, ax_buf_t *out)
 			ax_buf_putc(out, ',');
 		ax_buf_puts(out, "{\"address\":");
 		ax_buf_put_json_str(out, in->address);
+		ax_buf_puts(out, ",\"set\":");
+		ax_buf_put_json_str(out, in->set);
 		ax_buf_puts(out, ",\"service\":");
 		ax_buf_put_json_str(out, in->service);
 		ax_buf_puts(out, ",\"scraper\":");
@@ -1033,41 +1370,59 @@ void disc_ctl_dependencies_json(disc_ctl_t *c, ax_buf_t *out)
 	pthread_mutex_unlock(&c->mu);
 }
 
+static void put_labels(ax_buf_t *out, Axon__V1__Label *const *l, size_t n)
+{
+	size_t m;
+
+	ax_buf_putc(out, '{');
+	for (m = 0; m < n; m++) {
+		if (m)
+			ax_buf_putc(out, ',');
+		ax_buf_put_json_str(out, l[m]->name);
+		ax_buf_putc(out, ':');
+		ax_buf_put_json_str(out, l[m]->value);
+	}
+	ax_buf_putc(out, '}');
+}
+
 void disc_ctl_targetsets_json(disc_ctl_t *c, ax_buf_t *out)
 {
-	size_t i, k, m;
+	size_t s, i, k;
 
 	pthread_mutex_lock(&c->mu);
 	ax_buf_printf(out,
 	    "{\"status\":\"success\",\"data\":{\"generation\":%llu,"
-	    "\"sets\":[{\"name\":\"registry\",\"groups\":[",
+	    "\"sets\":[",
 	    (unsigned long long)c->generation);
-	for (i = 0; c->view && i < c->view->set.n_groups; i++) {
-		const Axon__V1__TargetGroup *g = c->view->set.groups[i];
+	for (s = 0; c->view && s < c->view->n_sets; s++) {
+		const Axon__V1__TargetSet *ts = c->view->sets[s];
 
-		if (i)
+		if (s)
 			ax_buf_putc(out, ',');
-		ax_buf_puts(out, "{\"source\":");
-		ax_buf_put_json_str(out, g->source);
-		ax_buf_puts(out, ",\"targets\":[");
-		for (k = 0; k < g->n_targets; k++) {
-			if (k)
+		ax_buf_puts(out, "{\"name\":");
+		ax_buf_put_json_str(out, ts->job);
+		ax_buf_puts(out, ",\"groups\":[");
+		for (i = 0; i < ts->n_groups; i++) {
+			const Axon__V1__TargetGroup *g = ts->groups[i];
+
+			if (i)
 				ax_buf_putc(out, ',');
-			ax_buf_putc(out, '{');
-			for (m = 0; m < g->targets[k]->n_labels; m++) {
-				if (m)
+			ax_buf_puts(out, "{\"source\":");
+			ax_buf_put_json_str(out, g->source);
+			ax_buf_puts(out, ",\"labels\":");
+			put_labels(out, g->labels, g->n_labels);
+			ax_buf_puts(out, ",\"targets\":[");
+			for (k = 0; k < g->n_targets; k++) {
+				if (k)
 					ax_buf_putc(out, ',');
-				ax_buf_put_json_str(
-				    out, g->targets[k]->labels[m]->name);
-				ax_buf_putc(out, ':');
-				ax_buf_put_json_str(
-				    out, g->targets[k]->labels[m]->value);
+				put_labels(out, g->targets[k]->labels,
+				    g->targets[k]->n_labels);
 			}
-			ax_buf_putc(out, '}');
+			ax_buf_puts(out, "]}");
 		}
 		ax_buf_puts(out, "]}");
 	}
-	ax_buf_puts(out, "]}]}}");
+	ax_buf_puts(out, "]}}");
 	pthread_mutex_unlock(&c->mu);
 }
 

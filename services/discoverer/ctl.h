@@ -6,8 +6,11 @@
  * Target sets.  The registry's instances form the set "registry": one
  * group per service name (source "registry:<name>"), each target with
  * the labels Prometheus' consul_sd_configs would give it (__address__ and
- * __meta_consul_*).  On every change the whole update (full=true, a new
- * generation) goes out on the PUB socket, topic "targets"; it is also
+ * __meta_consul_*).  The discovery providers (sd.h) add a set per
+ * configured target set and per delegated scrape job, with the groups as
+ * the providers made them.  On every change the whole update (all sets,
+ * full=true, a new generation) goes out on the PUB socket, topic
+ * "targets"; it is also
  * re-published every publish interval, and served over REQ/REP
  * (ControlRequest.snapshot) to a subscriber that started late or saw a
  * generation it did not expect.
@@ -20,9 +23,16 @@
  * reply.  Targets go to members by rendezvous hashing of their address
  * (ax_hrw), which every scraper computes itself.
  *
+ * Delegation.  A scraper's DelegatedSDs (dns_sd_configs and
+ * consul_sd_configs sections of its jobs, as YAML) start providers for a
+ * set named after the job; sections the same scraper no longer sends are
+ * stopped.
+ *
  * Dependencies.  A service's Meta.depends_on (comma-separated) declares
- * edges; the graph (union over the service's instances) is published on
- * topic "deps" on change and every publish interval, served on request,
+ * edges, as does a target set's __axon_depends_on label (the service is
+ * its __axon_service or service label, else the set's name); the graph
+ * (union over a service's instances) is published on topic "deps" on
+ * change and every publish interval, served on request,
  * at GET /api/v1/dependencies, and exported as
  * axon_service_dependency{service, depends_on} 1.  Cycles (strongly
  * connected components, self-loops included) are found with Tarjan's
@@ -55,6 +65,11 @@ int disc_ctl_start(disc_reg_t *r, const disc_ctl_opts_t *o, ax_metrics_t *m,
 /* The registry changed: rebuild and publish soon (any thread). */
 void disc_ctl_changed(void *ctl);
 void disc_ctl_set_registry(disc_ctl_t *c, disc_reg_t *r);
+/* The discovery target sets (borrowed) and the names the config gives
+ * them (NULL-ended, borrowed; delegated jobs may not take them). */
+struct disc_sd;
+void disc_ctl_set_sd(
+    disc_ctl_t *c, struct disc_sd *sd, const char *const *config_sets);
 void disc_ctl_stop(disc_ctl_t *c);
 
 /* GET /api/v1/assignments and GET /api/v1/dependencies bodies. */

@@ -32,16 +32,25 @@
 #include "ax_daemon.h"
 #include "ax_log.h"
 #include "ax_promyml.h"
+#include "ax_sd.h"
 #include "ax_units.h"
 #include "discoverer/ctl.h"
 #include "discoverer/health.h"
 #include "discoverer/registry.h"
+#include "discoverer/sd.h"
 
 #define REGISTER_MAX_BYTES (512u << 10)
 #define WAIT_DEFAULT_MS (5 * 60 * 1000)
 #define WAIT_MAX_MS (10 * 60 * 1000)
 
+typedef struct disc_tset {
+	char *name;
+	disc_sd_cfg_t sd;
+} disc_tset_t;
+
 typedef struct disc_axon {
+	ax_cfg_list_t target_sets; /* of disc_tset_t */
+	ax_cfg_strings_t dns_servers;
 	char *control_listen, *publish_listen;
 	char *datacenter, *node_name, *advertise_address;
 	ax_labels_t *node_meta;
@@ -54,6 +63,8 @@ typedef struct disc_cfg {
 } disc_cfg_t;
 
 typedef struct disc_state {
+	disc_sd_t *sd;
+	char **set_names; /* the config's target-set names, NULL-ended */
 	disc_reg_t *reg;
 	disc_health_t *health;
 	disc_ctl_t *ctl;
@@ -67,8 +78,46 @@ static const ax_flag_t flags[] = {
 };
 
 #define AOFF(f) (offsetof(disc_cfg_t, axon.f) - offsetof(disc_cfg_t, axon))
+#define TOFF(f) offsetof(disc_tset_t, f)
+
+static const ax_cfg_field_t tset_fields[] = {
+    {.name = "name",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_REQUIRED | AX_CFG_NONEMPTY,
+        .offset = TOFF(name)},
+    {.name = "static_configs",
+        .type = AX_CFG_LIST,
+        .offset = TOFF(sd.static_configs),
+        .fields = ax_tgroup_fields,
+        .elem_size = sizeof(ax_tgroup_t)},
+    {.name = "file_sd_configs",
+        .type = AX_CFG_LIST,
+        .offset = TOFF(sd.file_sd),
+        .fields = ax_filesd_fields,
+        .elem_size = sizeof(ax_filesd_t),
+        .elem_init = ax_filesd_init},
+    {.name = "dns_sd_configs",
+        .type = AX_CFG_CUSTOM,
+        .offset = TOFF(sd.dns_sd),
+        .decode = ax_sd_decode_dns,
+        .free_fn = ax_sd_free_dns},
+    {.name = "consul_sd_configs",
+        .type = AX_CFG_CUSTOM,
+        .offset = TOFF(sd.consul_sd),
+        .decode = ax_sd_decode_consul,
+        .free_fn = ax_sd_free_consul},
+    {0},
+};
 
 static const ax_cfg_field_t axon_fields[] = {
+    {.name = "target_sets",
+        .type = AX_CFG_LIST,
+        .offset = AOFF(target_sets),
+        .fields = tset_fields,
+        .elem_size = sizeof(disc_tset_t)},
+    {.name = "dns_servers",
+        .type = AX_CFG_STRINGS,
+        .offset = AOFF(dns_servers)},
     {.name = "control_listen",
         .type = AX_CFG_CUSTOM,
         .offset = AOFF(control_listen),
@@ -157,6 +206,24 @@ static int config_load(
 		    "%s: axon_discoverer: control_listen and publish_listen "
 		    "must differ",
 		    path);
+	if (rv == 0) {
+		const disc_tset_t *ts = c->axon.target_sets.items;
+		size_t i, k;
+
+		for (i = 0; i < c->axon.target_sets.n && rv == 0; i++) {
+			if (strcmp(ts[i].name, "registry") == 0)
+				rv = ax_err_set(err, AX_ECONFIG,
+				    "%s: axon_discoverer.target_sets[%zu]: the "
+				    "name \"registry\" is the registry's",
+				    path, i);
+			for (k = 0; k < i && rv == 0; k++)
+				if (strcmp(ts[k].name, ts[i].name) == 0)
+					rv = ax_err_set(err, AX_ECONFIG,
+					    "%s: axon_discoverer.target_sets: "
+					    "\"%s\" defined twice",
+					    path, ts[i].name);
+		}
+	}
 	if (c->axon.heartbeat_ms == 0)
 		c->axon.heartbeat_ms = 2000;
 	if (c->axon.publish_ms == 0)
@@ -572,6 +639,39 @@ static void h_targetsets(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 
 /* ---- lifecycle ---- */
 
+/* Run the config's target sets (old: the config they replace, or NULL). */
+static int apply_sets(disc_state_t *s, const disc_cfg_t *old,
+    const disc_cfg_t *cfg, ax_err_t *err)
+{
+	const disc_tset_t *ts = cfg->axon.target_sets.items;
+	char **names = calloc(cfg->axon.target_sets.n + 1, sizeof(char *));
+	size_t i, k;
+	int rv = 0;
+
+	if (names == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	for (i = 0; i < cfg->axon.target_sets.n; i++)
+		names[i] = ts[i].name;
+	if (old) {
+		const disc_tset_t *os = old->axon.target_sets.items;
+
+		for (i = 0; i < old->axon.target_sets.n; i++) {
+			int kept = 0;
+
+			for (k = 0; k < cfg->axon.target_sets.n && !kept; k++)
+				kept = strcmp(os[i].name, ts[k].name) == 0;
+			if (!kept)
+				disc_sd_remove(s->sd, os[i].name);
+		}
+	}
+	for (i = 0; i < cfg->axon.target_sets.n && rv == 0; i++)
+		rv = disc_sd_set(s->sd, ts[i].name, &ts[i].sd, NULL, NULL, err);
+	disc_ctl_set_sd(s->ctl, s->sd, (const char *const *)names);
+	free(s->set_names);
+	s->set_names = names;
+	return rv;
+}
+
 static int disc_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 {
 	disc_cfg_t *cfg = cfgp;
@@ -620,8 +720,19 @@ static int disc_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		disc_ctl_set_registry(s->ctl, s->reg);
 		rv = disc_health_start(s->reg, &s->health, err);
 	}
+	if (rv == 0)
+		rv = disc_sd_new((const char *const *)cfg->axon.dns_servers.v,
+		    disc_ctl_changed, s->ctl, ax_daemon_metrics(d), &s->sd,
+		    err);
+	if (rv == 0)
+		rv = apply_sets(s, NULL, cfg, err);
 	if (rv != 0) {
+		disc_health_stop(s->health);
+		if (s->sd)
+			disc_sd_clear(s->sd);
 		disc_ctl_stop(s->ctl);
+		disc_sd_free(s->sd);
+		free(s->set_names);
 		disc_reg_close(s->reg);
 		free(s->dc);
 		free(s);
@@ -655,6 +766,9 @@ static int disc_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 static int disc_reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 {
 	const disc_cfg_t *o = ax_daemon_config(d), *n = newp;
+	disc_state_t *s = ax_daemon_state(d);
+	size_t i;
+	int same_dns = o->axon.dns_servers.n == n->axon.dns_servers.n;
 
 	if (strcmp(o->axon.control_listen, n->axon.control_listen) != 0 ||
 	    strcmp(o->axon.publish_listen, n->axon.publish_listen) != 0 ||
@@ -663,11 +777,19 @@ static int disc_reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	    strcmp(o->axon.advertise_address, n->axon.advertise_address) != 0 ||
 	    o->axon.heartbeat_ms != n->axon.heartbeat_ms ||
 	    o->axon.publish_ms != n->axon.publish_ms ||
-	    !ax_labels_equal(o->axon.node_meta, n->axon.node_meta))
+	    !ax_labels_equal(o->axon.node_meta, n->axon.node_meta) || !same_dns)
 		return ax_err_set(err, AX_ECONFIG,
-		    "axon_discoverer settings take effect at restart; the "
-		    "running ones stay");
-	return 0;
+		    "axon_discoverer settings other than target_sets take "
+		    "effect at restart; the running ones stay");
+	for (i = 0; i < n->axon.dns_servers.n; i++)
+		if (strcmp(o->axon.dns_servers.v[i],
+		        n->axon.dns_servers.v[i]) != 0)
+			return ax_err_set(err, AX_ECONFIG,
+			    "axon_discoverer.dns_servers take effect at "
+			    "restart; the running ones stay");
+	/* the target sets follow the new config (the old one is freed
+	 * after this returns) */
+	return apply_sets(s, o, n, err);
 }
 
 static void disc_stop(ax_daemon_t *d)
@@ -678,7 +800,10 @@ static void disc_stop(ax_daemon_t *d)
 		return;
 	ax_metrics_set_collector(ax_daemon_metrics(d), NULL, NULL);
 	disc_health_stop(s->health);
+	disc_sd_clear(s->sd); /* no more change reports */
 	disc_ctl_stop(s->ctl);
+	disc_sd_free(s->sd);
+	free(s->set_names);
 	disc_reg_close(s->reg);
 	free(s->dc);
 	free(s);

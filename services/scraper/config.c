@@ -119,32 +119,62 @@ static int refuse_sd(
 	        n->data.sequence.items.start == n->data.sequence.items.top))
 		return 0;
 	return ax_cfg_errorf(c, n, path, err,
-	    "not supported by this version of axon-scraper: consul, dns and "
-	    "kubernetes discovery are to be delegated to axon-discoverer, "
-	    "which does not run these providers yet; use axon_sd_configs "
-	    "(the discoverer's registry), file_sd_configs or static_configs");
+	    "not supported by this version of axon: kubernetes discovery is "
+	    "not built yet; use axon_sd_configs (the discoverer's registry), "
+	    "consul_sd_configs or dns_sd_configs (run by axon-discoverer), "
+	    "file_sd_configs or static_configs");
 }
 
-static const ax_cfg_field_t static_fields[] = {
-    {.name = "targets",
-        .type = AX_CFG_STRINGS,
-        .offset = offsetof(scraper_static_t, targets)},
-    {.name = "labels",
-        .type = AX_CFG_LABELS,
-        .offset = offsetof(scraper_static_t, labels)},
-    {0},
-};
+/* A section the discoverer runs for this job: checked here with the
+ * same decoder (file:line:col), kept as YAML text to hand over. */
+static int delegate_section(ax_cfg_t *c, yaml_node_t *n, const char *path,
+    char **dst,
+    int (*decode)(ax_cfg_t *, yaml_node_t *, const char *, void *, ax_err_t *),
+    void (*release)(void *), ax_err_t *err)
+{
+	ax_cfg_list_t l = {NULL, 0};
+	ax_err_t e;
+	char *text;
+	int rv;
 
-static const ax_cfg_field_t filesd_fields[] = {
-    {.name = "files",
-        .type = AX_CFG_STRINGS,
-        .offset = offsetof(scraper_filesd_t, files)},
-    {.name = "refresh_interval",
-        .type = AX_CFG_DURATION,
-        .flags = AX_CFG_POSITIVE,
-        .offset = offsetof(scraper_filesd_t, refresh_ms)},
-    {0},
-};
+	if ((rv = decode(c, n, path, &l, err)) != 0)
+		return rv;
+	release(&l);
+	if (ax_cfg_is_null(n) ||
+	    (n->type == YAML_SEQUENCE_NODE &&
+	        n->data.sequence.items.start == n->data.sequence.items.top))
+		return 0;
+	if ((rv = ax_cfg_node_text(c, n, &text)) != 0)
+		return rv == AX_ENOMEM
+		    ? ax_err_set(err, AX_ENOMEM, "out of memory")
+		    : ax_cfg_errorf(c, n, path, err,
+		          "cannot take this section's text to delegate it");
+	/* it must read back the same way on the discoverer */
+	if (ax_sd_decode_text(path, text, decode, &l, &e) != 0) {
+		free(text);
+		return ax_cfg_errorf(c, n, path, err,
+		    "cannot be delegated as written (%s); write it in block "
+		    "style",
+		    e.msg);
+	}
+	release(&l);
+	*dst = text;
+	return 0;
+}
+
+static int delegate_dns(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	return delegate_section(
+	    c, n, path, dst, ax_sd_decode_dns, ax_sd_free_dns, err);
+}
+
+static int delegate_consul(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	return delegate_section(
+	    c, n, path, dst, ax_sd_decode_consul, ax_sd_free_consul, err);
+}
 
 static const ax_cfg_field_t axonsd_fields[] = {
     {.name = "services",
@@ -155,14 +185,6 @@ static const ax_cfg_field_t axonsd_fields[] = {
         .offset = offsetof(scraper_axonsd_t, tags)},
     {0},
 };
-
-static void filesd_init(void *p)
-{
-	scraper_filesd_t *f = p;
-
-	memset(f, 0, sizeof(*f));
-	f->refresh_ms = 5 * 60 * 1000;
-}
 
 static const ax_cfg_field_t job_fields[] = {
     {.name = "job_name",
@@ -240,21 +262,29 @@ static const ax_cfg_field_t job_fields[] = {
     {.name = "static_configs",
         .type = AX_CFG_LIST,
         .offset = offsetof(scraper_job_t, static_configs),
-        .fields = static_fields,
-        .elem_size = sizeof(scraper_static_t)},
+        .fields = ax_tgroup_fields,
+        .elem_size = sizeof(ax_tgroup_t)},
     {.name = "file_sd_configs",
         .type = AX_CFG_LIST,
         .offset = offsetof(scraper_job_t, file_sd),
-        .fields = filesd_fields,
-        .elem_size = sizeof(scraper_filesd_t),
-        .elem_init = filesd_init},
+        .fields = ax_filesd_fields,
+        .elem_size = sizeof(ax_filesd_t),
+        .elem_init = ax_filesd_init},
     {.name = "axon_sd_configs",
         .type = AX_CFG_LIST,
         .offset = offsetof(scraper_job_t, axon_sd),
         .fields = axonsd_fields,
         .elem_size = sizeof(scraper_axonsd_t)},
-    {.name = "consul_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
-    {.name = "dns_sd_configs", .type = AX_CFG_CUSTOM, .decode = refuse_sd},
+    {.name = "consul_sd_configs",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(scraper_job_t, consul_sd_yaml),
+        .decode = delegate_consul,
+        .free_fn = ax_cfg_free_str},
+    {.name = "dns_sd_configs",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(scraper_job_t, dns_sd_yaml),
+        .decode = delegate_dns,
+        .free_fn = ax_cfg_free_str},
     {.name = "kubernetes_sd_configs",
         .type = AX_CFG_CUSTOM,
         .decode = refuse_sd},
@@ -362,8 +392,8 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 		    sdup_default(&j->params, "") != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
 		for (k = 0; k < j->file_sd.n; k++) {
-			const scraper_filesd_t *f =
-			    &((const scraper_filesd_t *)j->file_sd.items)[k];
+			const ax_filesd_t *f =
+			    &((const ax_filesd_t *)j->file_sd.items)[k];
 			size_t m;
 
 			for (m = 0; m < f->files.n; m++) {
@@ -424,12 +454,16 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 		    "together (axon-discoverer's control and publish sockets)",
 		    path);
 	for (i = 0; c->axon.discoverer == NULL && i < c->jobs.n; i++)
-		if (jobs[i].axon_sd.n > 0)
+		if (jobs[i].axon_sd.n > 0 || jobs[i].dns_sd_yaml ||
+		    jobs[i].consul_sd_yaml)
 			return ax_err_set(err, AX_ECONFIG,
-			    "%s: job \"%s\": axon_sd_configs need "
-			    "axon-discoverer: set axon_scraper.discoverer and "
-			    "discoverer_publish",
-			    path, jobs[i].job_name);
+			    "%s: job \"%s\": %s need axon-discoverer, which "
+			    "runs them (agent mode cannot): set "
+			    "axon_scraper.discoverer and discoverer_publish",
+			    path, jobs[i].job_name,
+			    jobs[i].axon_sd.n         ? "axon_sd_configs"
+			        : jobs[i].dns_sd_yaml ? "dns_sd_configs"
+			                              : "consul_sd_configs");
 	if (c->axon.sender_id == NULL) {
 		char host[256] = "localhost", id[300];
 
@@ -482,68 +516,4 @@ void scraper_config_free(void *p)
 	ax_cfg_free_fields(ax_prom_global_fields, &c->global);
 	ax_cfg_free_fields(own, c);
 	free(c);
-}
-
-int scraper_filesd_read(
-    const char *path, scraper_static_t **groups, size_t *n, ax_err_t *err)
-{
-	ax_cfg_t c;
-	yaml_node_t *root;
-	yaml_node_item_t *it;
-	scraper_static_t *g = NULL;
-	size_t k = 0;
-	int rv;
-
-	*groups = NULL;
-	*n = 0;
-	memset(&c, 0, sizeof(c));
-	c.quiet = 1;
-	if ((rv = ax_cfg_load_file(&c, path, err)) != 0)
-		return rv;
-	root = ax_cfg_root(&c);
-	if (root == NULL || ax_cfg_is_null(root)) {
-		ax_cfg_fini(&c);
-		return 0;
-	}
-	if (root->type != YAML_SEQUENCE_NODE) {
-		rv = ax_cfg_errorf(
-		    &c, root, "", err, "expected a list of target groups");
-		ax_cfg_fini(&c);
-		return rv;
-	}
-	for (it = root->data.sequence.items.start;
-	     it < root->data.sequence.items.top; it++) {
-		yaml_node_t *item = yaml_document_get_node(&c.doc, *it);
-		scraper_static_t *ng = realloc(g, (k + 1) * sizeof(*g));
-		char where[32];
-
-		if (ng == NULL) {
-			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
-			break;
-		}
-		g = ng;
-		memset(&g[k], 0, sizeof(g[k]));
-		snprintf(where, sizeof(where), "[%zu]", k);
-		rv = ax_cfg_decode(&c, item, where, static_fields, &g[k], err);
-		k++;
-		if (rv != 0)
-			break;
-	}
-	ax_cfg_fini(&c);
-	if (rv != 0) {
-		scraper_groups_free(g, k);
-		return rv;
-	}
-	*groups = g;
-	*n = k;
-	return 0;
-}
-
-void scraper_groups_free(scraper_static_t *groups, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		ax_cfg_free_fields(static_fields, &groups[i]);
-	free(groups);
 }

@@ -32,16 +32,7 @@
 #include "ax_labels.h"
 #include "ax_relabel.h"
 #include "ax_rw.h"
-
-typedef struct scraper_static {
-	ax_cfg_strings_t targets;
-	ax_labels_t *labels;
-} scraper_static_t;
-
-typedef struct scraper_filesd {
-	ax_cfg_strings_t files; /* patterns: path, '*' in the last element */
-	int64_t refresh_ms;     /* re-read every so often (5m) */
-} scraper_filesd_t;
+#include "ax_sd.h"
 
 /* axon_sd_configs: targets from axon-discoverer's registry, filtered as
  * consul_sd_configs filters (all services when none are named; every
@@ -66,9 +57,12 @@ typedef struct scraper_job {
 	ax_relabels_t relabel, metric_relabel;
 	int64_t sample_limit, label_limit, label_name_length_limit,
 	    label_value_length_limit, body_size_limit;
-	ax_cfg_list_t static_configs; /* of scraper_static_t */
-	ax_cfg_list_t file_sd;        /* of scraper_filesd_t */
+	ax_cfg_list_t static_configs; /* of ax_tgroup_t */
+	ax_cfg_list_t file_sd;        /* of ax_filesd_t */
 	ax_cfg_list_t axon_sd;        /* of scraper_axonsd_t */
+	/* sections delegated to axon-discoverer, as YAML text (NULL: none);
+	 * validated here, run there */
+	char *dns_sd_yaml, *consul_sd_yaml;
 	int params_set;
 	ax_cfg_strings_t params_names; /* first value of each param, for
 	                                  __param_<name> */
@@ -87,15 +81,6 @@ typedef struct scraper_cfg {
 	ax_cfg_list_t jobs;         /* of scraper_job_t */
 	ax_cfg_list_t remote_write; /* of ax_rw_config_t */
 } scraper_cfg_t;
-
-/*
- * Read a file_sd file (JSON or YAML: a list of {targets, labels}).  OUT:
- * *groups (n of them), released with scraper_groups_free.  Errors name
- * file:line:col.
- */
-int scraper_filesd_read(
-    const char *path, scraper_static_t **groups, size_t *n, ax_err_t *err);
-void scraper_groups_free(scraper_static_t *groups, size_t n);
 
 /* ax_daemon load/free callbacks. */
 int scraper_config_load(

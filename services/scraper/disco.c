@@ -19,9 +19,14 @@
 #define FIRST_INTERVAL_MS 1000
 
 typedef struct rtarget {
-	ax_labels_t *labels; /* everything but __address__ */
-	char *address, *service, *tags;
+	char *set;           /* "registry" or a delegated job's name */
+	ax_labels_t *labels; /* group and target labels but __address__ */
+	char *address, *service, *tags; /* service, tags: registry only */
 } rtarget_t;
+
+typedef struct dsd {
+	char *job, *kind, *yaml;
+} dsd_t;
 
 struct scraper_disco {
 	char *id, *http_url;
@@ -43,8 +48,25 @@ struct scraper_disco {
 	size_t n_rt;
 	int64_t interval_ms;
 	int connected;
+	pthread_mutex_t dsd_mu; /* the next three (never under mu) */
+	dsd_t *dsd;             /* sections to delegate */
+	size_t n_dsd;
+	int dsd_dirty;
+	unsigned beats;
 	ax_metric_t *m_hb_fail, *m_members, *m_assign, *m_snap;
 };
+
+static void dsd_free(dsd_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].job);
+		free(v[i].kind);
+		free(v[i].yaml);
+	}
+	free(v);
+}
 
 static void rt_free(rtarget_t *v, size_t n)
 {
@@ -52,6 +74,7 @@ static void rt_free(rtarget_t *v, size_t n)
 
 	for (i = 0; i < n; i++) {
 		ax_labels_free(v[i].labels);
+		free(v[i].set);
 		free(v[i].address);
 		free(v[i].service);
 		free(v[i].tags);
@@ -59,8 +82,7 @@ static void rt_free(rtarget_t *v, size_t n)
 	free(v);
 }
 
-/* Replace the registry targets with those of u (locked).  1 if it was
- * the registry set's update. */
+/* Replace the targets with those of u (locked).  1 on success. */
 static int apply_update(scraper_disco_t *d, const Axon__V1__TargetSetUpdate *u)
 {
 	rtarget_t *v = NULL;
@@ -68,49 +90,75 @@ static int apply_update(scraper_disco_t *d, const Axon__V1__TargetSetUpdate *u)
 
 	for (i = 0; i < u->n_sets; i++) {
 		const Axon__V1__TargetSet *s = u->sets[i];
+		int reg = strcmp(s->job, "registry") == 0;
 
-		if (strcmp(s->job, "registry") != 0)
-			continue;
 		for (k = 0; k < s->n_groups; k++) {
 			const Axon__V1__TargetGroup *g = s->groups[k];
 
 			for (m = 0; m < g->n_targets; m++) {
 				const Axon__V1__LabelSet *ls = g->targets[m];
-				ax_label_t pairs[256];
-				size_t np = 0, q;
+				ax_labels_builder_t b;
 				rtarget_t *t;
-				ax_err_t err;
+				size_t q;
+				const char *addr;
 
 				if (ax_grow((void **)&v, &cap, n + 1,
-				        sizeof(*v)) != 0)
-					goto oom;
+				        sizeof(*v)) != 0) {
+					rt_free(v, n);
+					return 0;
+				}
 				t = &v[n];
 				memset(t, 0, sizeof(*t));
-				for (q = 0; q < g->n_labels && np < 256; q++) {
-					pairs[np].name = g->labels[q]->name;
-					pairs[np++].value = g->labels[q]->value;
+				ax_labels_builder_init(&b, NULL);
+				for (q = 0; q < g->n_labels; q++)
+					ax_labels_builder_set(&b,
+					    g->labels[q]->name,
+					    g->labels[q]->value);
+				for (q = 0; q < ls->n_labels; q++)
+					ax_labels_builder_set(&b,
+					    ls->labels[q]->name,
+					    ls->labels[q]->value);
+				ax_labels_builder_build(&b, &t->labels, NULL);
+				ax_labels_builder_fini(&b);
+				addr = t->labels
+				    ? ax_labels_get(t->labels, "__address__")
+				    : NULL;
+				if (addr == NULL) {
+					ax_labels_free(t->labels);
+					continue;
 				}
-				for (q = 0; q < ls->n_labels && np < 256; q++) {
-					const char *nm = ls->labels[q]->name;
-					const char *vl = ls->labels[q]->value;
+				t->set = strdup(s->job);
+				t->address = strdup(addr);
+				if (reg) {
+					const char *sv = ax_labels_get(
+					    t->labels, "__meta_consul_service");
+					const char *tg = ax_labels_get(
+					    t->labels, "__meta_consul_tags");
 
-					if (strcmp(nm, "__address__") == 0) {
-						t->address = strdup(vl);
-						continue;
-					}
-					if (strcmp(nm,
-					        "__meta_consul_service") == 0)
-						t->service = strdup(vl);
-					if (strcmp(nm, "__meta_consul_tags") ==
-					    0)
-						t->tags = strdup(vl);
-					pairs[np].name = nm;
-					pairs[np++].value = vl;
+					t->service = strdup(sv ? sv : "");
+					t->tags = strdup(tg ? tg : "");
 				}
-				if (t->address == NULL || t->service == NULL ||
-				    t->tags == NULL ||
-				    ax_labels_new(
-				        pairs, np, &t->labels, &err) != 0) {
+				{
+					/* __address__ travels as the target */
+					ax_labels_builder_t r;
+					ax_labels_t *rest = NULL;
+
+					ax_labels_builder_init(&r, t->labels);
+					ax_labels_builder_del(
+					    &r, "__address__");
+					ax_labels_builder_build(
+					    &r, &rest, NULL);
+					ax_labels_builder_fini(&r);
+					ax_labels_free(t->labels);
+					t->labels = rest;
+				}
+				if (t->set == NULL || t->address == NULL ||
+				    t->labels == NULL ||
+				    (reg &&
+				        (t->service == NULL ||
+				            t->tags == NULL))) {
+					ax_labels_free(t->labels);
+					free(t->set);
 					free(t->address);
 					free(t->service);
 					free(t->tags);
@@ -119,17 +167,12 @@ static int apply_update(scraper_disco_t *d, const Axon__V1__TargetSetUpdate *u)
 				n++;
 			}
 		}
-		rt_free(d->rt, d->n_rt);
-		d->rt = v;
-		d->n_rt = n;
-		d->have_sets = 1;
-		return 1;
 	}
-	rt_free(v, n);
-	return 0;
-oom:
-	rt_free(v, n);
-	return 0;
+	rt_free(d->rt, d->n_rt);
+	d->rt = v;
+	d->n_rt = n;
+	d->have_sets = 1;
+	return 1;
 }
 
 static void on_targets(
@@ -285,6 +328,56 @@ static int heartbeat(scraper_disco_t *d)
 	return changed;
 }
 
+/* Send the delegated sections (not locked). */
+static void send_delegations(scraper_disco_t *d)
+{
+	Axon__V1__ControlRequest rq = AXON__V1__CONTROL_REQUEST__INIT;
+	Axon__V1__DelegatedSDs ds = AXON__V1__DELEGATED_SDS__INIT;
+	Axon__V1__DelegatedSD *items = NULL, **ptrs = NULL;
+	Axon__V1__ControlReply *rp;
+	ax_err_t err;
+	size_t i, n;
+
+	pthread_mutex_lock(&d->dsd_mu);
+	n = d->n_dsd;
+	if (n &&
+	    ((items = calloc(n, sizeof(*items))) == NULL ||
+	        (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
+		pthread_mutex_unlock(&d->dsd_mu);
+		free(items);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		axon__v1__delegated_sd__init(&items[i]);
+		items[i].job = d->dsd[i].job;
+		items[i].kind = d->dsd[i].kind;
+		items[i].config_yaml = d->dsd[i].yaml;
+		ptrs[i] = &items[i];
+	}
+	ds.scraper_id = d->id;
+	ds.configs = ptrs;
+	ds.n_configs = n;
+	rq.version = 1;
+	rq.body_case = AXON__V1__CONTROL_REQUEST__BODY_DELEGATE;
+	rq.delegate = &ds;
+	if (ax_msg_call(d->cli, &rq.base, &axon__v1__control_reply__descriptor,
+	        (ProtobufCMessage **)&rp, &err) != 0)
+		ax_log_warn("cannot hand discovery sections to the discoverer; "
+		            "retrying with the next heartbeat",
+		    "err", err.msg);
+	else {
+		d->dsd_dirty = 0;
+		if (rp->error[0])
+			ax_log_error("the discoverer refused a delegated "
+			             "discovery section",
+			    "err", rp->error);
+		protobuf_c_message_free_unpacked(&rp->base, NULL);
+	}
+	pthread_mutex_unlock(&d->dsd_mu);
+	free(items);
+	free(ptrs);
+}
+
 static void *disco_main(void *arg)
 {
 	scraper_disco_t *d = arg;
@@ -298,7 +391,24 @@ static void *disco_main(void *arg)
 		void *fa;
 
 		pthread_mutex_unlock(&d->mu);
-		changed = heartbeat(d);
+		{
+			int was, now, dirty;
+
+			pthread_mutex_lock(&d->mu);
+			was = d->connected;
+			pthread_mutex_unlock(&d->mu);
+			changed = heartbeat(d);
+			pthread_mutex_lock(&d->mu);
+			now = d->connected;
+			pthread_mutex_unlock(&d->mu);
+			/* (re)connected, changed, or every 30 beats: a
+			 * restarted discoverer has forgotten them */
+			pthread_mutex_lock(&d->dsd_mu);
+			dirty = d->dsd_dirty;
+			pthread_mutex_unlock(&d->dsd_mu);
+			if (now && (!was || dirty || ++d->beats % 30 == 0))
+				send_delegations(d);
+		}
 		pthread_mutex_lock(&d->mu);
 		fn = d->on_change;
 		fa = d->arg;
@@ -339,6 +449,7 @@ int scraper_disco_start(const scraper_disco_opts_t *o, ax_metrics_t *m,
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->dsd_mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	d->on_change = o->on_change;
 	d->arg = o->arg;
@@ -398,11 +509,54 @@ void scraper_disco_stop(scraper_disco_t *d)
 		free(d->members[i]);
 	free(d->members);
 	rt_free(d->rt, d->n_rt);
+	dsd_free(d->dsd, d->n_dsd);
 	free(d->id);
 	free(d->http_url);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
+}
+
+int scraper_disco_delegate(scraper_disco_t *d, const scraper_cfg_t *cfg)
+{
+	const scraper_job_t *jobs = cfg->jobs.items;
+	dsd_t *v = calloc(2 * cfg->jobs.n + 1, sizeof(*v)), *old;
+	size_t n = 0, i, on;
+
+	if (v == NULL)
+		return AX_ENOMEM;
+	for (i = 0; i < cfg->jobs.n; i++) {
+		const char *y[2] = {
+		    jobs[i].dns_sd_yaml, jobs[i].consul_sd_yaml};
+		const char *k[2] = {"dns_sd_configs", "consul_sd_configs"};
+		int q;
+
+		for (q = 0; q < 2; q++) {
+			if (y[q] == NULL)
+				continue;
+			v[n].job = strdup(jobs[i].job_name);
+			v[n].kind = strdup(k[q]);
+			v[n].yaml = strdup(y[q]);
+			n++;
+			if (!v[n - 1].job || !v[n - 1].kind || !v[n - 1].yaml) {
+				dsd_free(v, n);
+				return AX_ENOMEM;
+			}
+		}
+	}
+	pthread_mutex_lock(&d->dsd_mu);
+	old = d->dsd;
+	on = d->n_dsd;
+	d->dsd = v;
+	d->n_dsd = n;
+	d->dsd_dirty = 1;
+	pthread_mutex_unlock(&d->dsd_mu);
+	pthread_mutex_lock(&d->mu);
+	d->poke = 1;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	dsd_free(old, on);
+	return 0;
 }
 
 void scraper_disco_set_callback(
@@ -438,6 +592,8 @@ static int matches(const rtarget_t *t, const scraper_axonsd_t *f)
 	size_t i;
 	int ok = f->services.n == 0;
 
+	if (strcmp(t->set, "registry") != 0)
+		return 0;
 	for (i = 0; i < f->services.n && !ok; i++)
 		ok = strcmp(f->services.v[i], t->service) == 0;
 	for (i = 0; ok && i < f->tags.n; i++) {
@@ -449,17 +605,50 @@ static int matches(const rtarget_t *t, const scraper_axonsd_t *f)
 	return ok;
 }
 
-int scraper_disco_groups(scraper_disco_t *d, const scraper_axonsd_t *f,
-    scraper_static_t **groups, size_t *n, ax_err_t *err)
+static int in_set(const rtarget_t *t, const char *set)
 {
-	scraper_static_t *g = NULL;
+	return strcmp(t->set, set) == 0;
+}
+
+/* The targets for which keep(t, arg) holds, one group each. */
+static int collect(scraper_disco_t *d,
+    int (*keep)(const rtarget_t *, const void *), const void *arg,
+    ax_tgroup_t **groups, size_t *n, ax_err_t *err);
+
+static int keep_filter(const rtarget_t *t, const void *arg)
+{
+	return matches(t, arg);
+}
+
+static int keep_set(const rtarget_t *t, const void *arg)
+{
+	return in_set(t, arg);
+}
+
+int scraper_disco_groups(scraper_disco_t *d, const scraper_axonsd_t *f,
+    ax_tgroup_t **groups, size_t *n, ax_err_t *err)
+{
+	return collect(d, keep_filter, f, groups, n, err);
+}
+
+int scraper_disco_set_groups(scraper_disco_t *d, const char *set,
+    ax_tgroup_t **groups, size_t *n, ax_err_t *err)
+{
+	return collect(d, keep_set, set, groups, n, err);
+}
+
+static int collect(scraper_disco_t *d,
+    int (*keep)(const rtarget_t *, const void *), const void *f,
+    ax_tgroup_t **groups, size_t *n, ax_err_t *err)
+{
+	ax_tgroup_t *g = NULL;
 	size_t ng = 0, i;
 
 	*groups = NULL;
 	*n = 0;
 	pthread_mutex_lock(&d->mu);
 	for (i = 0; i < d->n_rt; i++)
-		if (matches(&d->rt[i], f))
+		if (keep(&d->rt[i], f))
 			ng++;
 	if (ng && (g = calloc(ng, sizeof(*g))) == NULL) {
 		pthread_mutex_unlock(&d->mu);
@@ -467,9 +656,9 @@ int scraper_disco_groups(scraper_disco_t *d, const scraper_axonsd_t *f,
 	}
 	ng = 0;
 	for (i = 0; i < d->n_rt; i++) {
-		scraper_static_t *s;
+		ax_tgroup_t *s;
 
-		if (!matches(&d->rt[i], f))
+		if (!keep(&d->rt[i], f))
 			continue;
 		s = &g[ng++];
 		s->targets.v = calloc(1, sizeof(char *));
@@ -477,7 +666,7 @@ int scraper_disco_groups(scraper_disco_t *d, const scraper_axonsd_t *f,
 		    (s->targets.v[0] = strdup(d->rt[i].address)) == NULL ||
 		    (s->labels = ax_labels_dup(d->rt[i].labels)) == NULL) {
 			pthread_mutex_unlock(&d->mu);
-			scraper_groups_free(g, ng);
+			ax_tgroups_free(g, ng);
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
 		}
 		s->targets.n = 1;

@@ -56,9 +56,21 @@ int scraper_disco_owns(scraper_disco_t *d, const char *address);
 /*
  * The registry targets matching an axon_sd_configs entry, one group per
  * target (targets = its __address__, labels = the rest).  OUT: *groups
- * (n of them), released with scraper_groups_free.
+ * (n of them), released with ax_tgroups_free.
  */
 int scraper_disco_groups(scraper_disco_t *d, const scraper_axonsd_t *f,
-    scraper_static_t **groups, size_t *n, ax_err_t *err);
+    ax_tgroup_t **groups, size_t *n, ax_err_t *err);
+
+/* The targets of the delegated job `set` (its name), one group per
+ * target.  OUT as scraper_disco_groups. */
+int scraper_disco_set_groups(scraper_disco_t *d, const char *set,
+    ax_tgroup_t **groups, size_t *n, ax_err_t *err);
+
+/* Hand the jobs' dns_sd_configs and consul_sd_configs (cfg borrowed for
+ * the call) to the discoverer: sent now, again after every reconnect and
+ * every 30 heartbeats (a restarted discoverer has forgotten them).  The
+ * discoverer runs them and publishes each job's targets as a target set
+ * named after the job. */
+int scraper_disco_delegate(scraper_disco_t *d, const scraper_cfg_t *cfg);
 
 #endif

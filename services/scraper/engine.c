@@ -1000,16 +1000,7 @@ static int easy_setup(target_t *t)
 		if (t->bearer)
 			t->hdrs = curl_slist_append(t->hdrs, t->bearer);
 	}
-	if (j->tls.ca_file)
-		curl_easy_setopt(t->easy, CURLOPT_CAINFO, j->tls.ca_file);
-	if (j->tls.cert_file)
-		curl_easy_setopt(t->easy, CURLOPT_SSLCERT, j->tls.cert_file);
-	if (j->tls.key_file)
-		curl_easy_setopt(t->easy, CURLOPT_SSLKEY, j->tls.key_file);
-	if (j->tls.insecure_skip_verify) {
-		curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	ax_rw_tls_apply(t->easy, &j->tls);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hdrs);
 	return 0;
 }
@@ -1142,7 +1133,7 @@ static int push_target(target_t ***v, size_t *n, target_t *t)
 
 /* Targets of one group (static or from a file) appended to *v. */
 static int group_targets(scraper_engine_t *e, const scraper_job_t *j,
-    const scraper_static_t *g, const char *origin, target_t ***v, size_t *n,
+    const ax_tgroup_t *g, const char *origin, target_t ***v, size_t *n,
     ax_err_t *err)
 {
 	size_t m;
@@ -1183,49 +1174,10 @@ static int group_targets(scraper_engine_t *e, const scraper_job_t *j,
 	return 0;
 }
 
-/* The files matched by a job's file_sd patterns, sorted. */
-static int job_files(const scraper_job_t *j, glob_t *out)
-{
-	size_t k, m;
-	int flags = 0;
-
-	memset(out, 0, sizeof(*out));
-	for (k = 0; k < j->file_sd.n; k++) {
-		const scraper_filesd_t *f =
-		    &((const scraper_filesd_t *)j->file_sd.items)[k];
-
-		for (m = 0; m < f->files.n; m++) {
-			glob(f->files.v[m], flags, NULL, out);
-			flags = GLOB_APPEND;
-		}
-	}
-	return 0;
-}
-
 /* A signature of the job's files (names, sizes, times). */
 static uint64_t files_sig(const scraper_job_t *j)
 {
-	glob_t g;
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	job_files(j, &g);
-	for (i = 0; i < g.gl_pathc; i++) {
-		struct stat st;
-		uint64_t x[4] = {0, 0, 0, 0};
-
-		if (stat(g.gl_pathv[i], &st) == 0) {
-			x[0] = (uint64_t)st.st_size;
-			x[1] = (uint64_t)st.st_mtim.tv_sec;
-			x[2] = (uint64_t)st.st_mtim.tv_nsec;
-			x[3] = (uint64_t)st.st_ino;
-		}
-		h = (h ^ ax_hash_bytes(g.gl_pathv[i], strlen(g.gl_pathv[i]))) *
-		    1099511628211ULL;
-		h = (h ^ ax_hash_bytes(x, sizeof(x))) * 1099511628211ULL;
-	}
-	globfree(&g);
-	return h;
+	return ax_filesd_sig(j->file_sd.items, j->file_sd.n);
 }
 
 /* All targets of a job: static, then its files.  Files that cannot be
@@ -1233,7 +1185,7 @@ static uint64_t files_sig(const scraper_job_t *j)
 static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
     target_t ***v, size_t *n, ax_cfg_strings_t *failed, ax_err_t *err)
 {
-	const scraper_static_t *sc = j->static_configs.items;
+	const ax_tgroup_t *sc = j->static_configs.items;
 	glob_t g;
 	size_t k;
 	int rv = 0;
@@ -1241,7 +1193,7 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 	for (k = 0; k < j->static_configs.n && rv == 0; k++)
 		rv = group_targets(e, j, &sc[k], NULL, v, n, err);
 	for (k = 0; e->disco && k < j->axon_sd.n && rv == 0; k++) {
-		scraper_static_t *groups;
+		ax_tgroup_t *groups;
 		size_t ng, i;
 
 		rv = scraper_disco_groups(e->disco,
@@ -1249,17 +1201,27 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 		    &ng, err);
 		for (i = 0; i < ng && rv == 0; i++)
 			rv = group_targets(e, j, &groups[i], NULL, v, n, err);
-		scraper_groups_free(groups, ng);
+		ax_tgroups_free(groups, ng);
+	}
+	if (e->disco && rv == 0 && (j->dns_sd_yaml || j->consul_sd_yaml)) {
+		ax_tgroup_t *groups;
+		size_t ng, i;
+
+		rv = scraper_disco_set_groups(
+		    e->disco, j->job_name, &groups, &ng, err);
+		for (i = 0; i < ng && rv == 0; i++)
+			rv = group_targets(e, j, &groups[i], NULL, v, n, err);
+		ax_tgroups_free(groups, ng);
 	}
 	if (rv != 0 || j->file_sd.n == 0)
 		return rv;
-	job_files(j, &g);
+	ax_filesd_glob(j->file_sd.items, j->file_sd.n, &g);
 	for (k = 0; k < g.gl_pathc && rv == 0; k++) {
-		scraper_static_t *groups;
+		ax_tgroup_t *groups;
 		size_t ng, i;
 		ax_err_t fe;
 
-		if (scraper_filesd_read(g.gl_pathv[k], &groups, &ng, &fe) !=
+		if (ax_tgroups_read_file(g.gl_pathv[k], &groups, &ng, &fe) !=
 		    0) {
 			char **nf;
 
@@ -1278,7 +1240,7 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 		for (i = 0; i < ng && rv == 0; i++)
 			rv = group_targets(
 			    e, j, &groups[i], g.gl_pathv[k], v, n, err);
-		scraper_groups_free(groups, ng);
+		ax_tgroups_free(groups, ng);
 	}
 	globfree(&g);
 	return rv;
@@ -1471,9 +1433,9 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 			int64_t rmin = j->file_sd.n > 0 ? INT64_MAX : 0;
 
 			for (m = 0; m < j->file_sd.n; m++) {
-				int64_t r = ((const scraper_filesd_t *)
-				                 j->file_sd.items)[m]
-				                .refresh_ms;
+				int64_t r =
+				    ((const ax_filesd_t *)j->file_sd.items)[m]
+				        .refresh_ms;
 
 				if (r < rmin)
 					rmin = r;

@@ -13,6 +13,7 @@
 
 #include "ax_daemon.h"
 #include "ax_http.h"
+#include "ax_log.h"
 #include "scraper/config.h"
 #include "scraper/disco.h"
 #include "scraper/engine.h"
@@ -106,6 +107,12 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 			free(s);
 			return rv;
 		}
+		if (scraper_disco_delegate(s->disco, cfg) != 0) {
+			scraper_disco_stop(s->disco);
+			pthread_mutex_destroy(&s->mu);
+			free(s);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
 	}
 	if (cfg->axon.tsdb != NULL) {
 		ax_ship_opts_t so;
@@ -159,6 +166,9 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	if ((rv = scraper_engine_start(newp, ax_daemon_metrics(d), s->ship,
 	         &s->next_ref, &s->shard, s->disco, &ne, err)) != 0)
 		return rv;
+	if (s->disco && scraper_disco_delegate(s->disco, nc) != 0)
+		ax_log_error("out of memory handing discovery to the "
+		             "discoverer; the previous sections stay");
 	pthread_mutex_lock(&s->mu);
 	old = s->eng;
 	s->eng = ne;

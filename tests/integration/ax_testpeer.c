@@ -28,6 +28,9 @@
  *   ax-testpeer count-targets N PORTFILE HITLOG
  *       serve N metrics targets on free loopback ports (listed in
  *       PORTFILE); each request is logged to HITLOG as "<port> <unix ms>"
+ *   ax-testpeer dns-server ADDR ZONEFILE
+ *       answer DNS questions over UDP on ADDR from ZONEFILE (re-read for
+ *       each question; lines "name. A|AAAA|SRV|MX data")
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  *   ax-testpeer query ADDR EXPR TIME_MS [START_MS END_MS STEP_MS]
@@ -61,6 +64,7 @@
 
 #include <arpa/inet.h>
 #include <crypt.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,6 +503,163 @@ static int count_targets(int argc, char **argv)
 		pause();
 }
 
+/* dns-server ADDR ZONEFILE: a small authoritative DNS server over UDP.
+ * ZONEFILE (re-read for every question) has lines "name. TYPE data":
+ * A 1.2.3.4 | AAAA ::1 | SRV prio weight port target. | MX pref host.
+ * A known name without records of the asked type is NOERROR with no
+ * answers; an unknown name is NXDOMAIN. */
+static size_t put_name(uint8_t *o, const char *name)
+{
+	size_t n = 0;
+	const char *p = name;
+
+	while (*p && *p != '.') {
+		const char *e = strchr(p, '.');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		o[n++] = (uint8_t)l;
+		memcpy(o + n, p, l);
+		n += l;
+		p += l;
+		if (*p == '.')
+			p++;
+	}
+	o[n++] = 0;
+	return n;
+}
+
+static int dns_server(const char *addr, const char *zone)
+{
+	struct sockaddr_in sa;
+	char host[64];
+	int port, fd;
+
+	if (ax_http_split_hostport(addr, host, sizeof(host), &port) != 0)
+		return 2;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		perror("dns-server");
+		return 1;
+	}
+	for (;;) {
+		uint8_t q[512], r[4096];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(
+		    fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		char qname[300] = "", line[512];
+		size_t i = 12, qn = 0, rl, an = 0;
+		unsigned qtype;
+		int known = 0;
+		FILE *f;
+
+		if (len < 17)
+			continue;
+		while (
+		    i < (size_t)len && q[i] != 0 && qn < sizeof(qname) - 70) {
+			size_t l = q[i++], k;
+
+			for (k = 0; k < l && i < (size_t)len; k++)
+				qname[qn++] = (char)tolower(q[i++]);
+			qname[qn++] = '.';
+		}
+		qname[qn] = '\0';
+		if (qn == 0)
+			strcpy(qname, ".");
+		i++;
+		if (i + 4 > (size_t)len)
+			continue;
+		qtype = (unsigned)(q[i] << 8 | q[i + 1]);
+		i += 4;
+		memcpy(r, q, i);             /* header and question */
+		r[2] = 0x84 | (q[2] & 0x01); /* QR, AA, RD copied */
+		r[3] = 0x00;
+		r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+		r[4] = 0;
+		r[5] = 1;
+		rl = i;
+		if ((f = fopen(zone, "r")) != NULL) {
+			while (fgets(line, sizeof(line), f)) {
+				char name[300], type[16], d1[300], d2[64],
+				    d3[64], d4[300];
+				int nf = sscanf(line,
+				    "%299s %15s %299s %63s %63s %299s", name,
+				    type, d1, d2, d3, d4);
+				unsigned t;
+				uint8_t rd[600];
+				size_t rdl = 0, k;
+
+				if (nf < 3)
+					continue;
+				for (k = 0; name[k]; k++)
+					name[k] = (char)tolower(name[k]);
+				if (strcmp(name, qname) != 0)
+					continue;
+				known = 1;
+				t = strcmp(type, "A") == 0      ? 1
+				    : strcmp(type, "AAAA") == 0 ? 28
+				    : strcmp(type, "SRV") == 0  ? 33
+				    : strcmp(type, "MX") == 0   ? 15
+				                                : 0;
+				if (t != qtype)
+					continue;
+				if (t == 1 && inet_pton(AF_INET, d1, rd) == 1)
+					rdl = 4;
+				else if (t == 28 &&
+				    inet_pton(AF_INET6, d1, rd) == 1)
+					rdl = 16;
+				else if (t == 33 && nf == 6) {
+					unsigned a = (unsigned)atoi(d1),
+					         b = (unsigned)atoi(d2),
+					         c = (unsigned)atoi(d3);
+
+					rd[0] = (uint8_t)(a >> 8);
+					rd[1] = (uint8_t)a;
+					rd[2] = (uint8_t)(b >> 8);
+					rd[3] = (uint8_t)b;
+					rd[4] = (uint8_t)(c >> 8);
+					rd[5] = (uint8_t)c;
+					rdl = 6 + put_name(rd + 6, d4);
+				} else if (t == 15 && nf >= 4) {
+					unsigned a = (unsigned)atoi(d1);
+
+					rd[0] = (uint8_t)(a >> 8);
+					rd[1] = (uint8_t)a;
+					rdl = 2 + put_name(rd + 2, d2);
+				} else
+					continue;
+				if (rl + 12 + rdl > sizeof(r))
+					break;
+				r[rl++] = 0xc0; /* the question's name */
+				r[rl++] = 12;
+				r[rl++] = (uint8_t)(t >> 8);
+				r[rl++] = (uint8_t)t;
+				r[rl++] = 0;
+				r[rl++] = 1; /* IN */
+				r[rl++] = 0;
+				r[rl++] = 0;
+				r[rl++] = 0;
+				r[rl++] = 30; /* TTL */
+				r[rl++] = (uint8_t)(rdl >> 8);
+				r[rl++] = (uint8_t)rdl;
+				memcpy(r + rl, rd, rdl);
+				rl += rdl;
+				an++;
+			}
+			fclose(f);
+		}
+		r[6] = (uint8_t)(an >> 8);
+		r[7] = (uint8_t)an;
+		if (!known)
+			r[3] = 3; /* NXDOMAIN */
+		sendto(fd, r, rl, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
 static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
@@ -933,6 +1094,8 @@ int main(int argc, char **argv)
 		return http_file(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
+	if (argc == 4 && strcmp(argv[1], "dns-server") == 0)
+		return dns_server(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "count-targets") == 0)
 		return count_targets(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "batch-load") == 0)

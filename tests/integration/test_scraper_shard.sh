@@ -42,7 +42,11 @@ bad "$TMP/b2.yml" 'found multiple scrape configs with job name'
 printf 'scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b3.yml"
 bad "$TMP/b3.yml" 'scrape timeout greater than scrape interval for scrape config with job name'
 printf 'scrape_configs:\n  - job_name: a\n    consul_sd_configs: [{server: "x:8500"}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b4.yml"
-bad "$TMP/b4.yml" "b4.yml:3:24: scrape_configs\[0\].consul_sd_configs: not supported"
+bad "$TMP/b4.yml" 'consul_sd_configs need axon-discoverer'
+printf 'scrape_configs:\n  - job_name: a\n    dns_sd_configs: [{names: [x], type: A}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b5.yml"
+bad "$TMP/b5.yml" "b5.yml:3:22: scrape_configs\[0\].dns_sd_configs\[0\]: a port is required"
+printf 'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: pod}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b6.yml"
+bad "$TMP/b6.yml" "b6.yml:3:28: scrape_configs\[0\].kubernetes_sd_configs: not supported"
 printf 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [x.txt]}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b7.yml"
 bad "$TMP/b7.yml" "is not valid for file discovery"
 printf 'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [x:1]}]\n' >"$TMP/b5.yml"
