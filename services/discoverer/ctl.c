@@ -343,7 +343,8 @@ static int build_sd_sets(view_t *v)
 	size_t i, ns = 1;
 	ax_buf_t all = AX_BUF_INIT;
 
-	qsort(v->sg, v->n_sg, sizeof(*v->sg), sg_cmp);
+	if (v->n_sg > 1)
+		qsort(v->sg, v->n_sg, sizeof(*v->sg), sg_cmp);
 	for (i = 0; i < v->n_sg; i++)
 		if (i == 0 || strcmp(v->sg[i].set, v->sg[i - 1].set) != 0)
 			ns++;
@@ -598,7 +599,8 @@ static int build_graph(view_t *v)
 		for (k = 0; k < m; k++)
 			sd[i]->depends_on[k] = (char *)g.name[g.adj[i][k]];
 		sd[i]->n_depends_on = m;
-		qsort(sd[i]->depends_on, m, sizeof(char *), str_cmp);
+		if (m > 1)
+			qsort(sd[i]->depends_on, m, sizeof(char *), str_cmp);
 	}
 	/* sort services by name */
 	for (i = 1; i < ns; i++)
@@ -712,7 +714,8 @@ static view_t *build_view(disc_reg_t *r, disc_sd_t *sd)
 		view_free(v);
 		return NULL;
 	}
-	qsort(v->inst, v->n_inst, sizeof(*v->inst), inst_cmp);
+	if (v->n_inst > 1)
+		qsort(v->inst, v->n_inst, sizeof(*v->inst), inst_cmp);
 	if (build_set(v) != 0 || build_sd_sets(v) != 0 || build_graph(v) != 0 ||
 	    v->pool.oom) {
 		view_free(v);

@@ -722,7 +722,7 @@ static int disc_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	}
 	if (rv == 0)
 		rv = disc_sd_new((const char *const *)cfg->axon.dns_servers.v,
-		    disc_ctl_changed, s->ctl, ax_daemon_metrics(d), &s->sd,
+		    cfg->axon.dns_servers.n, disc_ctl_changed, s->ctl, ax_daemon_metrics(d), &s->sd,
 		    err);
 	if (rv == 0)
 		rv = apply_sets(s, NULL, cfg, err);

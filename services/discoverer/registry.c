@@ -559,7 +559,8 @@ static int parse_registration(
 				goto oom;
 			sv->n_meta++;
 		}
-	qsort(sv->meta, sv->n_meta, 2 * sizeof(char *), cmp_pair);
+	if (sv->n_meta > 1)
+		qsort(sv->meta, sv->n_meta, 2 * sizeof(char *), cmp_pair);
 	for (n = 0; n < sv->n_meta; n++)
 		if (strcmp(sv->meta[2 * n], "depends_on") == 0 &&
 		    (rv = parse_deps(sv, sv->meta[2 * n + 1], err)) != 0)

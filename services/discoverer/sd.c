@@ -948,15 +948,16 @@ static unit_t *unit_start(disc_sd_t *sd, const char *set, int kind,
 	return u;
 }
 
-int disc_sd_new(const char *const *dns_servers, void (*on_change)(void *),
-    void *arg, ax_metrics_t *m, disc_sd_t **out, ax_err_t *err)
+int disc_sd_new(const char *const *dns_servers, size_t n_servers,
+    void (*on_change)(void *), void *arg, ax_metrics_t *m, disc_sd_t **out,
+    ax_err_t *err)
 {
 	disc_sd_t *s = calloc(1, sizeof(*s));
 	size_t i;
 
 	if (s == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
-	for (i = 0; dns_servers && dns_servers[i]; i++) {
+	for (i = 0; i < n_servers; i++) {
 		char host[256];
 		int port = 53;
 

@@ -45,10 +45,11 @@ typedef struct disc_sd_cfg {
 	ax_cfg_list_t consul_sd;
 } disc_sd_cfg_t;
 
-/* dns_servers: "host:port" list (NULL-ended, copied) or NULL for the
+/* dns_servers: n_servers "host:port" strings (read now) or none for the
  * system resolver.  OUT: *out. */
-int disc_sd_new(const char *const *dns_servers, void (*on_change)(void *),
-    void *arg, ax_metrics_t *m, disc_sd_t **out, ax_err_t *err);
+int disc_sd_new(const char *const *dns_servers, size_t n_servers,
+    void (*on_change)(void *), void *arg, ax_metrics_t *m, disc_sd_t **out,
+    ax_err_t *err);
 /* Stop every provider (no on_change after this returns); the (now empty)
  * sets stay visitable until disc_sd_free. */
 void disc_sd_clear(disc_sd_t *s);
