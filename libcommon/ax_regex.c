@@ -5,6 +5,7 @@
 #include "ax_regex.h"
 
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +20,31 @@ struct ax_regex {
 	uint32_t n_groups;
 };
 
+/* One match block per thread, freed when the thread exits (a thread-local
+ * pointer alone would leak one block per finished thread, e.g. a scrape
+ * loop replaced by a reload). */
 static _Thread_local pcre2_match_data *tl_md;
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_free(void *p)
+{
+	pcre2_match_data_free(p);
+}
+
+static void md_key_init(void)
+{
+	pthread_key_create(&md_key, md_free);
+}
 
 static pcre2_match_data *get_md(void)
 {
-	if (tl_md == NULL)
+	if (tl_md == NULL) {
+		pthread_once(&md_once, md_key_init);
 		tl_md = pcre2_match_data_create(AX_REGEX_MAX_GROUPS + 1, NULL);
+		if (tl_md)
+			pthread_setspecific(md_key, tl_md);
+	}
 	return tl_md;
 }
 

@@ -383,3 +383,180 @@ int ax_sd_decode_text(const char *name, const char *text,
 	ax_cfg_fini(&c);
 	return rv;
 }
+
+/* ---- kubernetes_sd_configs ---- */
+
+#define KOFF(f) offsetof(ax_k8ssd_t, f)
+static const ax_cfg_field_t k8s_sel_fields[] = {
+    {.name = "role",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_REQUIRED,
+        .offset = offsetof(ax_k8s_selector_t, role)},
+    {.name = "label",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_k8s_selector_t, label)},
+    {.name = "field",
+        .type = AX_CFG_STRING,
+        .offset = offsetof(ax_k8s_selector_t, field)},
+    {0},
+};
+
+static const ax_cfg_field_t k8s_ns_fields[] = {
+    {.name = "own_namespace",
+        .type = AX_CFG_BOOL,
+        .offset = KOFF(namespaces.own_namespace) - KOFF(namespaces)},
+    {.name = "names",
+        .type = AX_CFG_STRINGS,
+        .offset = KOFF(namespaces.names) - KOFF(namespaces)},
+    {0},
+};
+
+static const ax_cfg_field_t k8s_meta_fields[] = {
+    {.name = "node", .type = AX_CFG_BOOL, .offset = 0},
+    {0},
+};
+
+static const ax_cfg_field_t k8s_fields[] = {
+    {.name = "api_server", .type = AX_CFG_STRING, .offset = KOFF(api_server)},
+    {.name = "role",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_REQUIRED,
+        .offset = KOFF(role)},
+    {.name = "kubeconfig_file",
+        .type = AX_CFG_STRING,
+        .offset = KOFF(kubeconfig_file)},
+    {.name = "namespaces",
+        .type = AX_CFG_SECTION,
+        .offset = KOFF(namespaces),
+        .fields = k8s_ns_fields},
+    {.name = "selectors",
+        .type = AX_CFG_LIST,
+        .offset = KOFF(selectors),
+        .fields = k8s_sel_fields,
+        .elem_size = sizeof(ax_k8s_selector_t)},
+    {.name = "attach_metadata",
+        .type = AX_CFG_SECTION,
+        .offset = KOFF(attach_metadata),
+        .fields = k8s_meta_fields},
+    {.name = "bearer_token", .type = AX_CFG_STRING, .offset = KOFF(bearer_token)},
+    {.name = "bearer_token_file",
+        .type = AX_CFG_STRING,
+        .offset = KOFF(bearer_token_file)},
+    {.name = "basic_auth",
+        .type = AX_CFG_SECTION,
+        .offset = KOFF(basic_auth),
+        .fields = ax_rw_basic_auth_fields},
+    {.name = "authorization",
+        .type = AX_CFG_SECTION,
+        .offset = KOFF(authorization),
+        .fields = ax_rw_authorization_fields},
+    {.name = "tls_config",
+        .type = AX_CFG_SECTION,
+        .offset = KOFF(tls),
+        .fields = ax_rw_tls_fields},
+    {.name = "follow_redirects",
+        .type = AX_CFG_BOOL,
+        .offset = KOFF(follow_redirects)},
+    {.name = "enable_http2", .type = AX_CFG_BOOL, .offset = KOFF(enable_http2)},
+    {.name = "proxy_url", .type = AX_CFG_STRING, .offset = KOFF(proxy_url)},
+    {0},
+};
+
+static int k8s_init(void *p)
+{
+	ax_k8ssd_t *k = p;
+
+	k->follow_redirects = 1;
+	k->enable_http2 = 1;
+	return 0;
+}
+
+static int k8s_check(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *p, ax_err_t *err)
+{
+	static const char *const known[] = {
+	    "endpoints", "endpointslice", "service", "pod", "node", "ingress",
+	    NULL};
+	ax_k8ssd_t *k = p;
+	const ax_k8s_selector_t *sel = k->selectors.items;
+	size_t i, auth = 0;
+	int ok = 0;
+
+	for (i = 0; known[i] && !ok; i++)
+		ok = strcmp(known[i], k->role) == 0;
+	if (!ok)
+		return ax_cfg_errorf(c, n, path, err,
+		    "role: unknown Kubernetes SD role \"%s\"", k->role);
+	if (strcmp(k->role, "pod") != 0 && strcmp(k->role, "endpoints") != 0)
+		return ax_cfg_errorf(c, n, path, err,
+		    "role \"%s\" is not supported by this version of axon "
+		    "(pod and endpoints are)",
+		    k->role);
+	if (k->kubeconfig_file)
+		return ax_cfg_errorf(c, n, path, err,
+		    "kubeconfig_file is not supported by this version of axon; "
+		    "give api_server and credentials, or run in the cluster");
+	if (k->attach_metadata.node)
+		return ax_cfg_errorf(c, n, path, err,
+		    "attach_metadata.node is not supported by this version of "
+		    "axon");
+	if (k->api_server && strncmp(k->api_server, "http://", 7) != 0 &&
+	    strncmp(k->api_server, "https://", 8) != 0)
+		return ax_cfg_errorf(c, n, path, err,
+		    "api_server must be an http:// or https:// URL, got \"%s\"",
+		    k->api_server);
+	auth += k->bearer_token != NULL;
+	auth += k->bearer_token_file != NULL;
+	auth += k->basic_auth.username != NULL;
+	auth += k->authorization.credentials != NULL ||
+	    k->authorization.credentials_file != NULL;
+	if (auth > 1)
+		return ax_cfg_errorf(c, n, path, err,
+		    "at most one of basic_auth, authorization, bearer_token and "
+		    "bearer_token_file must be configured");
+	if (k->api_server == NULL && auth > 0)
+		return ax_cfg_errorf(c, n, path, err,
+		    "to use custom HTTP client configuration please provide "
+		    "the 'api_server' URL explicitly");
+	for (i = 0; i < k->selectors.n; i++) {
+		int allowed = strcmp(sel[i].role, k->role) == 0 ||
+		    (strcmp(k->role, "endpoints") == 0 &&
+		        (strcmp(sel[i].role, "pod") == 0 ||
+		            strcmp(sel[i].role, "service") == 0));
+
+		if (!allowed)
+			return ax_cfg_errorf(c, n, path, err,
+			    "%s role supports only %s selectors", k->role,
+			    strcmp(k->role, "pod") == 0
+			        ? "pod"
+			        : "pod, service, endpoints");
+		for (auth = 0; auth < i; auth++)
+			if (strcmp(sel[auth].role, sel[i].role) == 0)
+				return ax_cfg_errorf(c, n, path, err,
+				    "duplicated selector role: %s", sel[i].role);
+	}
+	return 0;
+}
+
+int ax_sd_decode_k8s(
+    ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err)
+{
+	int rv = decode_sd_list(c, node, path, dst, k8s_fields,
+	    sizeof(ax_k8ssd_t), k8s_init, k8s_check, err);
+
+	if (rv != 0)
+		ax_sd_free_k8s(dst);
+	return rv;
+}
+
+void ax_sd_free_k8s(void *dst)
+{
+	ax_cfg_list_t *l = dst;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		ax_cfg_free_fields(k8s_fields, (ax_k8ssd_t *)l->items + i);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}

@@ -82,12 +82,40 @@ typedef struct ax_consulsd {
 	char *proxy_url;
 } ax_consulsd_t;
 
+/* kubernetes_sd_configs (Prometheus 2.42), roles pod and endpoints. */
+typedef struct ax_k8s_selector {
+	char *role, *label, *field;
+} ax_k8s_selector_t;
+
+typedef struct ax_k8ssd {
+	char *api_server; /* NULL: in-cluster */
+	char *role;       /* "pod" or "endpoints" */
+	char *kubeconfig_file;
+	struct {
+		int own_namespace;
+		ax_cfg_strings_t names;
+	} namespaces;
+	ax_cfg_list_t selectors; /* of ax_k8s_selector_t */
+	struct {
+		int node;
+	} attach_metadata;
+	char *bearer_token, *bearer_token_file;
+	ax_rw_basic_auth_t basic_auth;
+	ax_rw_authorization_t authorization;
+	ax_rw_tls_t tls;
+	int follow_redirects, enable_http2;
+	char *proxy_url;
+} ax_k8ssd_t;
+
 /*
  * Decoders for the sections, usable as AX_CFG_CUSTOM decode functions
  * with dst an ax_cfg_list_t (elements ax_dnssd_t / ax_consulsd_t), and
  * the matching free functions.  They apply Prometheus' defaults and
  * checks: a dns_sd config needs names, a known type and a port for
- * A/AAAA/MX; a consul_sd config needs a server.
+ * A/AAAA/MX; a consul_sd config needs a server; a kubernetes_sd config
+ * needs a role (pod or endpoints in this version; the others and
+ * kubeconfig_file are refused saying so), selectors of that role, and at
+ * most one way to authenticate.
  */
 int ax_sd_decode_dns(
     ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err);
@@ -95,6 +123,9 @@ void ax_sd_free_dns(void *dst);
 int ax_sd_decode_consul(
     ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err);
 void ax_sd_free_consul(void *dst);
+int ax_sd_decode_k8s(
+    ax_cfg_t *c, yaml_node_t *node, const char *path, void *dst, ax_err_t *err);
+void ax_sd_free_k8s(void *dst);
 
 /*
  * Decode a section's YAML text (as ax_cfg_node_text gives it, e.g. a

@@ -106,6 +106,11 @@ static const ax_cfg_field_t tset_fields[] = {
         .offset = TOFF(sd.consul_sd),
         .decode = ax_sd_decode_consul,
         .free_fn = ax_sd_free_consul},
+    {.name = "kubernetes_sd_configs",
+        .type = AX_CFG_CUSTOM,
+        .offset = TOFF(sd.k8s_sd),
+        .decode = ax_sd_decode_k8s,
+        .free_fn = ax_sd_free_k8s},
     {0},
 };
 

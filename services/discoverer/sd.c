@@ -22,21 +22,17 @@
 #include "ax_log.h"
 #include "ax_sd.h"
 #include "ax_units.h"
+#include "discoverer/k8s.h"
 
 #define FILE_POLL_MS 1000
 #define MAX_NS 3
 
-enum { K_STATIC, K_FILE, K_DNS, K_CONSUL };
+enum { K_STATIC, K_FILE, K_DNS, K_CONSUL, K_K8S, N_KINDS };
 
-static const char *const kind_names[] = {
-    "static_configs", "file_sd_configs", "dns_sd_configs", "consul_sd_configs"};
+static const char *const kind_names[] = {"static_configs", "file_sd_configs",
+    "dns_sd_configs", "consul_sd_configs", "kubernetes_sd_configs"};
 
-typedef struct group {
-	char *source;
-	ax_labels_t *labels;
-	ax_labels_t **t;
-	size_t n;
-} group_t;
+typedef disc_group_t group_t;
 
 typedef struct unit unit_t;
 
@@ -73,7 +69,7 @@ struct disc_sd {
 	ax_metric_t *m_dns, *m_dns_fail, *m_consul_fail, *m_file_fail;
 };
 
-static void groups_free(group_t *g, size_t n)
+void disc_groups_free(disc_group_t *g, size_t n)
 {
 	size_t i, k;
 
@@ -100,7 +96,7 @@ static void publish(prov_t *p, group_t *g, size_t n)
 	p->g = g;
 	p->n = n;
 	pthread_mutex_unlock(&sd->mu);
-	groups_free(old, on);
+	disc_groups_free(old, on);
 	if (sd->on_change)
 		sd->on_change(sd->arg);
 }
@@ -824,7 +820,7 @@ static void *consul_main(void *arg)
 		cJSON_Delete(svcs);
 	round_end:
 		if (failed) {
-			groups_free(g, ng);
+			disc_groups_free(g, ng);
 			ax_counter_inc(p->u->sd->m_consul_fail);
 			if (ok_before && !stopping(p))
 				ax_log_error(
@@ -854,6 +850,37 @@ static void *consul_main(void *arg)
 	return NULL;
 }
 
+/* ---- kubernetes (k8s.c) ---- */
+
+static void host_publish(void *h, disc_group_t *g, size_t n)
+{
+	publish(h, g, n);
+}
+
+static int host_nap(void *h, int64_t ms)
+{
+	return nap(h, ms);
+}
+
+static int host_stopping(void *h)
+{
+	return stopping(h);
+}
+
+static void *k8s_main(void *arg)
+{
+	prov_t *p = arg;
+	disc_prov_host_t host;
+
+	host.h = p;
+	host.set = p->u->set;
+	host.publish = host_publish;
+	host.nap = host_nap;
+	host.stopping = host_stopping;
+	disc_k8s_run(p->conf, &host);
+	return NULL;
+}
+
 /* ---- units ---- */
 
 static void unit_stop_free(unit_t *u)
@@ -869,12 +896,13 @@ static void unit_stop_free(unit_t *u)
 		if (u->p[i].has_thread)
 			pthread_join(u->p[i].th, NULL);
 	for (i = 0; i < u->n; i++)
-		groups_free(u->p[i].g, u->p[i].n);
+		disc_groups_free(u->p[i].g, u->p[i].n);
 	free(u->p);
 	if (u->yaml) {
 		switch (u->kind) {
 		case K_DNS: ax_sd_free_dns(&u->owned); break;
 		case K_CONSUL: ax_sd_free_consul(&u->owned); break;
+		case K_K8S: ax_sd_free_k8s(&u->owned); break;
 		case K_STATIC:
 			ax_tgroups_free(u->owned.items, u->owned.n);
 			break;
@@ -898,7 +926,7 @@ static int kind_of(const char *k)
 {
 	int i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < N_KINDS; i++)
 		if (strcmp(kind_names[i], k) == 0)
 			return i;
 	return -1;
@@ -909,7 +937,7 @@ static unit_t *unit_start(disc_sd_t *sd, const char *set, int kind,
     const ax_cfg_list_t *l, ax_err_t *err)
 {
 	static const size_t esz[] = {sizeof(ax_tgroup_t), sizeof(ax_filesd_t),
-	    sizeof(ax_dnssd_t), sizeof(ax_consulsd_t)};
+	    sizeof(ax_dnssd_t), sizeof(ax_consulsd_t), sizeof(ax_k8ssd_t)};
 	unit_t *u = calloc(1, sizeof(*u));
 	size_t i;
 
@@ -929,6 +957,7 @@ static unit_t *unit_start(disc_sd_t *sd, const char *set, int kind,
 		void *(*fn)(void *) = kind == K_FILE ? file_main
 		    : kind == K_DNS                  ? dns_main
 		    : kind == K_CONSUL               ? consul_main
+		    : kind == K_K8S                  ? k8s_main
 		                                     : NULL;
 
 		p->u = u;
@@ -1089,6 +1118,9 @@ int disc_sd_set(disc_sd_t *s, const char *name, const disc_sd_cfg_t *cfg,
 			rv = ax_sd_decode_text(
 			    name, yaml, ax_sd_decode_consul, &l, err);
 			break;
+		case K_K8S:
+			rv = ax_sd_decode_text(name, yaml, ax_sd_decode_k8s, &l, err);
+			break;
 		default:
 			rv = ax_err_set(err, AX_EINVAL,
 			    "%s cannot be delegated (the scraper runs it)",
@@ -1099,8 +1131,10 @@ int disc_sd_set(disc_sd_t *s, const char *name, const disc_sd_cfg_t *cfg,
 		if ((u = unit_start(s, name, k, &l, err)) == NULL) {
 			if (k == K_DNS)
 				ax_sd_free_dns(&l);
-			else
+			else if (k == K_CONSUL)
 				ax_sd_free_consul(&l);
+			else
+				ax_sd_free_k8s(&l);
 			return AX_ENOMEM;
 		}
 		u->owned = l;
@@ -1122,11 +1156,12 @@ int disc_sd_set(disc_sd_t *s, const char *name, const disc_sd_cfg_t *cfg,
 	n = take_units(s, name, -1, old, 8);
 	for (i = 0; i < n; i++)
 		unit_stop_free(old[i]);
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < N_KINDS; k++) {
 		const ax_cfg_list_t *l = k == K_STATIC ? &cfg->static_configs
 		    : k == K_FILE                      ? &cfg->file_sd
 		    : k == K_DNS                       ? &cfg->dns_sd
-		                                       : &cfg->consul_sd;
+		    : k == K_CONSUL                    ? &cfg->consul_sd
+		                                       : &cfg->k8s_sd;
 
 		if (l->n == 0)
 			continue;

@@ -1,7 +1,7 @@
 /*
  * sd: the discoverer's service-discovery providers and the target sets
  * they feed -- static_configs, file_sd_configs, dns_sd_configs and
- * consul_sd_configs, run for the target sets of the discoverer's own
+ * consul_sd_configs and kubernetes_sd_configs (k8s.h), run for the target sets of the discoverer's own
  * config (axon_discoverer.target_sets) and for the scrape jobs scrapers
  * delegate (a set per job name).
  *
@@ -36,13 +36,35 @@
 
 typedef struct disc_sd disc_sd_t;
 
+/* A target group as a provider makes it. */
+typedef struct disc_group {
+	char *source;
+	ax_labels_t *labels; /* group labels, may be NULL */
+	ax_labels_t **t;     /* targets, each with __address__ */
+	size_t n;
+} disc_group_t;
+
+void disc_groups_free(disc_group_t *g, size_t n);
+
+/* What a provider running in its own module (k8s.c) is given. */
+typedef struct disc_prov_host {
+	void *h;
+	const char *set;
+	/* replace the provider's groups (takes g) */
+	void (*publish)(void *h, disc_group_t *g, size_t n);
+	/* wait up to ms; 1 when the provider must stop */
+	int (*nap)(void *h, int64_t ms);
+	int (*stopping)(void *h);
+} disc_prov_host_t;
+
 /* The SD sections of one target set (lists of ax_tgroup_t, ax_filesd_t,
- * ax_dnssd_t, ax_consulsd_t). */
+ * ax_dnssd_t, ax_consulsd_t, ax_k8ssd_t). */
 typedef struct disc_sd_cfg {
 	ax_cfg_list_t static_configs;
 	ax_cfg_list_t file_sd;
 	ax_cfg_list_t dns_sd;
 	ax_cfg_list_t consul_sd;
+	ax_cfg_list_t k8s_sd;
 } disc_sd_cfg_t;
 
 /* dns_servers: n_servers "host:port" strings (read now) or none for the

@@ -109,22 +109,6 @@ static void free_params(void *dst)
 	free_strings(&j->params_values);
 }
 
-/* Service discovery this version does not run: refused, naming why. */
-static int refuse_sd(
-    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
-{
-	(void)dst;
-	if (ax_cfg_is_null(n) ||
-	    (n->type == YAML_SEQUENCE_NODE &&
-	        n->data.sequence.items.start == n->data.sequence.items.top))
-		return 0;
-	return ax_cfg_errorf(c, n, path, err,
-	    "not supported by this version of axon: kubernetes discovery is "
-	    "not built yet; use axon_sd_configs (the discoverer's registry), "
-	    "consul_sd_configs or dns_sd_configs (run by axon-discoverer), "
-	    "file_sd_configs or static_configs");
-}
-
 /* A section the discoverer runs for this job: checked here with the
  * same decoder (file:line:col), kept as YAML text to hand over. */
 static int delegate_section(ax_cfg_t *c, yaml_node_t *n, const char *path,
@@ -167,6 +151,13 @@ static int delegate_dns(
 {
 	return delegate_section(
 	    c, n, path, dst, ax_sd_decode_dns, ax_sd_free_dns, err);
+}
+
+static int delegate_k8s(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	return delegate_section(
+	    c, n, path, dst, ax_sd_decode_k8s, ax_sd_free_k8s, err);
 }
 
 static int delegate_consul(
@@ -287,7 +278,9 @@ static const ax_cfg_field_t job_fields[] = {
         .free_fn = ax_cfg_free_str},
     {.name = "kubernetes_sd_configs",
         .type = AX_CFG_CUSTOM,
-        .decode = refuse_sd},
+        .offset = offsetof(scraper_job_t, k8s_sd_yaml),
+        .decode = delegate_k8s,
+        .free_fn = ax_cfg_free_str},
     {0},
 };
 
@@ -455,15 +448,16 @@ static int finish(scraper_cfg_t *c, const char *path, ax_err_t *err)
 		    path);
 	for (i = 0; c->axon.discoverer == NULL && i < c->jobs.n; i++)
 		if (jobs[i].axon_sd.n > 0 || jobs[i].dns_sd_yaml ||
-		    jobs[i].consul_sd_yaml)
+		    jobs[i].consul_sd_yaml || jobs[i].k8s_sd_yaml)
 			return ax_err_set(err, AX_ECONFIG,
 			    "%s: job \"%s\": %s need axon-discoverer, which "
 			    "runs them (agent mode cannot): set "
 			    "axon_scraper.discoverer and discoverer_publish",
 			    path, jobs[i].job_name,
-			    jobs[i].axon_sd.n         ? "axon_sd_configs"
-			        : jobs[i].dns_sd_yaml ? "dns_sd_configs"
-			                              : "consul_sd_configs");
+			    jobs[i].axon_sd.n        ? "axon_sd_configs"
+			    : jobs[i].dns_sd_yaml    ? "dns_sd_configs"
+			    : jobs[i].consul_sd_yaml ? "consul_sd_configs"
+			                             : "kubernetes_sd_configs");
 	if (c->axon.sender_id == NULL) {
 		char host[256] = "localhost", id[300];
 

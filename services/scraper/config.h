@@ -62,7 +62,7 @@ typedef struct scraper_job {
 	ax_cfg_list_t axon_sd;        /* of scraper_axonsd_t */
 	/* sections delegated to axon-discoverer, as YAML text (NULL: none);
 	 * validated here, run there */
-	char *dns_sd_yaml, *consul_sd_yaml;
+	char *dns_sd_yaml, *consul_sd_yaml, *k8s_sd_yaml;
 	int params_set;
 	ax_cfg_strings_t params_names; /* first value of each param, for
 	                                  __param_<name> */

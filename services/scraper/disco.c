@@ -520,18 +520,19 @@ void scraper_disco_stop(scraper_disco_t *d)
 int scraper_disco_delegate(scraper_disco_t *d, const scraper_cfg_t *cfg)
 {
 	const scraper_job_t *jobs = cfg->jobs.items;
-	dsd_t *v = calloc(2 * cfg->jobs.n + 1, sizeof(*v)), *old;
+	dsd_t *v = calloc(3 * cfg->jobs.n + 1, sizeof(*v)), *old;
 	size_t n = 0, i, on;
 
 	if (v == NULL)
 		return AX_ENOMEM;
 	for (i = 0; i < cfg->jobs.n; i++) {
-		const char *y[2] = {
-		    jobs[i].dns_sd_yaml, jobs[i].consul_sd_yaml};
-		const char *k[2] = {"dns_sd_configs", "consul_sd_configs"};
+		const char *y[3] = {jobs[i].dns_sd_yaml, jobs[i].consul_sd_yaml,
+		    jobs[i].k8s_sd_yaml};
+		const char *k[3] = {
+		    "dns_sd_configs", "consul_sd_configs", "kubernetes_sd_configs"};
 		int q;
 
-		for (q = 0; q < 2; q++) {
+		for (q = 0; q < 3; q++) {
 			if (y[q] == NULL)
 				continue;
 			v[n].job = strdup(jobs[i].job_name);

@@ -1203,7 +1203,8 @@ static int job_targets(scraper_engine_t *e, const scraper_job_t *j,
 			rv = group_targets(e, j, &groups[i], NULL, v, n, err);
 		ax_tgroups_free(groups, ng);
 	}
-	if (e->disco && rv == 0 && (j->dns_sd_yaml || j->consul_sd_yaml)) {
+	if (e->disco && rv == 0 &&
+	    (j->dns_sd_yaml || j->consul_sd_yaml || j->k8s_sd_yaml)) {
 		ax_tgroup_t *groups;
 		size_t ng, i;
 

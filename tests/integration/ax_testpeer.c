@@ -31,6 +31,21 @@
  *   ax-testpeer dns-server ADDR ZONEFILE
  *       answer DNS questions over UDP on ADDR from ZONEFILE (re-read for
  *       each question; lines "name. A|AAAA|SRV|MX data")
+ *   ax-testpeer k8s-api ADDR DIR
+ *       a Kubernetes API fixture for pods, endpoints and services (all
+ *       namespaces or /api/v1/namespaces/NS/...): a list answers
+ *       DIR/<res>.json (a v1 List, items of other namespaces left out); a
+ *       watch (?watch=true&resourceVersion=RV) streams the events of
+ *       DIR/<res>.watch ("RV JSON-event" lines, re-read every 50 ms) after
+ *       RV, and answers an ERROR event with a 410 Status when
+ *       DIR/<res>.minrv holds a version past what it has sent; with a
+ *       DIR/token file, requests without "Authorization: Bearer <token>"
+ *       get 401; every request is logged to DIR/requests.log
+ *   ax-testpeer fault-targets PORTFILE
+ *       scrape targets that misbehave ("<mode> <port>" lines in PORTFILE):
+ *       ok, hang (never answers), status500, garbage (not the format),
+ *       big (4 MiB of samples), midclose (closes mid-body), million (1M
+ *       series)
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  *   ax-testpeer query ADDR EXPR TIME_MS [START_MS END_MS STEP_MS]
@@ -69,6 +84,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -660,6 +676,377 @@ static int dns_server(const char *addr, const char *zone)
 	}
 }
 
+/* k8s-api ADDR DIR: a Kubernetes API fixture (see the usage above). */
+static const char *g_k8s_dir;
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	ax_buf_t b = AX_BUF_INIT;
+	char tmp[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		ax_buf_append(&b, tmp, n);
+	fclose(f);
+	ax_buf_putc(&b, '\0');
+	return ax_buf_take(&b, NULL);
+}
+
+static long file_long(const char *dir, const char *res, const char *ext)
+{
+	char path[1024], *s;
+	long v;
+
+	snprintf(path, sizeof(path), "%s/%s.%s", dir, res, ext);
+	if ((s = slurp(path)) == NULL)
+		return 0;
+	v = atol(s);
+	free(s);
+	return v;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_str(int fd, const char *s)
+{
+	return send_all(fd, s, strlen(s));
+}
+
+static int ns_ok(const cJSON *obj, const char *ns)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "namespace");
+
+	return ns == NULL || (cJSON_IsString(v) && strcmp(v->valuestring, ns) == 0);
+}
+
+static const char *k8s_gone =
+    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+    "\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+    "\"message\":\"too old resource version\",\"reason\":\"Expired\","
+    "\"code\":410}}\n";
+
+static void *k8s_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char req[8192], path[2048] = "", auth[512] = "", res[64] = "",
+	    ns[128] = "";
+	size_t len = 0;
+	const char *q, *dir = g_k8s_dir;
+	long rv = 0;
+	int watch = 0;
+	char *tok, logp[1024], tokp[1024];
+	FILE *lf;
+
+	while (len < sizeof(req) - 1) {
+		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		req[len] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[len] = '\0';
+	sscanf(req, "GET %2047s", path);
+	{
+		const char *a = strcasestr(req, "\r\nAuthorization: ");
+
+		if (a)
+			sscanf(a + 17, "%511[^\r]", auth);
+	}
+	snprintf(logp, sizeof(logp), "%s/requests.log", dir);
+	if ((lf = fopen(logp, "a")) != NULL) {
+		fprintf(lf, "%s %s\n", path, auth);
+		fclose(lf);
+	}
+	snprintf(tokp, sizeof(tokp), "%s/token", dir);
+	if ((tok = slurp(tokp)) != NULL) {
+		char want[600];
+
+		tok[strcspn(tok, "\r\n")] = '\0';
+		snprintf(want, sizeof(want), "Bearer %s", tok);
+		free(tok);
+		if (strcmp(auth, want) != 0) {
+			send_str(fd, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0"
+			             "\r\nConnection: close\r\n\r\n");
+			close(fd);
+			return NULL;
+		}
+	}
+	if (sscanf(path, "/api/v1/namespaces/%127[^/]/%63[^?]", ns, res) != 2) {
+		ns[0] = '\0';
+		sscanf(path, "/api/v1/%63[^?]", res);
+	}
+	if ((q = strchr(path, '?')) != NULL) {
+		watch = strstr(q, "watch=true") != NULL || strstr(q, "watch=1");
+		if (strstr(q, "resourceVersion="))
+			rv = atol(strstr(q, "resourceVersion=") + 16);
+	}
+	if (strcmp(res, "pods") && strcmp(res, "endpoints") &&
+	    strcmp(res, "services")) {
+		send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+		             "Connection: close\r\n\r\n");
+		close(fd);
+		return NULL;
+	}
+	if (!watch) {
+		char lp[1024], hdr[256], *body;
+		cJSON *list, *items, *out;
+		size_t i;
+
+		snprintf(lp, sizeof(lp), "%s/%s.json", dir, res);
+		body = slurp(lp);
+		list = body ? cJSON_Parse(body) : NULL;
+		free(body);
+		if (list == NULL)
+			list = cJSON_Parse("{\"metadata\":{\"resourceVersion\":\"1\"},"
+			                   "\"items\":[]}");
+		items = cJSON_GetObjectItemCaseSensitive(list, "items");
+		for (i = (size_t)cJSON_GetArraySize(items); i > 0; i--)
+			if (!ns_ok(cJSON_GetArrayItem(items, (int)i - 1),
+			        ns[0] ? ns : NULL))
+				cJSON_DeleteItemFromArray(items, (int)i - 1);
+		out = list;
+		body = cJSON_PrintUnformatted(out);
+		snprintf(hdr, sizeof(hdr),
+		    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		    strlen(body));
+		send_all(fd, hdr, strlen(hdr));
+		send_all(fd, body, strlen(body));
+		free(body);
+		cJSON_Delete(list);
+		close(fd);
+		return NULL;
+	}
+	send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	             "Connection: close\r\n\r\n");
+	{
+		long sent = rv;
+		int64_t end = ax_mono_ms() + 30000;
+
+		while (ax_mono_ms() < end) {
+			char wp[1024], *body, *line, *save = NULL;
+
+			if (file_long(dir, res, "minrv") > sent) {
+				send_all(fd, k8s_gone, strlen(k8s_gone));
+				break;
+			}
+			snprintf(wp, sizeof(wp), "%s/%s.watch", dir, res);
+			body = slurp(wp);
+			for (line = body ? strtok_r(body, "\n", &save) : NULL; line;
+			     line = strtok_r(NULL, "\n", &save)) {
+				long lrv = atol(line);
+				const char *js = strchr(line, ' ');
+				cJSON *ev;
+
+				if (lrv <= sent || js == NULL)
+					continue;
+				ev = cJSON_Parse(js + 1);
+				if (ev && ns_ok(cJSON_GetObjectItemCaseSensitive(
+				                    ev, "object"),
+				              ns[0] ? ns : NULL)) {
+					if (send_all(fd, js + 1, strlen(js + 1)) != 0 ||
+					    send_all(fd, "\n", 1) != 0) {
+						cJSON_Delete(ev);
+						free(body);
+						close(fd);
+						return NULL;
+					}
+				}
+				cJSON_Delete(ev);
+				sent = lrv;
+			}
+			free(body);
+			usleep(50000);
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+static int k8s_api(const char *addr, const char *dir)
+{
+	struct sockaddr_in sa;
+	char host[64];
+	int port, fd, one = 1;
+
+	g_k8s_dir = dir;
+	if (ax_http_split_hostport(addr, host, sizeof(host), &port) != 0)
+		return 2;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 64) != 0) {
+		perror("k8s-api");
+		return 1;
+	}
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+		pthread_t th;
+
+		if (c < 0)
+			continue;
+		if (pthread_create(&th, NULL, k8s_conn, (void *)(intptr_t)c) == 0)
+			pthread_detach(th);
+		else
+			close(c);
+	}
+}
+
+/* fault-targets PORTFILE: scrape targets that misbehave, one listener
+ * each on a free loopback port, listed in PORTFILE as "<mode> <port>". */
+static void *fault_conn(void *arg)
+{
+	intptr_t v = (intptr_t)arg;
+	int fd = (int)(v >> 8), mode = (int)(v & 0xff);
+	char req[4096];
+	size_t len = 0;
+	static const char ok_body[] = "# TYPE fault_ok gauge\nfault_ok 1\n";
+	char hdr[256];
+
+	while (len < sizeof(req) - 1) {
+		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		req[len] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	switch (mode) {
+	case 0: /* ok */
+		snprintf(hdr, sizeof(hdr),
+		    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+		    "version=0.0.4\r\nContent-Length: %zu\r\nConnection: "
+		    "close\r\n\r\n",
+		    strlen(ok_body));
+		send_str(fd, hdr);
+		send_str(fd, ok_body);
+		break;
+	case 1: /* hang: never answers */
+		sleep(20);
+		break;
+	case 2: /* 500 */
+		send_str(fd, "HTTP/1.1 500 Internal Server Error\r\n"
+		             "Content-Length: 4\r\nConnection: close\r\n\r\n"
+		             "boom");
+		break;
+	case 3: /* garbage */
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		             "Content-Length: 23\r\nConnection: close\r\n\r\n"
+		             "this is { not metrics\n\n");
+		break;
+	case 4: /* big: 4 MiB of valid samples, over the limit */
+	case 6: { /* a million series */
+		char line[64];
+		int i, n = mode == 4 ? 200000 : 1000000;
+
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+		             "version=0.0.4\r\nConnection: close\r\n\r\n");
+		ax_buf_t chunk = AX_BUF_INIT;
+
+		for (i = 0; i < n; i++) {
+			snprintf(line, sizeof(line), "fault_series{i=\"%d\"} 1\n",
+			    i);
+			ax_buf_puts(&chunk, line);
+			if (chunk.len >= 65536 || i == n - 1) {
+				if (send_all(fd, chunk.p, chunk.len) != 0)
+					break;
+				ax_buf_reset(&chunk);
+			}
+		}
+		ax_buf_fini(&chunk);
+		break;
+	}
+	case 5: /* closes mid-body */
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+		             "version=0.0.4\r\nContent-Length: 100000\r\n"
+		             "Connection: close\r\n\r\nfault_half 1\nfault_");
+		break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static int fault_targets(const char *portfile)
+{
+	static const char *const modes[] = {
+	    "ok", "hang", "status500", "garbage", "big", "midclose", "million"};
+	int lfd[7], i;
+	FILE *pf = fopen(portfile, "w");
+
+	if (pf == NULL) {
+		perror(portfile);
+		return 1;
+	}
+	for (i = 0; i < 7; i++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		lfd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (lfd[i] < 0 ||
+		    bind(lfd[i], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    listen(lfd[i], 64) != 0 ||
+		    getsockname(lfd[i], (struct sockaddr *)&sa, &sl) != 0) {
+			perror("fault-targets");
+			return 1;
+		}
+		fprintf(pf, "%s %d\n", modes[i], ntohs(sa.sin_port));
+	}
+	fclose(pf);
+	for (;;) {
+		fd_set rs;
+		int mx = 0;
+
+		FD_ZERO(&rs);
+		for (i = 0; i < 7; i++) {
+			FD_SET(lfd[i], &rs);
+			if (lfd[i] > mx)
+				mx = lfd[i];
+		}
+		if (select(mx + 1, &rs, NULL, NULL, NULL) <= 0)
+			continue;
+		for (i = 0; i < 7; i++) {
+			int c;
+			pthread_t th;
+
+			if (!FD_ISSET(lfd[i], &rs) ||
+			    (c = accept(lfd[i], NULL, NULL)) < 0)
+				continue;
+			if (pthread_create(&th, NULL, fault_conn,
+			        (void *)(((intptr_t)c << 8) | i)) == 0)
+				pthread_detach(th);
+			else
+				close(c);
+		}
+	}
+}
+
 static int echo_rev(void *arg, const uint8_t *req, size_t len, ax_buf_t *reply)
 {
 	size_t i;
@@ -1094,6 +1481,10 @@ int main(int argc, char **argv)
 		return http_file(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
+	if (argc == 3 && strcmp(argv[1], "fault-targets") == 0)
+		return fault_targets(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "k8s-api") == 0)
+		return k8s_api(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "dns-server") == 0)
 		return dns_server(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "count-targets") == 0)

@@ -45,8 +45,12 @@ printf 'scrape_configs:\n  - job_name: a\n    consul_sd_configs: [{server: "x:85
 bad "$TMP/b4.yml" 'consul_sd_configs need axon-discoverer'
 printf 'scrape_configs:\n  - job_name: a\n    dns_sd_configs: [{names: [x], type: A}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b5.yml"
 bad "$TMP/b5.yml" "b5.yml:3:22: scrape_configs\[0\].dns_sd_configs\[0\]: a port is required"
-printf 'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: pod}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b6.yml"
-bad "$TMP/b6.yml" "b6.yml:3:28: scrape_configs\[0\].kubernetes_sd_configs: not supported"
+printf 'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: node}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b6.yml"
+bad "$TMP/b6.yml" 'b6.yml:3:29: scrape_configs.0..kubernetes_sd_configs.0.: role ..node.. is not supported'
+printf 'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: pod, selectors: [{role: service, label: a=b}]}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b8.yml"
+bad "$TMP/b8.yml" "pod role supports only pod selectors"
+printf 'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: pod}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b9.yml"
+bad "$TMP/b9.yml" "kubernetes_sd_configs need axon-discoverer"
 printf 'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [x.txt]}]\nremote_write: [{url: "http://x/"}]\n' >"$TMP/b7.yml"
 bad "$TMP/b7.yml" "is not valid for file discovery"
 printf 'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [x:1]}]\n' >"$TMP/b5.yml"
