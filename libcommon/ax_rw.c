@@ -355,8 +355,20 @@ typedef struct rw_sample {
 	double v;
 } rw_sample_t;
 
+/* An exemplar waiting to be sent (labels owned). */
+typedef struct rw_ex {
+	uint64_t ref;
+	ax_labels_t *ls;
+	int64_t ts;
+	double v;
+} rw_ex_t;
+
+#define MAX_EX_PER_SHARD 10000
+
 typedef struct shard {
 	struct ax_rw_sender *s;
+	rw_ex_t *ex; /* exemplars, sent with the next batch */
+	size_t n_ex, cap_ex;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv_nonempty;
@@ -390,7 +402,7 @@ struct ax_rw_sender {
 	pthread_mutex_t stat_mu;
 	ax_rw_stats_t st;
 	ax_metric_t *m_sent, *m_failed, *m_retried, *m_dropped, *m_bytes;
-	ax_metric_t *m_pending, *m_shards, *m_dur;
+	ax_metric_t *m_pending, *m_shards, *m_dur, *m_ex_sent, *m_ex_drop;
 };
 
 static size_t discard_cb(char *p, size_t sz, size_t n, void *ud)
@@ -569,6 +581,30 @@ int ax_rw_append(
 	return 0;
 }
 
+int ax_rw_append_exemplar(ax_rw_sender_t *s, uint64_t ref,
+    const ax_labels_t *ls, double v, int64_t ts_ms)
+{
+	shard_t *sh = &s->shards[ref % s->n_shards];
+	ax_labels_t *c;
+
+	if (!s->cfg.send_exemplars)
+		return 0;
+	if ((c = ax_labels_dup(ls)) == NULL)
+		return AX_ENOMEM;
+	pthread_mutex_lock(&sh->mu);
+	if (s->stopping || sh->n_ex >= MAX_EX_PER_SHARD ||
+	    ax_grow((void **)&sh->ex, &sh->cap_ex, sh->n_ex + 1,
+	        sizeof(*sh->ex)) != 0) {
+		pthread_mutex_unlock(&sh->mu);
+		ax_labels_free(c);
+		ax_counter_inc(s->m_ex_drop);
+		return AX_EFULL;
+	}
+	sh->ex[sh->n_ex++] = (rw_ex_t){ref, c, ts_ms, v};
+	pthread_mutex_unlock(&sh->mu);
+	return 0;
+}
+
 static void add_stat(
     ax_rw_sender_t *s, uint64_t *field, ax_metric_t *m, uint64_t n)
 {
@@ -596,8 +632,12 @@ void ax_rw_stats(ax_rw_sender_t *s, ax_rw_stats_t *out)
 /* Build the snappy-compressed WriteRequest for batch[0..n).  Samples whose
  * series is unknown are dropped and counted. */
 static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
-    ax_buf_t *out, size_t *n_encoded)
+    const rw_ex_t *ex, size_t n_ex, ax_buf_t *out, size_t *n_encoded,
+    size_t *n_ex_encoded)
 {
+	Prometheus__Exemplar *exm = NULL, **exmp = NULL;
+	Prometheus__Label *exl = NULL, **exlp = NULL;
+	size_t n_exl = 0, total_exl = 0, n_smp_ts = 0;
 	Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
 	Prometheus__TimeSeries *ts = NULL, **tsp = NULL;
 	Prometheus__Sample *smp = NULL, **smpp = NULL;
@@ -617,13 +657,27 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 		else if (se)
 			n_relabeled++;
 	}
-	ts = calloc(n ? n : 1, sizeof(*ts));
-	tsp = calloc(n ? n : 1, sizeof(*tsp));
+	for (i = 0; i < n_ex; i++) {
+		series_ent_t *se =
+		    s->series_cap ? series_find(s, ex[i].ref, 0) : NULL;
+
+		if (se && !se->dropped) {
+			total_labels += se->ls->n;
+			total_exl += ex[i].ls->n;
+		}
+	}
+	exm = calloc(n_ex + 1, sizeof(*exm));
+	exmp = calloc(n_ex + 1, sizeof(*exmp));
+	exl = calloc(total_exl + 1, sizeof(*exl));
+	exlp = calloc(total_exl + 1, sizeof(*exlp));
+	ts = calloc(n + n_ex + 1, sizeof(*ts));
+	tsp = calloc(n + n_ex + 1, sizeof(*tsp));
 	smp = calloc(n ? n : 1, sizeof(*smp));
 	smpp = calloc(n ? n : 1, sizeof(*smpp));
 	lab = calloc(total_labels ? total_labels : 1, sizeof(*lab));
 	labp = calloc(total_labels ? total_labels : 1, sizeof(*labp));
-	if (!ts || !tsp || !smp || !smpp || !lab || !labp)
+	if (!ts || !tsp || !smp || !smpp || !lab || !labp || !exm || !exmp ||
+	    !exl || !exlp)
 		goto done;
 	for (i = 0; i < n; i++) {
 		series_ent_t *se =
@@ -652,18 +706,57 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 		tsp[n_ts] = t;
 		n_ts++;
 	}
+	/* exemplars travel as series of their own, as Prometheus sends them */
+	n_smp_ts = n_ts;
+	for (i = 0; i < n_ex; i++) {
+		series_ent_t *se =
+		    s->series_cap ? series_find(s, ex[i].ref, 0) : NULL;
+		Prometheus__TimeSeries *t;
+		Prometheus__Exemplar *x = &exm[i];
+
+		if (se == NULL || se->dropped)
+			continue;
+		t = &ts[n_ts];
+		prometheus__time_series__init(t);
+		t->labels = &labp[n_lab];
+		t->n_labels = se->ls->n;
+		for (k = 0; k < se->ls->n; k++) {
+			prometheus__label__init(&lab[n_lab]);
+			lab[n_lab].name = (char *)se->ls->l[k].name;
+			lab[n_lab].value = (char *)se->ls->l[k].value;
+			labp[n_lab] = &lab[n_lab];
+			n_lab++;
+		}
+		prometheus__exemplar__init(x);
+		x->labels = &exlp[n_exl];
+		x->n_labels = ex[i].ls->n;
+		for (k = 0; k < ex[i].ls->n; k++) {
+			prometheus__label__init(&exl[n_exl]);
+			exl[n_exl].name = (char *)ex[i].ls->l[k].name;
+			exl[n_exl].value = (char *)ex[i].ls->l[k].value;
+			exlp[n_exl] = &exl[n_exl];
+			n_exl++;
+		}
+		x->value = ex[i].v;
+		x->timestamp = ex[i].ts;
+		exmp[i] = x;
+		t->exemplars = &exmp[i];
+		t->n_exemplars = 1;
+		tsp[n_ts++] = t;
+	}
 	wr.timeseries = tsp;
 	wr.n_timeseries = n_ts;
 	rv = ax_msg_pack_buf(&wr.base, 0, &raw, &e);
 	pthread_rwlock_unlock(&s->series_mu);
 	if (rv == 0)
 		rv = ax_snappy_compress(raw.p ? raw.p : "", raw.len, out, &e);
-	if (n_ts + n_relabeled < n)
-		add_stat(
-		    s, &s->st.dropped, s->m_dropped, n - n_ts - n_relabeled);
+	if (n_smp_ts + n_relabeled < n)
+		add_stat(s, &s->st.dropped, s->m_dropped,
+		    n - n_smp_ts - n_relabeled);
 	if (n_relabeled > 0)
 		add_stat(s, &s->st.relabeled, NULL, n_relabeled);
-	*n_encoded = n_ts;
+	*n_encoded = n_smp_ts;
+	*n_ex_encoded = n_ts - n_smp_ts;
 	goto out;
 done:
 	pthread_rwlock_unlock(&s->series_mu);
@@ -674,6 +767,10 @@ out:
 	free(smpp);
 	free(lab);
 	free(labp);
+	free(exm);
+	free(exmp);
+	free(exl);
+	free(exlp);
 	ax_buf_fini(&raw);
 	return rv;
 }
@@ -721,6 +818,8 @@ static void *shard_main(void *arg)
 	ax_rw_sender_t *s = sh->s;
 	size_t max = (size_t)s->cfg.queue_config.max_samples_per_send;
 	rw_sample_t *batch = malloc(max * sizeof(*batch));
+	rw_ex_t *exb = NULL;
+	size_t n_exb = 0;
 	ax_buf_t body = AX_BUF_INIT;
 	char errbuf[CURL_ERROR_SIZE];
 
@@ -730,7 +829,7 @@ static void *shard_main(void *arg)
 	}
 	curl_easy_setopt(sh->curl, CURLOPT_ERRORBUFFER, errbuf);
 	for (;;) {
-		size_t n = 0, n_enc = 0, i;
+		size_t n = 0, n_enc = 0, n_ex_enc = 0, i;
 		struct timespec dl;
 		int64_t backoff = s->cfg.queue_config.min_backoff_ms;
 		int64_t t0;
@@ -750,7 +849,7 @@ static void *shard_main(void *arg)
 			        &sh->cv_nonempty, &sh->mu, &dl) == ETIMEDOUT)
 				break;
 		}
-		if (sh->n == 0 && s->stopping) {
+		if (sh->n == 0 && sh->n_ex == 0 && s->stopping) {
 			pthread_mutex_unlock(&sh->mu);
 			break;
 		}
@@ -759,20 +858,30 @@ static void *shard_main(void *arg)
 			sh->head = (sh->head + 1) % sh->cap;
 			sh->n--;
 		}
+		/* the exemplars queued so far go along (their samples were
+		 * queued before them) */
+		for (i = 0; i < n_exb; i++)
+			ax_labels_free(exb[i].ls);
+		free(exb);
+		exb = sh->ex;
+		n_exb = sh->n_ex;
+		sh->ex = NULL;
+		sh->n_ex = sh->cap_ex = 0;
 		pthread_cond_broadcast(&sh->cv_nonfull);
 		pthread_mutex_unlock(&sh->mu);
-		if (n == 0)
+		if (n == 0 && n_exb == 0)
 			continue;
 		ax_gauge_add(s->m_pending, -(double)n);
 		ax_buf_reset(&body);
-		if (encode_batch(s, batch, n, &body, &n_enc) != 0) {
+		if (encode_batch(s, batch, n, exb, n_exb, &body, &n_enc,
+		        &n_ex_enc) != 0) {
 			ax_log_error("remote write: cannot encode batch (out "
 			             "of memory); samples dropped",
 			    "remote_name", s->cfg.name ? s->cfg.name : "");
 			add_stat(s, &s->st.failed, s->m_failed, n);
 			continue;
 		}
-		if (n_enc == 0)
+		if (n_enc == 0 && n_ex_enc == 0)
 			continue;
 		for (i = 0;; i++) {
 			long code;
@@ -784,6 +893,7 @@ static void *shard_main(void *arg)
 			    s->m_dur, (double)(ax_mono_ms() - t0) / 1000.0);
 			if (r == 0) {
 				add_stat(s, &s->st.sent, s->m_sent, n_enc);
+				ax_counter_add(s->m_ex_sent, (double)n_ex_enc);
 				ax_counter_add(s->m_bytes, (double)body.len);
 				break;
 			}
@@ -821,6 +931,9 @@ static void *shard_main(void *arg)
 			    : backoff * 2;
 		}
 	}
+	while (n_exb > 0)
+		ax_labels_free(exb[--n_exb].ls);
+	free(exb);
 	free(batch);
 	ax_buf_fini(&body);
 	return NULL;
@@ -873,6 +986,9 @@ static void sender_free(ax_rw_sender_t *s)
 		if (sh->curl)
 			curl_easy_cleanup(sh->curl);
 		free(sh->ring);
+		while (sh->n_ex > 0)
+			ax_labels_free(sh->ex[--sh->n_ex].ls);
+		free(sh->ex);
 		pthread_mutex_destroy(&sh->mu);
 		pthread_cond_destroy(&sh->cv_nonempty);
 		pthread_cond_destroy(&sh->cv_nonfull);
@@ -1061,6 +1177,15 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 		         ax_metrics_default_buckets,
 		         ax_metrics_n_default_buckets)))
 			s->m_dur = ax_mfam_with(f, lvals);
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_exemplars_total",
+		         "Exemplars in acknowledged remote-write requests.")))
+			s->m_ex_sent = ax_mfam_with(f, lvals);
+		if ((f = FAM(AX_METRIC_COUNTER,
+		         "axon_remote_storage_exemplars_dropped_total",
+		         "Exemplars dropped because 10000 were waiting in the "
+		         "shard.")))
+			s->m_ex_drop = ax_mfam_with(f, lvals);
 #undef FAM
 	}
 	/* shards: min_shards run from the start (no dynamic resharding) */

@@ -131,6 +131,13 @@ void ax_rw_drop_series(ax_rw_sender_t *s, uint64_t ref);
 int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts_ms, double v,
     int64_t timeout_ms);
 
+/* Queue an exemplar of series ref (labels copied) when send_exemplars is
+ * on (otherwise a no-op): it goes with the next request of the series'
+ * shard, as a TimeSeries of its own.  At most 10000 wait per shard; past
+ * that AX_EFULL, counted. */
+int ax_rw_append_exemplar(ax_rw_sender_t *s, uint64_t ref,
+    const ax_labels_t *ls, double v, int64_t ts_ms);
+
 /* Counters for tests and status pages. */
 typedef struct ax_rw_stats {
 	uint64_t sent;      /* samples acknowledged by the receiver */

@@ -32,6 +32,16 @@ typedef struct qs {
 
 #define MAX_META 10000
 #define META_PER_BATCH 1000
+#define MAX_EX 10000
+#define EX_PER_BATCH 500
+
+/* An exemplar waiting for the batch that carries its sample (seq). */
+typedef struct qex {
+	uint64_t ref, seq;
+	ax_labels_t *ls;
+	double v;
+	int64_t t;
+} qex_t;
 
 typedef struct meta {
 	char *family, *help, *unit;
@@ -56,8 +66,10 @@ struct ax_ship {
 	uint64_t session, batch_id, build_no;
 	meta_t *meta;
 	size_t n_meta, cap_meta;
+	qex_t *ex;
+	size_t n_ex, cap_ex;
 	ax_ship_stats_t st;
-	ax_metric_t *m_acc, *m_rej, *m_drop, *m_retry;
+	ax_metric_t *m_acc, *m_rej, *m_drop, *m_retry, *m_ex_drop;
 };
 
 static double g_pending(void *arg)
@@ -172,6 +184,32 @@ fail:
 	return AX_EFULL;
 }
 
+int ax_ship_exemplar(
+    ax_ship_t *s, uint64_t ref, const ax_labels_t *ls, double v, int64_t ts)
+{
+	qex_t x;
+
+	if ((x.ls = ax_labels_dup(ls)) == NULL)
+		return AX_ENOMEM;
+	x.ref = ref;
+	x.v = v;
+	x.t = ts;
+	pthread_mutex_lock(&s->mu);
+	/* rides with the batch of the sample queued last for it */
+	x.seq = s->head_seq + (s->n ? s->n - 1 : 0);
+	if (s->n_ex >= MAX_EX ||
+	    ax_grow((void **)&s->ex, &s->cap_ex, s->n_ex + 1, sizeof(*s->ex)) !=
+	        0) {
+		pthread_mutex_unlock(&s->mu);
+		ax_counter_inc(s->m_ex_drop);
+		ax_labels_free(x.ls);
+		return AX_EFULL;
+	}
+	s->ex[s->n_ex++] = x;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 static void meta_free(meta_t *m)
 {
 	free(m->family);
@@ -212,7 +250,79 @@ typedef struct batch {
 	uint64_t first_seq;
 	Axon__V1__MetricMetadata md[META_PER_BATCH], *mdp[META_PER_BATCH];
 	size_t n_md;
+	Axon__V1__Exemplar exm[EX_PER_BATCH], *exp[EX_PER_BATCH];
+	Axon__V1__Label *exl, **exlp;
+	size_t n_exm, n_exl, cap_exl;
 } batch_t;
+
+/* The exemplars whose samples this batch carries (or carried before). */
+static int batch_exemplars(ax_ship_t *s, batch_t *bt)
+{
+	uint64_t end = bt->first_seq + bt->n;
+	size_t i, k, nl = 0;
+
+	bt->n_exm = 0;
+	for (i = 0; i < s->n_ex && bt->n_exm < EX_PER_BATCH; i++)
+		if (s->ex[i].seq < end) {
+			nl += s->ex[i].ls->n;
+			bt->n_exm++;
+		}
+	if (nl > bt->cap_exl) {
+		Axon__V1__Label *l = realloc(bt->exl, nl * sizeof(*l));
+		Axon__V1__Label **lp;
+
+		if (l == NULL)
+			return AX_ENOMEM;
+		bt->exl = l;
+		if ((lp = realloc(bt->exlp, nl * sizeof(*lp))) == NULL)
+			return AX_ENOMEM;
+		bt->exlp = lp;
+		bt->cap_exl = nl;
+	}
+	bt->n_exm = 0;
+	bt->n_exl = 0;
+	for (i = 0; i < s->n_ex && bt->n_exm < EX_PER_BATCH; i++) {
+		Axon__V1__Exemplar *x = &bt->exm[bt->n_exm];
+
+		if (s->ex[i].seq >= end)
+			continue;
+		axon__v1__exemplar__init(x);
+		x->ref = s->ex[i].ref;
+		x->value = s->ex[i].v;
+		x->ts_ms = s->ex[i].t;
+		x->has_ts = 1;
+		x->labels = bt->exlp + bt->n_exl;
+		x->n_labels = s->ex[i].ls->n;
+		for (k = 0; k < s->ex[i].ls->n; k++) {
+			axon__v1__label__init(&bt->exl[bt->n_exl]);
+			bt->exl[bt->n_exl].name = (char *)s->ex[i].ls->l[k].name;
+			bt->exl[bt->n_exl].value = (char *)s->ex[i].ls->l[k].value;
+			bt->exlp[bt->n_exl] = &bt->exl[bt->n_exl];
+			bt->n_exl++;
+		}
+		bt->exp[bt->n_exm++] = x;
+	}
+	bt->b.exemplars = bt->exp;
+	bt->b.n_exemplars = bt->n_exm;
+	return 0;
+}
+
+/* Forget the exemplars a delivered batch carried (mu held). */
+static void exemplars_delivered(ax_ship_t *s, const batch_t *bt)
+{
+	uint64_t end = bt->first_seq + bt->n;
+	size_t i, k = 0, taken = 0;
+
+	for (i = 0; i < s->n_ex; i++) {
+		if (s->ex[i].seq < end && taken < bt->n_exm) {
+			ax_labels_free(s->ex[i].ls);
+			taken++;
+			continue;
+		}
+		s->ex[k++] = s->ex[i];
+	}
+	s->n_ex = k;
+}
 
 static int batch_build(ax_ship_t *s, batch_t *bt)
 {
@@ -293,7 +403,7 @@ static int batch_build(ax_ship_t *s, batch_t *bt)
 	bt->b.n_ts_ms = bt->n;
 	bt->b.values = bt->vs;
 	bt->b.n_values = bt->n;
-	return 0;
+	return batch_exemplars(s, bt);
 }
 
 static void wait_ms(ax_ship_t *s, int64_t ms)
@@ -389,6 +499,7 @@ static void *ship_main(void *arg)
 			s->head = (s->head + pop) % s->cap;
 			s->n -= pop;
 			s->head_seq += pop;
+			exemplars_delivered(s, &bt);
 			/* the metadata it carried is delivered */
 			for (i = 0; i < bt.n_md && i < s->n_meta; i++)
 				meta_free(&s->meta[i]);
@@ -445,6 +556,7 @@ static void *ship_main(void *arg)
 			s->head_seq += pop;
 			s->st.dropped += pop;
 			ax_counter_add(s->m_drop, (double)pop);
+			exemplars_delivered(s, &bt);
 			resend = 0;
 			break;
 		}
@@ -460,6 +572,8 @@ out:
 	free(bt.defp);
 	free(bt.lab);
 	free(bt.labp);
+	free(bt.exl);
+	free(bt.exlp);
 	return NULL;
 }
 
@@ -513,6 +627,9 @@ int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
 	    "or the batch was refused as invalid.");
 	s->m_retry = ax_metrics_counter(reg, "axon_ship_batch_retries_total",
 	    "Sample batches sent again (no answer, or RETRY).");
+	s->m_ex_drop = ax_metrics_counter(reg,
+	    "axon_ship_exemplars_dropped_total",
+	    "Exemplars dropped because 10000 were already waiting.");
 	if (reg)
 		ax_metrics_gauge_fn(reg, "axon_ship_samples_pending",
 		    "Samples queued for the tsdb.", g_pending, s);
@@ -555,6 +672,9 @@ void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
 		for (i = 0; i < s->n_meta; i++)
 			meta_free(&s->meta[i]);
 		free(s->meta);
+		for (i = 0; i < s->n_ex; i++)
+			ax_labels_free(s->ex[i].ls);
+		free(s->ex);
 	}
 	free(s->q);
 	free(s->addr);

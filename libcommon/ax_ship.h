@@ -59,6 +59,12 @@ void ax_ship_drop_series(ax_ship_t *s, uint64_t ref);
 /* Queue a sample (never blocks; past the bound the oldest go). */
 int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v);
 void ax_ship_stats(ax_ship_t *s, ax_ship_stats_t *out);
+/* Queue an exemplar of series ref (labels copied, ts in ms): it rides with
+ * the batch that carries the sample queued last before it, so append the
+ * sample first.  At most 10000 wait; more are dropped and counted
+ * (axon_ship_exemplars_dropped_total). */
+int ax_ship_exemplar(
+    ax_ship_t *s, uint64_t ref, const ax_labels_t *ls, double v, int64_t ts);
 /* Queue a metric family's metadata (type as axon.v1.MetricMetadata.Type;
  * strings copied); it rides with the next batch.  At most 10000 wait;
  * more are dropped until the queue drains. */

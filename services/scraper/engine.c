@@ -56,6 +56,15 @@ typedef struct pending {
 	double v;
 } pending_t;
 
+/* An exemplar of this scrape, shipped with its sample if the scrape
+ * succeeds; its labels are "name\0value\0" pairs at off in exbuf. */
+typedef struct pending_ex {
+	uint64_t ref;
+	int64_t t;
+	double v;
+	size_t off, n_labels;
+} pending_ex_t;
+
 typedef struct target {
 	scraper_engine_t *eng;
 	const scraper_job_t *job;
@@ -84,6 +93,9 @@ typedef struct target {
 	ax_expo_t parser;
 	pending_t *pend;
 	size_t n_pend, cap_pend;
+	pending_ex_t *pex; /* exemplars (OpenMetrics) */
+	size_t n_pex, cap_pex;
+	ax_buf_t exbuf;
 	series_t *rep[5]; /* report series */
 	ax_hmap_t meta;   /* family -> mfam_t (shipped to axon-tsdb) */
 	int64_t meta_sent_ms;
@@ -314,6 +326,8 @@ static void target_free(target_t *t)
 	free(t->url);
 	free(t->origin);
 	ax_buf_fini(&t->body);
+	ax_buf_fini(&t->exbuf);
+	free(t->pex);
 	ax_expo_fini(&t->parser);
 	free(t->pend);
 	free(t->auth_user);
@@ -529,6 +543,65 @@ static int push_pending(target_t *t, uint64_t ref, int64_t ts, double v)
 	return 0;
 }
 
+static int push_exemplar(target_t *t, uint64_t ref, int64_t ts, ax_expo_t *x)
+{
+	pending_ex_t *p;
+	size_t i;
+
+	if (ax_grow((void **)&t->pex, &t->cap_pex, t->n_pex + 1,
+	        sizeof(*t->pex)) != 0)
+		return AX_ENOMEM;
+	p = &t->pex[t->n_pex];
+	p->ref = ref;
+	p->t = ts;
+	p->v = x->ex_value;
+	p->off = t->exbuf.len;
+	p->n_labels = x->n_ex_labels;
+	for (i = 0; i < x->n_ex_labels; i++) {
+		ax_expo_unescape(&x->ex_labels[i].name, &t->exbuf);
+		ax_buf_putc(&t->exbuf, '\0');
+		ax_expo_unescape(&x->ex_labels[i].value, &t->exbuf);
+		ax_buf_putc(&t->exbuf, '\0');
+	}
+	if (!ax_buf_ok(&t->exbuf))
+		return AX_ENOMEM;
+	t->n_pex++;
+	return 0;
+}
+
+/* Hand the scrape's exemplars to axon-tsdb and the remote-write senders
+ * (after their samples). */
+static void ship_exemplars(target_t *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->n_pex; i++) {
+		const pending_ex_t *p = &t->pex[i];
+		ax_label_t l[AX_EXPO_MAX_LABELS];
+		const char *c = t->exbuf.p + p->off;
+		ax_labels_t *ls = NULL;
+		ax_err_t e;
+
+		for (k = 0; k < p->n_labels && k < AX_EXPO_MAX_LABELS; k++) {
+			l[k].name = c;
+			c += strlen(c) + 1;
+			l[k].value = c;
+			c += strlen(c) + 1;
+		}
+		if (ax_labels_new(l, k, &ls, &e) == 0) {
+			size_t r;
+
+			if (t->eng->ship)
+				ax_ship_exemplar(
+				    t->eng->ship, p->ref, ls, p->v, p->t);
+			for (r = 0; r < t->eng->n_rw; r++)
+				ax_rw_append_exemplar(
+				    t->eng->rw[r], p->ref, ls, p->v, p->t);
+			ax_labels_free(ls);
+		}
+	}
+}
+
 /* Replace *field with the unescaped s when it differs; 1 changed, 0 not,
  * AX_ENOMEM. */
 static int set_text(scraper_engine_t *e, char **field, const ax_expo_str_t *s)
@@ -681,6 +754,10 @@ static int parse_body(
 		                                           : t->start_ms;
 		if (push_pending(t, s->ref, ts, x->value) != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		if (x->has_ex && (e->ship || e->n_rw) &&
+		    push_exemplar(t, s->ref, x->ex_has_ts ? x->ex_ts_ms : ts, x) !=
+		        0)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
 		s->seen = t->iter;
 	}
 	if (rv == AX_EXPO_ERROR)
@@ -761,6 +838,8 @@ static void scrape_done(target_t *t, CURLcode result, long code)
 	t->in_flight = 0;
 	t->iter++;
 	t->n_pend = 0;
+	t->n_pex = 0;
+	ax_buf_reset(&t->exbuf);
 	if (t->too_big)
 		snprintf(why, sizeof(why),
 		    "body size limit exceeded (limit: %lld bytes)",
@@ -777,6 +856,7 @@ static void scrape_done(target_t *t, CURLcode result, long code)
 	if (why[0] == '\0') {
 		for (i = 0; i < t->n_pend; i++)
 			deliver(e, t->pend[i].ref, t->pend[i].t, t->pend[i].v);
+		ship_exemplars(t);
 		report(t, 1, dur, scraped, t->n_pend, added);
 		mark_stale(t, t->start_ms);
 		ship_meta(t);

@@ -22,9 +22,9 @@
  *       send one SampleBatch: ex_series{i="0".."SERIES-1"} = i at TS_MS,
  *       each with an exemplar {trace_id="trace-<i>"} = i/10 at TS_MS - 500;
  *       print the ack status and accepted count
- *   ax-testpeer http-file ADDR FILE
- *       serve FILE (as JSON) at every GET path on ADDR (host:port) until
- *       killed: a stand-in for a peer daemon's API
+ *   ax-testpeer http-file ADDR FILE [CONTENT-TYPE]
+ *       serve FILE (as JSON, or CONTENT-TYPE) at every GET path on ADDR
+ *       (host:port) until killed: a stand-in for a peer daemon's API
  *   ax-testpeer count-targets N PORTFILE HITLOG
  *       serve N metrics targets on free loopback ports (listed in
  *       PORTFILE); each request is logged to HITLOG as "<port> <unix ms>"
@@ -420,12 +420,13 @@ static int batch_exemplars(int argc, char **argv)
 }
 
 static char *g_file_body;
+static const char *g_file_ctype = "application/json";
 
 static void h_file(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	(void)req;
 	(void)arg;
-	resp->content_type = "application/json";
+	resp->content_type = g_file_ctype;
 	ax_buf_puts(&resp->body, g_file_body);
 }
 
@@ -1477,8 +1478,11 @@ int main(int argc, char **argv)
 		return query_call(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "promql-compare") == 0)
 		return promql_compare(argc, argv);
-	if (argc == 4 && strcmp(argv[1], "http-file") == 0)
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "http-file") == 0) {
+		if (argc == 5)
+			g_file_ctype = argv[4];
 		return http_file(argv[2], argv[3]);
+	}
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "fault-targets") == 0)
