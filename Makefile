@@ -39,14 +39,19 @@ BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon $(BUILD)/bi
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so $(BUILD)/tests/ax-bench-parse
+TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so $(BUILD)/tests/ax-bench-parse $(BUILD)/tests/ax-bench-fleet
 
-.PHONY: all deps run test unit integration asan fmt clean help clang
+.PHONY: all deps run test unit integration asan fmt clean help clang bench
 
 all: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
 
 clang:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
+
+# Side-by-side with Prometheus 2.42 (tests/bench/run.sh); about 5 minutes.
+bench: deps all
+	@bash tests/bench/run.sh
+	@cp build/bench/benchmarks.md docs/benchmarks.md
 
 help:
 	@echo "make deps         install missing Debian packages (apt-get)"
@@ -57,6 +62,7 @@ help:
 	@echo "make integration  integration tests only"
 	@echo "make asan         unit tests under AddressSanitizer + UBSan"
 	@echo "make clang        build everything with clang into build/clang"
+	@echo "make bench        benchmarks against Prometheus 2.42 (docs/benchmarks.md)"
 	@echo "make fmt          clang-format the sources"
 
 deps:
@@ -156,6 +162,11 @@ $(BUILD)/tests/ax-testpeer: $(BUILD)/obj/tests/integration/ax_testpeer.o $(COMMO
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/ax-tsdbtool: $(BUILD)/obj/tests/integration/ax_tsdbtool.o $(BUILD)/libaxtsdb.a $(COMMON_A)
+	@mkdir -p $(BUILD)/tests
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/ax-bench-fleet: $(BUILD)/obj/tests/bench/fleet.o $(COMMON_A)
 	@mkdir -p $(BUILD)/tests
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)

@@ -153,3 +153,128 @@ ax_hmap_ent_t *ax_hmap_next(const ax_hmap_t *m, size_t *pos)
 	}
 	return NULL;
 }
+
+/* ---- ax_u64map ---- */
+
+static size_t slot_of(uint64_t k, size_t mask)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & mask;
+}
+
+void ax_u64map_init(ax_u64map_t *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void ax_u64map_fini(ax_u64map_t *m)
+{
+	free(m->k);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+void *ax_u64map_get(const ax_u64map_t *m, uint64_t k)
+{
+	size_t i, mask;
+
+	if (m->cap == 0 || k == 0)
+		return NULL;
+	mask = m->cap - 1;
+	for (i = slot_of(k, mask); m->k[i]; i = (i + 1) & mask)
+		if (m->k[i] == k)
+			return m->v[i];
+	return NULL;
+}
+
+static int u64_grow(ax_u64map_t *m, size_t nc)
+{
+	uint64_t *nk = calloc(nc, sizeof(*nk)), *ok = m->k;
+	void **nv = calloc(nc, sizeof(*nv)), **ov = m->v;
+	size_t i, oc = m->cap;
+
+	if (nk == NULL || nv == NULL) {
+		free(nk);
+		free(nv);
+		return AX_ENOMEM;
+	}
+	for (i = 0; i < oc; i++) {
+		size_t j;
+
+		if (ok[i] == 0)
+			continue;
+		for (j = slot_of(ok[i], nc - 1); nk[j]; j = (j + 1) & (nc - 1))
+			;
+		nk[j] = ok[i];
+		nv[j] = ov[i];
+	}
+	free(ok);
+	free(ov);
+	m->k = nk;
+	m->v = nv;
+	m->cap = nc;
+	return 0;
+}
+
+int ax_u64map_put(ax_u64map_t *m, uint64_t k, void *v)
+{
+	size_t i, mask;
+
+	if (k == 0)
+		return AX_EINVAL;
+	if ((m->n + 1) * 4 > m->cap * 3 &&
+	    u64_grow(m, m->cap ? m->cap * 2 : 64) != 0)
+		return AX_ENOMEM;
+	mask = m->cap - 1;
+	for (i = slot_of(k, mask); m->k[i]; i = (i + 1) & mask)
+		if (m->k[i] == k) {
+			m->v[i] = v;
+			return 0;
+		}
+	m->k[i] = k;
+	m->v[i] = v;
+	m->n++;
+	return 0;
+}
+
+void *ax_u64map_del(ax_u64map_t *m, uint64_t k)
+{
+	size_t i, j, mask;
+	void *v;
+
+	if (m->cap == 0 || k == 0)
+		return NULL;
+	mask = m->cap - 1;
+	for (i = slot_of(k, mask); m->k[i] != k; i = (i + 1) & mask)
+		if (m->k[i] == 0)
+			return NULL;
+	v = m->v[i];
+	/* shift the cluster after i back over the hole */
+	for (j = (i + 1) & mask; m->k[j]; j = (j + 1) & mask) {
+		size_t home = slot_of(m->k[j], mask);
+
+		/* keep j if its home lies cyclically in (i, j] */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		m->k[i] = m->k[j];
+		m->v[i] = m->v[j];
+		i = j;
+	}
+	m->k[i] = 0;
+	m->v[i] = NULL;
+	m->n--;
+	return v;
+}
+
+void *ax_u64map_next(const ax_u64map_t *m, size_t *pos, uint64_t *k)
+{
+	for (; *pos < m->cap; (*pos)++)
+		if (m->k[*pos]) {
+			if (k)
+				*k = m->k[*pos];
+			return m->v[(*pos)++];
+		}
+	return NULL;
+}

@@ -39,4 +39,28 @@ ax_hmap_ent_t *ax_hmap_next(const ax_hmap_t *m, size_t *pos);
 
 uint64_t ax_hash_bytes(const void *p, size_t n);
 
+/*
+ * ax_u64map: an open-addressing map from non-zero 64-bit keys (series
+ * refs) to pointers, keys kept inline so a lookup touches one cache line
+ * and allocates nothing; deletion shifts back (no tombstones).  Not
+ * thread-safe: callers lock.
+ */
+typedef struct ax_u64map {
+	uint64_t *k; /* 0: empty */
+	void **v;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+} ax_u64map_t;
+
+void ax_u64map_init(ax_u64map_t *m);
+void ax_u64map_fini(ax_u64map_t *m); /* not the values */
+void *ax_u64map_get(const ax_u64map_t *m, uint64_t k);
+/* Insert or replace; k must not be 0.  0 or AX_ENOMEM. */
+int ax_u64map_put(ax_u64map_t *m, uint64_t k, void *v);
+/* Remove k; returns its value or NULL. */
+void *ax_u64map_del(ax_u64map_t *m, uint64_t k);
+/* Iterate (no changes meanwhile): start with *pos = 0; returns the next
+ * value (its key in *k) or NULL at the end. */
+void *ax_u64map_next(const ax_u64map_t *m, size_t *pos, uint64_t *k);
+
 #endif

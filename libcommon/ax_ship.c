@@ -57,7 +57,7 @@ struct ax_ship {
 	pthread_t thread;
 	int started, stopping;
 	int64_t flush_deadline;
-	ax_hmap_t series; /* 8-byte ref -> sent_t */
+	ax_u64map_t series; /* ref -> sent_t */
 	size_t n_dropped_series;
 	qs_t *q;
 	size_t cap, head, n;
@@ -91,10 +91,10 @@ int ax_ship_store_series(ax_ship_t *s, uint64_t ref, const ax_labels_t *ls)
 	if (c == NULL)
 		return AX_ENOMEM;
 	pthread_mutex_lock(&s->mu);
-	e = ax_hmap_get(&s->series, &ref, sizeof(ref));
+	e = ax_u64map_get(&s->series, ref);
 	if (e == NULL) {
 		if ((e = calloc(1, sizeof(*e))) == NULL ||
-		    ax_hmap_put(&s->series, &ref, sizeof(ref), e, NULL) != 0) {
+		    ax_u64map_put(&s->series, ref, e) != 0) {
 			pthread_mutex_unlock(&s->mu);
 			free(e);
 			ax_labels_free(c);
@@ -118,7 +118,7 @@ void ax_ship_drop_series(ax_ship_t *s, uint64_t ref)
 	sent_t *e;
 
 	pthread_mutex_lock(&s->mu);
-	e = ax_hmap_get(&s->series, &ref, sizeof(ref));
+	e = ax_u64map_get(&s->series, ref);
 	if (e && !e->dropped) {
 		e->dropped = 1;
 		s->n_dropped_series++;
@@ -146,7 +146,7 @@ int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
 	}
 	s->q[(s->head + s->n) % s->cap] = (qs_t){ref, ts, v};
 	s->n++;
-	e = ax_hmap_get(&s->series, &ref, sizeof(ref));
+	e = ax_u64map_get(&s->series, ref);
 	if (e)
 		e->last_seq = s->head_seq + s->n - 1;
 	if (s->n >= s->o.max_batch)
@@ -220,21 +220,25 @@ static void meta_free(meta_t *m)
 /* Remove dropped series whose samples have all been shipped (mu held). */
 static void reap(ax_ship_t *s)
 {
-	size_t pos = 0;
-	ax_hmap_ent_t *he;
+	size_t pos = 0, n = 0, i;
+	sent_t *e, **gone;
 
 	if (s->n_dropped_series == 0)
 		return;
-	while ((he = ax_hmap_next(&s->series, &pos)) != NULL) {
-		sent_t *e = he->val;
-
-		if (e->dropped && e->last_seq < s->head_seq) {
-			ax_labels_free(e->ls);
-			free(e);
-			ax_hmap_del(&s->series, he->key, he->klen);
-			s->n_dropped_series--;
-		}
+	/* collect first: deleting shifts entries under the walk */
+	if ((gone = malloc(s->n_dropped_series * sizeof(*gone))) == NULL)
+		return;
+	while ((e = ax_u64map_next(&s->series, &pos, NULL)) != NULL &&
+	    n < s->n_dropped_series)
+		if (e->dropped && e->last_seq < s->head_seq)
+			gone[n++] = e;
+	for (i = 0; i < n; i++) {
+		ax_u64map_del(&s->series, gone[i]->ref);
+		ax_labels_free(gone[i]->ls);
+		free(gone[i]);
+		s->n_dropped_series--;
 	}
+	free(gone);
 }
 
 /* One batch of the queue's head, built into the arrays given; mu held.
@@ -335,7 +339,7 @@ static int batch_build(ax_ship_t *s, batch_t *bt)
 	bt->n_lab = 0;
 	for (i = 0; i < bt->n; i++) {
 		qs_t *q = &s->q[(s->head + i) % s->cap];
-		sent_t *e = ax_hmap_get(&s->series, &q->ref, sizeof(q->ref));
+		sent_t *e = ax_u64map_get(&s->series, q->ref);
 
 		bt->refs[i] = q->ref;
 		bt->ts[i] = q->t;
@@ -488,8 +492,7 @@ static void *ship_main(void *arg)
 
 			s->session = ack->session_id;
 			for (i = 0; i < bt.n_defs; i++) {
-				sent_t *e = ax_hmap_get(&s->series,
-				    &bt.defs[i].ref, sizeof(uint64_t));
+				sent_t *e = ax_u64map_get(&s->series, bt.defs[i].ref);
 
 				if (e)
 					e->defined_session = s->session;
@@ -521,8 +524,7 @@ static void *ship_main(void *arg)
 		}
 		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__UNKNOWN_REFS:
 			for (i = 0; i < ack->n_unknown_refs; i++) {
-				sent_t *e = ax_hmap_get(&s->series,
-				    &ack->unknown_refs[i], sizeof(uint64_t));
+				sent_t *e = ax_u64map_get(&s->series, ack->unknown_refs[i]);
 
 				if (e)
 					e->defined_session = 0;
@@ -601,7 +603,7 @@ int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
 	s->sender_id = strdup(o->sender_id ? o->sender_id : "axon");
 	s->cap = s->o.buffer_samples;
 	s->q = calloc(s->cap, sizeof(*s->q));
-	ax_hmap_init(&s->series);
+	ax_u64map_init(&s->series);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (!s->addr || !s->sender_id || !s->q) {
@@ -645,7 +647,6 @@ int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
 void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
 {
 	size_t pos = 0;
-	ax_hmap_ent_t *he;
 
 	if (s == NULL)
 		return;
@@ -659,13 +660,15 @@ void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
 	}
 	if (s->c)
 		ax_msg_client_close(s->c);
-	while ((he = ax_hmap_next(&s->series, &pos)) != NULL) {
-		sent_t *e = he->val;
+	{
+		sent_t *e;
 
-		ax_labels_free(e->ls);
-		free(e);
+		while ((e = ax_u64map_next(&s->series, &pos, NULL)) != NULL) {
+			ax_labels_free(e->ls);
+			free(e);
+		}
 	}
-	ax_hmap_fini(&s->series);
+	ax_u64map_fini(&s->series);
 	{
 		size_t i;
 

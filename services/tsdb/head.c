@@ -398,6 +398,15 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
     const tsdb_exemplar_in_t *ex, size_t n_ex, tsdb_append_result_t *res,
     ax_err_t *err)
 {
+	return tsdb_head_append_hinted(h, series, NULL, n_series, samples,
+	    n_samples, ex, n_ex, res, err);
+}
+
+int tsdb_head_append_hinted(tsdb_head_t *h, const ax_labels_t *const *series,
+    uint64_t *hints, size_t n_series, const tsdb_sample_in_t *samples,
+    size_t n_samples, const tsdb_exemplar_in_t *ex, size_t n_ex,
+    tsdb_append_result_t *res, ax_err_t *err)
+{
 	size_t i, n_acc = 0, n_exacc = 0;
 	int64_t min_valid, max_sane;
 	int rv = 0;
@@ -412,14 +421,31 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 		pthread_mutex_unlock(&h->append_mu);
 		return ax_err_set(err, AX_EAGAIN, "out of memory");
 	}
-	/* 1. resolve series, creating new ones (not yet in the WAL) */
+	/* 1. resolve series, creating new ones (not yet in the WAL); a hint
+	 * (the head ref this label set resolved to before) skips the label
+	 * lookup while that series lives */
+	if (hints) {
+		pthread_rwlock_rdlock(&h->mu);
+		for (i = 0; i < n_series; i++) {
+			h->bs[i] = hints[i] && hints[i] < h->ref_cap
+			    ? h->by_ref[hints[i]]
+			    : NULL;
+			if (h->bs[i])
+				h->bs[i]->pend = 0;
+		}
+		pthread_rwlock_unlock(&h->mu);
+	}
 	for (i = 0; i < n_series; i++) {
 		const ax_labels_t *ls = series[i];
 		tsdb_series_t *s;
 		ax_err_t ve;
 
+		if (hints && h->bs[i])
+			continue;
 		h->bs[i] = NULL;
 		h->bs_why[i] = 1;
+		if (hints)
+			hints[i] = 0;
 		if (ls->n == 0) {
 			note(res, "%sempty label set", "");
 			continue;
@@ -455,6 +481,8 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
 		}
 		h->bs[i] = s;
 		s->pend = 0;
+		if (hints)
+			hints[i] = s->ref;
 	}
 	/* 2. check every sample in order */
 	min_valid = h->maxt == INT64_MIN ? INT64_MIN

@@ -144,6 +144,16 @@ int tsdb_head_append_ex(tsdb_head_t *h, const ax_labels_t *const *series,
     size_t n_series, const tsdb_sample_in_t *samples, size_t n_samples,
     const tsdb_exemplar_in_t *ex, size_t n_ex, tsdb_append_result_t *res,
     ax_err_t *err);
+/* The same with hints (may be NULL), n_series of them, in and out: the
+ * head ref each label set resolved to in an earlier call (0: unknown).  A
+ * hint whose series still lives skips the label lookup and validation;
+ * the others are resolved and their refs written back (0 when refused),
+ * so a sender-side cache (the ingest's per-session refs) makes the steady
+ * state free of label work. */
+int tsdb_head_append_hinted(tsdb_head_t *h, const ax_labels_t *const *series,
+    uint64_t *hints, size_t n_series, const tsdb_sample_in_t *samples,
+    size_t n_samples, const tsdb_exemplar_in_t *ex, size_t n_ex,
+    tsdb_append_result_t *res, ax_err_t *err);
 /* The exemplar store (borrowed); NULL when exemplars are off. */
 tsdb_exemplars_t *tsdb_head_exemplars(tsdb_head_t *h);
 

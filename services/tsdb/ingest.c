@@ -34,6 +34,7 @@ typedef struct ref_ent {
 	ax_labels_t *ls; /* NULL: empty slot */
 	uint64_t epoch;  /* batch that last used it */
 	uint32_t idx;    /* its index in that batch */
+	uint64_t head_ref; /* the head series it resolved to (0: not yet) */
 } ref_ent_t;
 
 typedef struct sender {
@@ -55,6 +56,9 @@ struct tsdb_ingest {
 	uint64_t epoch;
 	const ax_labels_t **ls; /* scratch: label sets of the batch */
 	size_t ls_cap;
+	uint64_t *hints;   /* scratch: their head refs */
+	ref_ent_t **rents; /* scratch: their ref entries */
+	size_t hints_cap, rents_cap;
 	tsdb_sample_in_t *smp;
 	size_t smp_cap;
 	tsdb_exemplar_in_t *ex;
@@ -108,6 +112,7 @@ static int ref_put(sender_t *s, uint64_t ref, ax_labels_t *ls)
 	ax_labels_free(e->ls);
 	e->ref = ref;
 	e->ls = ls;
+	e->head_ref = 0; /* a (re)definition resolves afresh */
 	e->epoch = 0;
 	return 0;
 }
@@ -253,8 +258,12 @@ int tsdb_ingest_handle(
 	in->epoch++;
 	if (ax_grow((void **)&in->smp, &in->smp_cap, b->n_refs,
 	        sizeof(*in->smp)) != 0 ||
-	    ax_grow((void **)&in->ls, &in->ls_cap, b->n_refs + 1,
-	        sizeof(*in->ls)) != 0) {
+	    ax_grow((void **)&in->ls, &in->ls_cap,
+	        b->n_refs + b->n_exemplars + 1, sizeof(*in->ls)) != 0 ||
+	    ax_grow((void **)&in->hints, &in->hints_cap,
+	        b->n_refs + b->n_exemplars + 1, sizeof(*in->hints)) != 0 ||
+	    ax_grow((void **)&in->rents, &in->rents_cap,
+	        b->n_refs + b->n_exemplars + 1, sizeof(*in->rents)) != 0) {
 		pthread_mutex_unlock(&in->mu);
 		ack.status = AXON__V1__SAMPLE_BATCH_ACK__STATUS__RETRY;
 		ack.message = "out of memory";
@@ -278,6 +287,8 @@ int tsdb_ingest_handle(
 		if (r->epoch != in->epoch) {
 			r->epoch = in->epoch;
 			r->idx = (uint32_t)n_ls;
+			in->hints[n_ls] = r->head_ref;
+			in->rents[n_ls] = r;
 			in->ls[n_ls++] = r->ls;
 		}
 		in->smp[i].series = r->idx;
@@ -307,6 +318,8 @@ int tsdb_ingest_handle(
 		if (r->epoch != in->epoch) {
 			r->epoch = in->epoch;
 			r->idx = (uint32_t)n_ls;
+			in->hints[n_ls] = r->head_ref;
+			in->rents[n_ls] = r;
 			in->ls[n_ls++] = r->ls;
 		}
 		in->ex[n_ex].series = r->idx;
@@ -335,8 +348,11 @@ int tsdb_ingest_handle(
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 		return 0;
 	}
-	rv = tsdb_head_append_ex(
-	    t->head, in->ls, n_ls, in->smp, b->n_refs, in->ex, n_ex, &res, &e);
+	rv = tsdb_head_append_hinted(t->head, in->ls, in->hints, n_ls, in->smp,
+	    b->n_refs, in->ex, n_ex, &res, &e);
+	if (rv == 0)
+		for (i = 0; i < n_ls; i++)
+			in->rents[i]->head_ref = in->hints[i];
 	for (i = 0; i < n_ex; i++)
 		ax_labels_free(in->ex_ls[i]);
 	if (rv != 0) {
@@ -456,6 +472,8 @@ void tsdb_ingest_stop(tsdb_ingest_t *in)
 	ax_hmap_fini(&in->senders);
 	free(in->ls);
 	free(in->smp);
+	free(in->hints);
+	free(in->rents);
 	free(in->ex);
 	free(in->ex_ls);
 	free(in->unknown);

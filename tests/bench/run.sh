@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# make bench: the same synthetic fleet scraped by Debian's Prometheus 2.42
+# and by axon (axon-scraper + axon-tsdb), one after the other in this run,
+# with the same scrape configuration, warm-up excluded.  Prints the table,
+# writes build/bench/results.json and build/bench/benchmarks.md (copied to
+# docs/benchmarks.md by `make bench`).
+#
+# Sizes (environment): TARGETS (100) x SERIES (1000) per target, INTERVAL
+# (10s), WARMUP (30 s), MEASURE (60 s), QUERY_RUNS (20).
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$TOP/build/bin
+T=$TOP/build/tests
+OUT=$TOP/build/bench
+TARGETS=${TARGETS:-100}
+SERIES=${SERIES:-1000}
+INTERVAL=${INTERVAL:-10}
+WARMUP=${WARMUP:-30}
+MEASURE=${MEASURE:-60}
+QUERY_RUNS=${QUERY_RUNS:-20}
+TMP=$(mktemp -d /tmp/axon-bench.XXXXXX)
+PIDS=()
+mkdir -p "$OUT"
+cleanup() {
+	local p
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() { echo "bench: $*" >&2; exit 1; }
+freeport() { "$T/ax-testpeer" freeport; }
+start() { # NAME CMD... -> PID in NAME_PID
+	local name=$1
+	shift
+	(cd "$TMP" && exec "$@") >"$TMP/$name.log" 2>&1 &
+	PIDS+=("$!")
+	printf -v "${name}_PID" '%s' "$!"
+}
+wait_http() {
+	local i
+	for i in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+	fail "$1 not ready"
+}
+cpu_s() { # PID... -> user+system CPU seconds, summed
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
+}
+kb() { # FIELD PID... -> sum of a /proc/PID/status field in kB
+	local f=$1 p t=0
+	shift
+	for p in "$@"; do t=$((t + $(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$p/status"))); done
+	echo "$t"
+}
+metric() { # BASE NAME -> the sum of the family's samples
+	curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2; f = 1 } END { if (f) printf "%.0f", s }'
+}
+dub() { du -sb "$1" 2>/dev/null | awk '{ print $1 }'; }
+pct() { # P FILE -> the P-th percentile of the numbers in FILE
+	sort -g "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print v[i] }'
+}
+
+command -v prometheus >/dev/null || fail "prometheus not installed (make deps)"
+echo "bench: fleet of $TARGETS targets x $SERIES series, interval ${INTERVAL}s, warm-up ${WARMUP}s, measured ${MEASURE}s"
+start fleet "$T/ax-bench-fleet" "$TARGETS" "$SERIES" 42 "$TMP/targets"
+for i in $(seq 100); do [ -f "$TMP/targets" ] && break; sleep 0.1; done
+[ -f "$TMP/targets" ] || fail "the fleet did not start"
+{
+	printf 'global:\n  scrape_interval: %ss\n  scrape_timeout: %ss\nscrape_configs:\n  - job_name: fleet\n    static_configs:\n      - targets:\n' "$INTERVAL" "$((INTERVAL - 1))"
+	sed 's/^/          - /' "$TMP/targets"
+} >"$TMP/scrape.yml"
+
+QUERIES=(
+	'sum(rate(node_cpu_seconds_total[1m]))'
+	'sum by (mode) (rate(node_cpu_seconds_total[1m]))'
+	'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))'
+	'sum by (device) (node_filesystem_avail_bytes)'
+	'count(up == 1)'
+)
+
+# run SYSTEM: measures one system; fills R_<SYSTEM>_* variables
+run_system() {
+	local sys=$1 base pids c0 c1 s0 s1 series
+	if [ "$sys" = prometheus ]; then
+		local pp
+		pp=$(freeport)
+		base="http://127.0.0.1:$pp"
+		start prom prometheus --config.file="$TMP/scrape.yml" --storage.tsdb.path="$TMP/prom" \
+			--web.listen-address="127.0.0.1:$pp" --web.enable-admin-api
+		pids="$prom_PID"
+		wait_http "$base/-/ready"
+		SAMPLES_METRIC=prometheus_tsdb_head_samples_appended_total
+		SERIES_METRIC=prometheus_tsdb_head_series
+		DATA=$TMP/prom
+	else
+		local tp ip sp
+		tp=$(freeport); ip=$(freeport); sp=$(freeport)
+		base="http://127.0.0.1:$tp"
+		printf 'axon_tsdb:\n  ingest_listen: tcp://127.0.0.1:%s\n' "$ip" >"$TMP/tsdb.yml"
+		{ cat "$TMP/scrape.yml"; printf 'axon_scraper:\n  tsdb: tcp://127.0.0.1:%s\n' "$ip"; } >"$TMP/axon.yml"
+		start tsdb "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" --storage.tsdb.path="$TMP/axon" \
+			--web.listen-address="127.0.0.1:$tp" --web.enable-admin-api
+		wait_http "$base/-/ready"
+		start scraper "$BIN/axon-scraper" --config.file="$TMP/axon.yml" --web.listen-address="127.0.0.1:$sp"
+		pids="$tsdb_PID $scraper_PID"
+		wait_http "http://127.0.0.1:$sp/-/ready"
+		SAMPLES_METRIC=axon_tsdb_head_samples_appended_total
+		SERIES_METRIC=axon_tsdb_head_series
+		DATA=$TMP/axon
+	fi
+	sleep "$WARMUP"
+	c0=$(cpu_s $pids); s0=$(metric "$base" "$SAMPLES_METRIC")
+	sleep "$MEASURE"
+	c1=$(cpu_s $pids); s1=$(metric "$base" "$SAMPLES_METRIC")
+	series=$(metric "$base" "$SERIES_METRIC")
+	local samples
+	samples=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", b - a }')
+	[ "$samples" -gt 0 ] || fail "$sys ingested nothing"
+	printf -v "R_${sys}_cpu" '%s' "$(awk -v a="$c0" -v b="$c1" -v n="$samples" 'BEGIN { printf "%.4f", (b - a) / (n / 1e6) }')"
+	printf -v "R_${sys}_hwm" '%s' "$(kb VmHWM $pids)"
+	printf -v "R_${sys}_rss" '%s' "$(kb VmRSS $pids)"
+	printf -v "R_${sys}_series" '%s' "$series"
+	printf -v "R_${sys}_rate" '%s' "$(awk -v n="$samples" -v s="$MEASURE" 'BEGIN { printf "%.0f", n / s }')"
+	# WAL bytes per sample (everything appended so far)
+	local total
+	total=$(metric "$base" "$SAMPLES_METRIC")
+	printf -v "R_${sys}_wal" '%s' "$(awk -v b="$(dub "$DATA/wal")" -v n="$total" 'BEGIN { printf "%.3f", b / n }')"
+	# a block cut: a snapshot writes the head as a block
+	curl -fsS -X POST "$base/api/v1/admin/tsdb/snapshot" >"$TMP/snap.json"
+	local snap
+	snap=$(jq -r '.data.name' "$TMP/snap.json")
+	printf -v "R_${sys}_block" '%s' "$(awk -v b="$(dub "$DATA/snapshots/$snap")" -v n="$total" 'BEGIN { printf "%.3f", b / n }')"
+	# query latency, the same list for both
+	: >"$TMP/lat.$sys"
+	local q r now
+	now=$(date +%s)
+	for q in "${QUERIES[@]}" "range:sum(rate(node_cpu_seconds_total[1m]))"; do
+		for r in $(seq "$QUERY_RUNS"); do
+			if [ "${q#range:}" != "$q" ]; then
+				curl -fsS -o "$TMP/qout" -w '%{time_total}\n' -G "$base/api/v1/query_range" \
+					--data-urlencode "query=${q#range:}" --data-urlencode "start=$((now - 3600))" \
+					--data-urlencode "end=$now" --data-urlencode step=15 >>"$TMP/lat.$sys"
+			else
+				curl -fsS -o "$TMP/qout" -w '%{time_total}\n' -G "$base/api/v1/query" \
+					--data-urlencode "query=$q" --data-urlencode "time=$now" >>"$TMP/lat.$sys"
+			fi
+		done
+		jq -c '[.data.result[].metric] | sort' "$TMP/qout" >>"$TMP/shape.$sys"
+	done
+	printf -v "R_${sys}_p50" '%s' "$(awk -v v="$(pct 50 "$TMP/lat.$sys")" 'BEGIN { printf "%.2f", v * 1000 }')"
+	printf -v "R_${sys}_p99" '%s' "$(awk -v v="$(pct 99 "$TMP/lat.$sys")" 'BEGIN { printf "%.2f", v * 1000 }')"
+	# restart after kill -9 (WAL replay), the storage process only
+	local victim t0 t1
+	if [ "$sys" = prometheus ]; then victim=$prom_PID; else victim=$tsdb_PID; kill -TERM "$scraper_PID"; fi
+	kill -KILL "$victim"
+	wait "$victim" 2>/dev/null || true
+	t0=$(date +%s%N)
+	if [ "$sys" = prometheus ]; then
+		start prom prometheus --config.file="$TMP/scrape.yml" --storage.tsdb.path="$TMP/prom" \
+			--web.listen-address="${base#http://}" --web.enable-admin-api
+		victim=$prom_PID
+	else
+		start tsdb "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" --storage.tsdb.path="$TMP/axon" \
+			--web.listen-address="${base#http://}"
+		victim=$tsdb_PID
+	fi
+	wait_http "$base/-/ready"
+	t1=$(date +%s%N)
+	printf -v "R_${sys}_restart" '%s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+	kill -TERM "$victim" 2>/dev/null || true
+	[ "$sys" = prometheus ] || kill -TERM "$scraper_PID" 2>/dev/null || true
+	sleep 1
+}
+
+run_system prometheus
+run_system axon
+if ! cmp -s "$TMP/shape.prometheus" "$TMP/shape.axon"; then
+	echo "bench: warning: the query results differ in shape (label sets) between the systems:" >&2
+	diff "$TMP/shape.prometheus" "$TMP/shape.axon" | head -6 | cut -c1-200 >&2 || true
+fi
+
+# the parser on the real exporter bodies
+R=$TOP/../shared/exposition-samples/real
+bodies=()
+for f in alertmanager blackbox blackbox_probe_fail blackbox_probe_http blackbox_probe_tcp node_exporter prometheus prometheus_federate pushgateway python_client; do
+	[ -f "$R/$f.txt" ] && bodies+=("$R/$f.txt")
+done
+parse=$("$T/ax-bench-parse" --seconds 3 "${bodies[@]}" | tail -1)
+P_MBS=$(echo "$parse" | awk '{ print $1 }')
+P_SPS=$(echo "$parse" | awk '{ print $3 }')
+
+row() { # NAME UNIT AXON REF BETTER
+	jq -n --arg n "$1" --arg u "$2" --argjson a "$3" --argjson r "$4" --arg b "$5" \
+		'{name: $n, unit: $u, axon: $a, reference: $r, reference_system: (if $r == null then null else "prometheus-2.42" end),
+		  ratio: (if $r == null or $r == 0 then null else ($a / $r * 1000 | round / 1000) end), better: $b}'
+}
+per_series() { awk -v k="$1" -v n="$2" 'BEGIN { printf "%.0f", k * 1024 / n }'; }
+{
+	row "CPU per million ingested samples (scrape+storage processes)" "CPU-seconds" "$R_axon_cpu" "$R_prometheus_cpu" lower
+	row "peak RSS (all processes)" "KiB" "$R_axon_hwm" "$R_prometheus_hwm" lower
+	row "RSS per active series" "bytes" "$(per_series "$R_axon_rss" "$R_axon_series")" "$(per_series "$R_prometheus_rss" "$R_prometheus_series")" lower
+	row "WAL bytes per sample" "bytes" "$R_axon_wal" "$R_prometheus_wal" lower
+	row "block bytes per sample (snapshot of the head)" "bytes" "$R_axon_block" "$R_prometheus_block" lower
+	row "query latency p50 (5 instant queries + 1 h range at 15 s)" "ms" "$R_axon_p50" "$R_prometheus_p50" lower
+	row "query latency p99" "ms" "$R_axon_p99" "$R_prometheus_p99" lower
+	row "restart after kill -9 until ready (WAL replay)" "s" "$R_axon_restart" "$R_prometheus_restart" lower
+	row "parser throughput, real exporter bodies, one core" "MB/s" "$P_MBS" null higher
+	row "parser throughput, samples" "samples/s" "$P_SPS" null higher
+} | jq -s '{figures: .}' >"$OUT/results.json"
+
+rev=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+	echo "# Benchmarks"
+	echo
+	echo "Produced by \`make bench\` (tests/bench/run.sh); do not edit by hand."
+	echo
+	echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); commit: $rev"
+	echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+	echo "- workload: $TARGETS targets x $SERIES series (node_exporter-shaped, ax-bench-fleet), scrape interval ${INTERVAL}s, warm-up ${WARMUP}s, measured ${MEASURE}s; active series: axon $R_axon_series, Prometheus $R_prometheus_series; ingest rate: axon $R_axon_rate, Prometheus $R_prometheus_rate samples/s"
+	echo "- reference: Debian's Prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }'), measured in the same run"
+	echo
+	echo "| figure | unit | axon | Prometheus 2.42 | ratio (axon / reference) | better |"
+	echo "|---|---|---|---|---|---|"
+	jq -r '.figures[] | "| \(.name) | \(.unit) | \(.axon) | \(.reference // "—") | \(.ratio // "—") | \(.better) |"' "$OUT/results.json"
+	echo
+	echo "Rows still to come (issue \"make bench\"): agent-mode CPU per sample against Prometheus' agent mode, scrape capacity at 5,000 targets x 200 series, the alert-router against Alertmanager 0.25, and \`make bench-large\` (1M series)."
+} >"$OUT/benchmarks.md"
+echo
+column -t -s '|' <<<"$(jq -r '.figures[] | "\(.name)|\(.unit)|\(.axon)|\(.reference // "-")|\(.ratio // "-")|\(.better)"' "$OUT/results.json")"
+echo
+echo "bench: results in $OUT/results.json and $OUT/benchmarks.md"
