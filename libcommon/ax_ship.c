@@ -28,6 +28,7 @@ typedef struct qs {
 	uint64_t ref;
 	int64_t t;
 	double v;
+	struct sent *e; /* its series (NULL: unknown), looked up once */
 } qs_t;
 
 #define MAX_META 10000
@@ -144,9 +145,9 @@ int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
 		pthread_mutex_unlock(&s->mu);
 		return AX_EFULL;
 	}
-	s->q[(s->head + s->n) % s->cap] = (qs_t){ref, ts, v};
-	s->n++;
 	e = ax_u64map_get(&s->series, ref);
+	s->q[(s->head + s->n) % s->cap] = (qs_t){ref, ts, v, e};
+	s->n++;
 	if (e)
 		e->last_seq = s->head_seq + s->n - 1;
 	if (s->n >= s->o.max_batch)
@@ -339,7 +340,7 @@ static int batch_build(ax_ship_t *s, batch_t *bt)
 	bt->n_lab = 0;
 	for (i = 0; i < bt->n; i++) {
 		qs_t *q = &s->q[(s->head + i) % s->cap];
-		sent_t *e = ax_u64map_get(&s->series, q->ref);
+		sent_t *e = q->e;
 
 		bt->refs[i] = q->ref;
 		bt->ts[i] = q->t;
