@@ -580,3 +580,11 @@ void ax_labels_put_json(const ax_labels_t *ls, ax_buf_t *b)
 	}
 	ax_buf_putc(b, '}');
 }
+
+void ax_label_name_sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		        (*s >= '0' && *s <= '9') || *s == '_'))
+			*s = '_';
+}

@@ -77,6 +77,10 @@ int ax_labels_equal(const ax_labels_t *a, const ax_labels_t *b);
 int ax_labels_validate(const ax_labels_t *ls, int flags, ax_err_t *err);
 
 int ax_label_name_valid(const char *s, size_t n);
+/* Make s a valid label name tail in place, as Prometheus'
+ * strutil.SanitizeLabelName does: every byte outside [a-zA-Z0-9_]
+ * becomes '_'. */
+void ax_label_name_sanitize(char *s);
 int ax_metric_name_valid(const char *s, size_t n);
 int ax_utf8_valid(const char *s, size_t n);
 

@@ -629,6 +629,24 @@ void ax_rw_stats(ax_rw_sender_t *s, ax_rw_stats_t *out)
 	}
 }
 
+/* Start TimeSeries t with the labels of ls, placed at lab[*n_lab..]. */
+static void series_labels(Prometheus__TimeSeries *t, const ax_labels_t *ls,
+    Prometheus__Label *lab, Prometheus__Label **labp, size_t *n_lab)
+{
+	size_t k;
+
+	prometheus__time_series__init(t);
+	t->labels = &labp[*n_lab];
+	t->n_labels = ls->n;
+	for (k = 0; k < ls->n; k++) {
+		prometheus__label__init(&lab[*n_lab]);
+		lab[*n_lab].name = (char *)ls->l[k].name;
+		lab[*n_lab].value = (char *)ls->l[k].value;
+		labp[*n_lab] = &lab[*n_lab];
+		(*n_lab)++;
+	}
+}
+
 /* Build the snappy-compressed WriteRequest for batch[0..n).  Samples whose
  * series is unknown are dropped and counted. */
 static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
@@ -687,16 +705,7 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 		if (se == NULL || se->dropped)
 			continue;
 		t = &ts[n_ts];
-		prometheus__time_series__init(t);
-		t->labels = &labp[n_lab];
-		t->n_labels = se->ls->n;
-		for (k = 0; k < se->ls->n; k++) {
-			prometheus__label__init(&lab[n_lab]);
-			lab[n_lab].name = (char *)se->ls->l[k].name;
-			lab[n_lab].value = (char *)se->ls->l[k].value;
-			labp[n_lab] = &lab[n_lab];
-			n_lab++;
-		}
+		series_labels(t, se->ls, lab, labp, &n_lab);
 		prometheus__sample__init(&smp[n_ts]);
 		smp[n_ts].value = batch[i].v;
 		smp[n_ts].timestamp = batch[i].ts;
@@ -717,16 +726,7 @@ static int encode_batch(ax_rw_sender_t *s, const rw_sample_t *batch, size_t n,
 		if (se == NULL || se->dropped)
 			continue;
 		t = &ts[n_ts];
-		prometheus__time_series__init(t);
-		t->labels = &labp[n_lab];
-		t->n_labels = se->ls->n;
-		for (k = 0; k < se->ls->n; k++) {
-			prometheus__label__init(&lab[n_lab]);
-			lab[n_lab].name = (char *)se->ls->l[k].name;
-			lab[n_lab].value = (char *)se->ls->l[k].value;
-			labp[n_lab] = &lab[n_lab];
-			n_lab++;
-		}
+		series_labels(t, se->ls, lab, labp, &n_lab);
 		prometheus__exemplar__init(x);
 		x->labels = &exlp[n_exl];
 		x->n_labels = ex[i].ls->n;

@@ -191,39 +191,37 @@ static void kv_add_sanitized(
     kv_t *kv, const char *prefix, const char *key, const char *value)
 {
 	char nm[600];
-	size_t i, l;
 
 	snprintf(nm, sizeof(nm), "%s%s", prefix, key);
-	l = strlen(prefix);
-	for (i = l; nm[i]; i++)
-		if (!isalnum((unsigned char)nm[i]) && nm[i] != '_')
-			nm[i] = '_';
+	ax_label_name_sanitize(nm + strlen(prefix));
 	kv_add(kv, nm, value);
+}
+
+/* Each pair of a map as <p><what>_<k> = v and <p><what>present_<k> =
+ * "true". */
+static void kv_map(kv_t *kv, const cJSON *map, const char *p, const char *what)
+{
+	const cJSON *e;
+	char a[128], b[128];
+
+	snprintf(a, sizeof(a), "%s%s_", p, what);
+	snprintf(b, sizeof(b), "%s%spresent_", p, what);
+	cJSON_ArrayForEach(e, map) if (cJSON_IsString(e))
+	{
+		kv_add_sanitized(kv, a, e->string, e->valuestring);
+		kv_add_sanitized(kv, b, e->string, "true");
+	}
 }
 
 /* Labels and annotations of an object: <p>label_<k>, <p>labelpresent_<k>,
  * <p>annotation_<k>, <p>annotationpresent_<k> (annotations when ann). */
 static void kv_meta(kv_t *kv, const cJSON *o, const char *p, int ann)
 {
-	const cJSON *m = jget(o, "metadata"), *e;
-	char a[128], b[128];
+	const cJSON *m = jget(o, "metadata");
 
-	snprintf(a, sizeof(a), "%slabel_", p);
-	snprintf(b, sizeof(b), "%slabelpresent_", p);
-	cJSON_ArrayForEach(e, jget(m, "labels")) if (cJSON_IsString(e))
-	{
-		kv_add_sanitized(kv, a, e->string, e->valuestring);
-		kv_add_sanitized(kv, b, e->string, "true");
-	}
-	if (!ann)
-		return;
-	snprintf(a, sizeof(a), "%sannotation_", p);
-	snprintf(b, sizeof(b), "%sannotationpresent_", p);
-	cJSON_ArrayForEach(e, jget(m, "annotations")) if (cJSON_IsString(e))
-	{
-		kv_add_sanitized(kv, a, e->string, e->valuestring);
-		kv_add_sanitized(kv, b, e->string, "true");
-	}
+	kv_map(kv, jget(m, "labels"), p, "label");
+	if (ann)
+		kv_map(kv, jget(m, "annotations"), p, "annotation");
 }
 
 /* A label set from base (may be NULL) and the pairs; frees the pairs. */

@@ -18,6 +18,7 @@
 
 #include "ax_crc32c.h"
 #include "ax_hmap.h"
+#include "ax_labels.h"
 #include "ax_log.h"
 #include "ax_units.h"
 
@@ -1882,13 +1883,6 @@ void disc_reg_probe_done(
 
 /* ---- visiting ---- */
 
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			*s = '_';
-}
-
 void disc_reg_visit(disc_reg_t *r, disc_visit_fn fn, void *arg)
 {
 	size_t i, k;
@@ -1943,7 +1937,7 @@ void disc_reg_visit(disc_reg_t *r, disc_visit_fn fn, void *arg)
 			if (asprintf(&nm, "__meta_consul_metadata_%s",
 			        r->node_meta[k]) < 0)
 				continue;
-			sanitize(nm + 7);
+			ax_label_name_sanitize(nm + 7);
 			owned[no++] = nm;
 			L(nm, r->node_meta[k + 1]);
 		}
@@ -1955,7 +1949,7 @@ void disc_reg_visit(disc_reg_t *r, disc_visit_fn fn, void *arg)
 			if (asprintf(&nm, "__meta_consul_service_metadata_%s",
 			        sv->meta[2 * k]) < 0)
 				continue;
-			sanitize(nm + 7);
+			ax_label_name_sanitize(nm + 7);
 			owned[no++] = nm;
 			L(nm, sv->meta[2 * k + 1]);
 		}

@@ -579,13 +579,6 @@ static int watched(const ax_consulsd_t *c, const char *name, const cJSON *tags)
 	return ok;
 }
 
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			*s = '_';
-}
-
 static const char *jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -609,7 +602,7 @@ static void add_map(ax_labels_builder_t *b, const cJSON *obj,
 		    ax_grow((void **)names, cap, *n + 2, sizeof(char *)) != 0 ||
 		    asprintf(&nm, "%s%s", prefix, kv->string) < 0)
 			continue;
-		sanitize(nm + strlen(prefix));
+		ax_label_name_sanitize(nm + strlen(prefix));
 		(*names)[(*n)++] = nm;
 		(*names)[*n] = NULL;
 		ax_labels_builder_set(b, nm, kv->valuestring);
