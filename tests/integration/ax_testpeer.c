@@ -46,6 +46,9 @@
  *       ok, hang (never answers), status500, garbage (not the format),
  *       big (4 MiB of samples), midclose (closes mid-body), million (1M
  *       series)
+ *   ax-testpeer rw-sink ADDR
+ *       answer every POST with 204 (a remote-write receiver that keeps
+ *       nothing; the agent-mode benchmark's sink)
  *   ax-testpeer bcrypt PASSWORD
  *       print a bcrypt hash of PASSWORD (for web config tests)
  *   ax-testpeer query ADDR EXPR TIME_MS [START_MS END_MS STEP_MS]
@@ -417,6 +420,34 @@ static int batch_exemplars(int argc, char **argv)
 	printf("status=%d accepted=%llu\n", ack->status,
 	    (unsigned long long)ack->accepted);
 	return ack->status == 0 ? 0 : 1;
+}
+
+/* rw-sink ADDR: answer every POST with 204, as a remote-write receiver
+ * that stores nothing (a load sink for benchmarks). */
+static void h_sink(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
+{
+	(void)req;
+	(void)arg;
+	resp->status = 204;
+}
+
+static int rw_sink(const char *addr)
+{
+	ax_http_opts_t o;
+	ax_http_server_t *s;
+	ax_err_t err;
+
+	memset(&o, 0, sizeof(o));
+	o.listen = addr;
+	o.max_body_bytes = 64u << 20;
+	if (ax_http_server_new(&o, &s, &err) != 0 ||
+	    ax_http_route(s, "POST", "/*", h_sink, NULL) != 0 ||
+	    ax_http_server_start(s, &err) != 0) {
+		fprintf(stderr, "rw-sink: %s\n", err.msg);
+		return 1;
+	}
+	for (;;)
+		pause();
 }
 
 static char *g_file_body;
@@ -1485,6 +1516,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
+	if (argc == 3 && strcmp(argv[1], "rw-sink") == 0)
+		return rw_sink(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "fault-targets") == 0)
 		return fault_targets(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "k8s-api") == 0)
