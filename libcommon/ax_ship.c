@@ -4,7 +4,10 @@
 #include "ax_ship.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,13 +67,18 @@ struct ax_ship {
 	size_t cap, head, n;
 	uint64_t head_seq;
 	int overflowing;
+	int spill_fd;        /* -1: no disk stage */
+	char *spill_path;
+	uint64_t spill_n;    /* samples on disk, after the memory queue's */
+	off_t spill_rd;      /* read offset of the oldest */
+	off_t spill_wr;      /* append offset */
 	uint64_t session, batch_id, build_no;
 	meta_t *meta;
 	size_t n_meta, cap_meta;
 	qex_t *ex;
 	size_t n_ex, cap_ex;
 	ax_ship_stats_t st;
-	ax_metric_t *m_acc, *m_rej, *m_drop, *m_retry, *m_ex_drop;
+	ax_metric_t *m_acc, *m_rej, *m_drop, *m_retry, *m_ex_drop, *m_spill;
 };
 
 static double g_pending(void *arg)
@@ -79,9 +87,89 @@ static double g_pending(void *arg)
 	double n;
 
 	pthread_mutex_lock(&s->mu);
-	n = (double)s->n;
+	n = (double)(s->n + s->spill_n);
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+static double g_spilled(void *arg)
+{
+	ax_ship_t *s = arg;
+	double n;
+
+	pthread_mutex_lock(&s->mu);
+	n = (double)s->spill_n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* Write one sample to the disk stage (mu held).  0, or -1 when full or
+ * the write failed. */
+static int spill(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
+{
+	uint8_t rec[24];
+
+	if (s->spill_fd < 0 ||
+	    (int64_t)((s->spill_n + 1) * sizeof(rec)) > s->o.spill_bytes)
+		return -1;
+	memcpy(rec, &ref, 8);
+	memcpy(rec + 8, &ts, 8);
+	memcpy(rec + 16, &v, 8);
+	if (pwrite(s->spill_fd, rec, sizeof(rec), s->spill_wr) !=
+	    (ssize_t)sizeof(rec))
+		return -1;
+	s->spill_wr += sizeof(rec);
+	s->spill_n++;
+	ax_counter_inc(s->m_spill);
+	return 0;
+}
+
+/* Move samples back from the disk stage while the memory queue has room
+ * (mu held); an emptied file starts over. */
+static void unspill(ax_ship_t *s)
+{
+	uint8_t buf[24 * 256];
+
+	while (s->spill_n > 0 && s->n < s->cap) {
+		size_t want = s->cap - s->n, k, got;
+		ssize_t r;
+
+		if (want > s->spill_n)
+			want = (size_t)s->spill_n;
+		if (want > 256)
+			want = 256;
+		r = pread(s->spill_fd, buf, want * 24, s->spill_rd);
+		if (r <= 0) {
+			ax_log_error("cannot read the ship spill file; its "
+			             "samples are dropped",
+			    "file", s->spill_path);
+			s->st.dropped += s->spill_n;
+			ax_counter_add(s->m_drop, (double)s->spill_n);
+			s->spill_n = 0;
+			break;
+		}
+		got = (size_t)r / 24;
+		for (k = 0; k < got; k++) {
+			uint64_t ref;
+			int64_t ts;
+			double v;
+
+			memcpy(&ref, buf + 24 * k, 8);
+			memcpy(&ts, buf + 24 * k + 8, 8);
+			memcpy(&v, buf + 24 * k + 16, 8);
+			s->q[(s->head + s->n) % s->cap] = (qs_t){
+			    ref, ts, v, ax_u64map_get(&s->series, ref)};
+			s->n++;
+		}
+		s->spill_rd += (off_t)(got * 24);
+		s->spill_n -= got;
+	}
+	if (s->spill_fd >= 0 && s->spill_n == 0 && s->spill_wr > 0) {
+		if (ftruncate(s->spill_fd, 0) != 0)
+			ax_log_warn("cannot empty the ship spill file", "file",
+			    s->spill_path);
+		s->spill_rd = s->spill_wr = 0;
+	}
 }
 
 int ax_ship_store_series(ax_ship_t *s, uint64_t ref, const ax_labels_t *ls)
@@ -132,7 +220,16 @@ int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
 	sent_t *e;
 
 	pthread_mutex_lock(&s->mu);
-	if (s->n == s->cap) {
+	if (s->spill_n > 0 || s->n == s->cap) {
+		/* memory is full (or older samples wait on disk): to the
+		 * disk stage, in order */
+		if (spill(s, ref, ts, v) == 0) {
+			e = ax_u64map_get(&s->series, ref);
+			if (e)
+				e->last_seq = s->head_seq + s->n + s->spill_n - 1;
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
 		/* full: the newest sample is dropped, counted, logged once
 		 * per episode */
 		s->st.dropped++;
@@ -197,7 +294,7 @@ int ax_ship_exemplar(
 	x.t = ts;
 	pthread_mutex_lock(&s->mu);
 	/* rides with the batch of the sample queued last for it */
-	x.seq = s->head_seq + (s->n ? s->n - 1 : 0);
+	x.seq = s->head_seq + (s->n + s->spill_n ? s->n + s->spill_n - 1 : 0);
 	if (s->n_ex >= MAX_EX ||
 	    ax_grow((void **)&s->ex, &s->cap_ex, s->n_ex + 1, sizeof(*s->ex)) !=
 	        0) {
@@ -503,6 +600,7 @@ static void *ship_main(void *arg)
 			s->head = (s->head + pop) % s->cap;
 			s->n -= pop;
 			s->head_seq += pop;
+			unspill(s);
 			exemplars_delivered(s, &bt);
 			/* the metadata it carried is delivered */
 			for (i = 0; i < bt.n_md && i < s->n_meta; i++)
@@ -557,6 +655,7 @@ static void *ship_main(void *arg)
 			s->head = (s->head + pop) % s->cap;
 			s->n -= pop;
 			s->head_seq += pop;
+			unspill(s);
 			s->st.dropped += pop;
 			ax_counter_add(s->m_drop, (double)pop);
 			exemplars_delivered(s, &bt);
@@ -604,6 +703,30 @@ int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
 	s->sender_id = strdup(o->sender_id ? o->sender_id : "axon");
 	s->cap = s->o.buffer_samples;
 	s->q = calloc(s->cap, sizeof(*s->q));
+	s->spill_fd = -1;
+	if (s->o.spill_bytes <= 0)
+		s->o.spill_bytes = (int64_t)1 << 30;
+	if (o->spill_dir && *o->spill_dir) {
+		char name[256];
+		size_t i;
+
+		snprintf(name, sizeof(name), "ship-%s.spill", s->sender_id ? s->sender_id : "axon");
+		for (i = 0; name[i]; i++)
+			if (name[i] == '/')
+				name[i] = '_';
+		if (asprintf(&s->spill_path, "%s/%s", o->spill_dir, name) < 0)
+			s->spill_path = NULL;
+		if (s->spill_path == NULL ||
+		    (s->spill_fd = open(s->spill_path,
+		         O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+			int e = errno;
+
+			ax_ship_stop_free(s, 0);
+			return ax_err_set(err, AX_EIO,
+			    "cannot open the spill file in %s: %s", o->spill_dir,
+			    strerror(e));
+		}
+	}
 	ax_u64map_init(&s->series);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -633,6 +756,12 @@ int ax_ship_new(const ax_ship_opts_t *o, ax_metrics_t *reg, ax_ship_t **out,
 	s->m_ex_drop = ax_metrics_counter(reg,
 	    "axon_ship_exemplars_dropped_total",
 	    "Exemplars dropped because 10000 were already waiting.");
+	s->m_spill = ax_metrics_counter(reg,
+	    "axon_ship_samples_spilled_total",
+	    "Samples written to the disk stage past the memory bound.");
+	if (reg)
+		ax_metrics_gauge_fn(reg, "axon_ship_samples_on_disk",
+		    "Samples waiting in the disk stage.", g_spilled, s);
 	if (reg)
 		ax_metrics_gauge_fn(reg, "axon_ship_samples_pending",
 		    "Samples queued for the tsdb.", g_pending, s);
@@ -681,6 +810,11 @@ void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
 		free(s->ex);
 	}
 	free(s->q);
+	if (s->spill_fd >= 0) {
+		close(s->spill_fd);
+		unlink(s->spill_path); /* its refs die with this process */
+	}
+	free(s->spill_path);
 	free(s->addr);
 	free(s->sender_id);
 	pthread_mutex_destroy(&s->mu);

@@ -12,10 +12,14 @@
  * receiver deduplicates a resend); UNKNOWN_REFS and RESET_SESSION resend
  * with definitions; INVALID drops the batch, counted and logged.
  *
- * While the tsdb is down the queue holds up to buffer_samples samples;
- * past that the oldest are dropped, counted
- * (axon_ship_samples_dropped_total) and logged once per episode, never
- * silently.  Thread safety: every call may come from any thread.
+ * While the tsdb is down the queue holds up to buffer_samples samples in
+ * memory; past that, with a spill_dir, the newer ones go to a file there
+ * (24 bytes a sample: ref, timestamp, value) up to spill_bytes, and come
+ * back into memory in order as the queue drains.  Past both bounds the
+ * newest are dropped, counted (axon_ship_samples_dropped_total) and
+ * logged once per episode, never silently.  The file outlives tsdb
+ * outages, not the process: a restarted sender starts it empty (its
+ * series refs died with the old process).  Thread safety: every call may come from any thread.
  */
 #ifndef AX_SHIP_H
 #define AX_SHIP_H
@@ -34,6 +38,9 @@ typedef struct ax_ship_opts {
 	size_t buffer_samples; /* queue bound (default 1000000) */
 	int64_t flush_ms;      /* ship at least this often (default 200) */
 	int64_t timeout_ms;    /* per attempt (default 5000) */
+	const char *spill_dir; /* disk stage past the memory bound (NULL:
+	                          none): <spill_dir>/ship-<sender>.spill */
+	int64_t spill_bytes;   /* its bound (default 1 GiB) */
 } ax_ship_opts_t;
 
 typedef struct ax_ship ax_ship_t;

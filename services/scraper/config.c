@@ -308,6 +308,16 @@ static const ax_cfg_field_t axon_fields[] = {
         .flags = AX_CFG_POSITIVE,
         .offset = offsetof(scraper_cfg_t, axon.buffer_samples) -
             offsetof(scraper_cfg_t, axon)},
+    {.name = "buffer_dir",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_NONEMPTY,
+        .offset = offsetof(scraper_cfg_t, axon.buffer_dir) -
+            offsetof(scraper_cfg_t, axon)},
+    {.name = "buffer_disk_bytes",
+        .type = AX_CFG_SIZE,
+        .flags = AX_CFG_POSITIVE,
+        .offset = offsetof(scraper_cfg_t, axon.buffer_disk_bytes) -
+            offsetof(scraper_cfg_t, axon)},
     {.name = "discoverer",
         .type = AX_CFG_CUSTOM,
         .offset = offsetof(scraper_cfg_t, axon.discoverer) -

@@ -75,6 +75,8 @@ typedef struct scraper_cfg {
 		char *tsdb;      /* nng address of axon-tsdb's ingest socket */
 		char *sender_id; /* default "scraper-<hostname>" */
 		int64_t buffer_samples;   /* while the tsdb is away (1000000) */
+		char *buffer_dir;          /* disk stage past buffer_samples */
+		int64_t buffer_disk_bytes; /* its bound (1GiB) */
 		char *discoverer;         /* axon-discoverer's control socket */
 		char *discoverer_publish; /* its PUB socket */
 	} axon;

@@ -121,6 +121,8 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		so.addr = cfg->axon.tsdb;
 		so.sender_id = cfg->axon.sender_id;
 		so.buffer_samples = (size_t)cfg->axon.buffer_samples;
+		so.spill_dir = cfg->axon.buffer_dir;
+		so.spill_bytes = cfg->axon.buffer_disk_bytes;
 		if ((rv = ax_ship_new(
 		         &so, ax_daemon_metrics(d), &s->ship, err)) != 0) {
 			scraper_disco_stop(s->disco);
@@ -157,6 +159,8 @@ static int reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	if (!same(oc->axon.tsdb, nc->axon.tsdb) ||
 	    !same(oc->axon.sender_id, nc->axon.sender_id) ||
 	    oc->axon.buffer_samples != nc->axon.buffer_samples ||
+	    !same(oc->axon.buffer_dir, nc->axon.buffer_dir) ||
+	    oc->axon.buffer_disk_bytes != nc->axon.buffer_disk_bytes ||
 	    !same(oc->axon.discoverer, nc->axon.discoverer) ||
 	    !same(oc->axon.discoverer_publish, nc->axon.discoverer_publish))
 		return ax_err_set(err, AX_ECONFIG,
