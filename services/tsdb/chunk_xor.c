@@ -63,10 +63,21 @@ static void put_bits(tsdb_xor_app_t *a, uint64_t v, int nbits)
 		v <<= 8;
 		nbits -= 8;
 	}
+	/* the last 0..7 bits a run at a time: the same bytes as one
+	 * put_bit per bit (a byte is added only when the last one is full) */
 	while (nbits > 0) {
-		put_bit(a, (int)(v >> 63));
-		v <<= 1;
-		nbits--;
+		int take;
+
+		if (a->free_bits == 0) {
+			a->b[a->len++] = 0;
+			a->free_bits = 8;
+		}
+		take = nbits < a->free_bits ? nbits : a->free_bits;
+		a->b[a->len - 1] |= (uint8_t)((v >> (64 - take))
+		    << (a->free_bits - take));
+		a->free_bits -= take;
+		v <<= take;
+		nbits -= take;
 	}
 }
 
