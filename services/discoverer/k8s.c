@@ -305,6 +305,28 @@ static long jint(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
 }
 
+/* A container's labels: name, image, init (unless init is NULL) and, for
+ * a port (may be NULL), its name, number and protocol (proto, or the
+ * port's own, TCP by default). */
+static void kv_container(kv_t *kv, const cJSON *c, const char *init,
+    const cJSON *port, const char *proto)
+{
+	char num[16];
+
+	kv_add(kv, "__meta_kubernetes_pod_container_name", jstr(c, "name"));
+	kv_add(kv, "__meta_kubernetes_pod_container_image", jstr(c, "image"));
+	if (init)
+		kv_add(kv, "__meta_kubernetes_pod_container_init", init);
+	if (port == NULL)
+		return;
+	if (proto == NULL || *proto == '\0')
+		proto = *jstr(port, "protocol") ? jstr(port, "protocol") : "TCP";
+	snprintf(num, sizeof(num), "%ld", jint(port, "containerPort"));
+	kv_add(kv, "__meta_kubernetes_pod_container_port_name", jstr(port, "name"));
+	kv_add(kv, "__meta_kubernetes_pod_container_port_number", num);
+	kv_add(kv, "__meta_kubernetes_pod_container_port_protocol", proto);
+}
+
 /* The container targets of a pod (pod role). */
 static void build_pod(const cJSON *pod, disc_group_t *g)
 {
@@ -331,38 +353,18 @@ static void build_pod(const cJSON *pod, disc_group_t *g)
 
 			if (cJSON_GetArraySize(ports) == 0) {
 				kv_add(&kv, "__address__", ip);
-				kv_add(&kv, "__meta_kubernetes_pod_container_name",
-				    jstr(c, "name"));
-				kv_add(&kv, "__meta_kubernetes_pod_container_image",
-				    jstr(c, "image"));
-				kv_add(&kv, "__meta_kubernetes_pod_container_init",
-				    init);
+				kv_container(&kv, c, init, NULL, NULL);
 				add_target(g, &cap, kv_build(NULL, &kv));
 				continue;
 			}
 			cJSON_ArrayForEach(p, ports)
 			{
-				char addr[300], num[16];
-				long port = jint(p, "containerPort");
+				char addr[300];
 
-				hostport(addr, sizeof(addr), ip, port);
-				snprintf(num, sizeof(num), "%ld", port);
+				hostport(addr, sizeof(addr), ip,
+				    jint(p, "containerPort"));
 				kv_add(&kv, "__address__", addr);
-				kv_add(&kv, "__meta_kubernetes_pod_container_name",
-				    jstr(c, "name"));
-				kv_add(&kv, "__meta_kubernetes_pod_container_image",
-				    jstr(c, "image"));
-				kv_add(&kv, "__meta_kubernetes_pod_container_init",
-				    init);
-				kv_add(&kv,
-				    "__meta_kubernetes_pod_container_port_number",
-				    num);
-				kv_add(&kv, "__meta_kubernetes_pod_container_port_name",
-				    jstr(p, "name"));
-				kv_add(&kv,
-				    "__meta_kubernetes_pod_container_port_protocol",
-				    *jstr(p, "protocol") ? jstr(p, "protocol")
-				                         : "TCP");
+				kv_container(&kv, c, init, p, NULL);
 				add_target(g, &cap, kv_build(NULL, &kv));
 			}
 		}
@@ -408,7 +410,7 @@ static void build_endpoints(k8s_t *k, const cJSON *eps, disc_group_t *g)
 				{
 					const cJSON *ref = jget(a, "targetRef");
 					const cJSON *pod = NULL, *c;
-					char addr[300], num[16];
+					char addr[300];
 					long pn = jint(port, "port");
 
 					hostport(addr, sizeof(addr), jstr(a, "ip"), pn);
@@ -464,26 +466,7 @@ static void build_endpoints(k8s_t *k, const cJSON *eps, disc_group_t *g)
 						{
 							if (jint(cp, "containerPort") != pn)
 								continue;
-							snprintf(num, sizeof(num), "%ld", pn);
-							kv_add(&kv,
-							    "__meta_kubernetes_pod_"
-							    "container_name",
-							    jstr(c, "name"));
-							kv_add(&kv,
-							    "__meta_kubernetes_pod_"
-							    "container_image",
-							    jstr(c, "image"));
-							kv_add(&kv,
-							    "__meta_kubernetes_pod_"
-							    "container_port_name",
-							    jstr(cp, "name"));
-							kv_add(&kv,
-							    "__meta_kubernetes_pod_"
-							    "container_port_number",
-							    num);
-							kv_add(&kv,
-							    "__meta_kubernetes_pod_"
-							    "container_port_protocol",
+							kv_container(&kv, c, NULL, cp,
 							    *jstr(port, "protocol")
 							        ? jstr(port, "protocol")
 							        : "TCP");
@@ -523,7 +506,7 @@ static void build_endpoints(k8s_t *k, const cJSON *eps, disc_group_t *g)
 			cJSON_ArrayForEach(cp, jget(c, "ports"))
 			{
 				long pn = jint(cp, "containerPort");
-				char addr[300], num[16];
+				char addr[300];
 				size_t q;
 				int covered = 0;
 
@@ -532,22 +515,8 @@ static void build_endpoints(k8s_t *k, const cJSON *eps, disc_group_t *g)
 				if (covered)
 					continue;
 				hostport(addr, sizeof(addr), ip, pn);
-				snprintf(num, sizeof(num), "%ld", pn);
 				kv_add(&kv, "__address__", addr);
-				kv_add(&kv, "__meta_kubernetes_pod_container_name",
-				    jstr(c, "name"));
-				kv_add(&kv, "__meta_kubernetes_pod_container_image",
-				    jstr(c, "image"));
-				kv_add(&kv,
-				    "__meta_kubernetes_pod_container_port_name",
-				    jstr(cp, "name"));
-				kv_add(&kv,
-				    "__meta_kubernetes_pod_container_port_number",
-				    num);
-				kv_add(&kv,
-				    "__meta_kubernetes_pod_container_port_protocol",
-				    *jstr(cp, "protocol") ? jstr(cp, "protocol")
-				                          : "TCP");
+				kv_container(&kv, c, NULL, cp, NULL);
 				pod_labels(&kv, seen[i].pod);
 				add_target(g, &cap, kv_build(NULL, &kv));
 			}
