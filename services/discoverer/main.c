@@ -275,8 +275,14 @@ static int tail(
 	return ax_url_decode(out) > 0;
 }
 
-/* dc check and blocking wait.  Returns 0 to go on, -1 when resp is set. */
-static int consul_pre(disc_state_t *s, ax_http_req_t *req, ax_http_resp_t *resp)
+typedef struct qfilter qfilter_t;
+static void filter_from(ax_http_req_t *req, qfilter_t *q);
+
+/* Every Consul read: the dc check, the filters (q may be NULL where there
+ * are none; `filter` expressions are refused), then the blocking wait.
+ * Returns 0 to go on, -1 when resp is set. */
+static int consul_pre(disc_state_t *s, ax_http_req_t *req,
+    ax_http_resp_t *resp, qfilter_t *q)
 {
 	const char *dc = ax_http_param(req, "dc");
 	const char *ix = ax_http_param(req, "index");
@@ -289,6 +295,14 @@ static int consul_pre(disc_state_t *s, ax_http_req_t *req, ax_http_resp_t *resp)
 		text_error(resp, 500, "No path to datacenter");
 		return -1;
 	}
+	if (ax_http_param(req, "filter") && *ax_http_param(req, "filter")) {
+		text_error(resp, 400,
+		    "filter expressions are not supported by axon-discoverer; "
+		    "use tag, passing and node-meta");
+		return -1;
+	}
+	if (q)
+		filter_from(req, q);
 	if (wt && *wt) {
 		if (ax_go_duration_parse(wt, &wait_ms, &err) != 0) {
 			char m[300];
@@ -319,14 +333,23 @@ static int consul_pre(disc_state_t *s, ax_http_req_t *req, ax_http_resp_t *resp)
 	return 0;
 }
 
-static void filter_from(ax_http_req_t *req, disc_filter_t *f, const char **tags,
-    size_t max_tags, const char **nm, char *nmbuf, size_t nmcap)
+/* The read filters of a request (tag, passing, node-meta), with their
+ * storage. */
+struct qfilter {
+	disc_filter_t f;
+	const char *tags[32], *nm[40];
+	char nmbuf[2048];
+};
+
+static void filter_from(ax_http_req_t *req, qfilter_t *q)
 {
-	const char *raw[16];
-	size_t n, i, k = 0, used = 0;
+	const char *raw[16], **tags = q->tags, **nm = q->nm;
+	disc_filter_t *f = &q->f;
+	char *nmbuf = q->nmbuf;
+	size_t n, i, k = 0, used = 0, nmcap = sizeof(q->nmbuf);
 
 	memset(f, 0, sizeof(*f));
-	n = ax_http_params(req, "tag", tags, max_tags - 1);
+	n = ax_http_params(req, "tag", tags, 31);
 	tags[n] = NULL;
 	f->tags = tags;
 	f->passing = ax_http_param(req, "passing") != NULL &&
@@ -483,16 +506,13 @@ static void h_catalog_services(
     ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	disc_state_t *s = arg;
-	const char *tags[32], *nm[40];
-	char nmbuf[2048];
-	disc_filter_t f;
+	qfilter_t q;
 	uint64_t index;
 
-	if (consul_pre(s, req, resp) != 0)
+	if (consul_pre(s, req, resp, &q) != 0)
 		return;
-	filter_from(req, &f, tags, 32, nm, nmbuf, sizeof(nmbuf));
-	f.passing = 0;
-	disc_reg_catalog_services(s->reg, &f, &resp->body, &index);
+	q.f.passing = 0; /* a health filter */
+	disc_reg_catalog_services(s->reg, &q.f, &resp->body, &index);
 	json_body(resp, index, 1);
 }
 
@@ -500,20 +520,18 @@ static void h_catalog_service(
     ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	disc_state_t *s = arg;
-	const char *tags[32], *nm[40];
-	char nmbuf[2048], name[1024];
-	disc_filter_t f;
+	qfilter_t q;
+	char name[1024];
 	uint64_t index;
 
 	if (!tail(req, "/v1/catalog/service/", name, sizeof(name))) {
 		text_error(resp, 400, "Missing service name");
 		return;
 	}
-	if (consul_pre(s, req, resp) != 0)
+	if (consul_pre(s, req, resp, &q) != 0)
 		return;
-	filter_from(req, &f, tags, 32, nm, nmbuf, sizeof(nmbuf));
-	f.passing = 0;
-	disc_reg_catalog_service(s->reg, name, &f, &resp->body, &index);
+	q.f.passing = 0; /* a health filter */
+	disc_reg_catalog_service(s->reg, name, &q.f, &resp->body, &index);
 	json_body(resp, index, 1);
 }
 
@@ -521,25 +539,17 @@ static void h_health_service(
     ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	disc_state_t *s = arg;
-	const char *tags[32], *nm[40];
-	char nmbuf[2048], name[1024];
-	disc_filter_t f;
+	qfilter_t q;
+	char name[1024];
 	uint64_t index;
 
 	if (!tail(req, "/v1/health/service/", name, sizeof(name))) {
 		text_error(resp, 400, "Missing service name");
 		return;
 	}
-	if (ax_http_param(req, "filter") && *ax_http_param(req, "filter")) {
-		text_error(resp, 400,
-		    "filter expressions are not supported by axon-discoverer; "
-		    "use tag, passing and node-meta");
+	if (consul_pre(s, req, resp, &q) != 0)
 		return;
-	}
-	if (consul_pre(s, req, resp) != 0)
-		return;
-	filter_from(req, &f, tags, 32, nm, nmbuf, sizeof(nmbuf));
-	disc_reg_health_service(s->reg, name, &f, &resp->body, &index);
+	disc_reg_health_service(s->reg, name, &q.f, &resp->body, &index);
 	json_body(resp, index, 1);
 }
 
@@ -550,7 +560,7 @@ static void h_health_checks(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	uint64_t index;
 
 	if (tail(req, "/v1/health/checks/", name, sizeof(name))) {
-		if (consul_pre(s, req, resp) != 0)
+		if (consul_pre(s, req, resp, NULL) != 0)
 			return;
 		disc_reg_health_checks(s->reg, name, NULL, &resp->body, &index);
 	} else if (tail(req, "/v1/health/state/", name, sizeof(name))) {
@@ -562,7 +572,7 @@ static void h_health_checks(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 			    "critical");
 			return;
 		}
-		if (consul_pre(s, req, resp) != 0)
+		if (consul_pre(s, req, resp, NULL) != 0)
 			return;
 		disc_reg_health_checks(s->reg, NULL, name, &resp->body, &index);
 	} else {
@@ -597,7 +607,7 @@ static void h_catalog_misc(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	uint64_t index = 1;
 
 	if (strcmp(p, "/v1/catalog/nodes") == 0) {
-		if (consul_pre(s, req, resp) != 0)
+		if (consul_pre(s, req, resp, NULL) != 0)
 			return;
 		disc_reg_catalog_nodes(s->reg, &resp->body, &index);
 	} else if (strcmp(p, "/v1/catalog/datacenters") == 0) {

@@ -154,6 +154,13 @@ code=$(curl -sS -o "$TMP/body" -w '%{http_code}' -X PUT "$D/v1/agent/service/reg
 [ "$(curl -fsS "$D/v1/catalog/services" | jq -c 'keys')" = '["db","web"]' ] || fail "a bad registration changed the registry"
 code=$(curl -sS -o "$TMP/body" -w '%{http_code}' -X PUT "$D/v1/agent/service/deregister/nope")
 [ "$code" = 404 ] || fail "deregistering an unknown ID: $code"
+for path in v1/health/service/web v1/catalog/service/web v1/catalog/services; do
+	code=$(curl -sS -o "$TMP/body" -w '%{http_code}' -G "$D/$path" --data-urlencode 'filter=Service.Port == 1')
+	[ "$code" = 400 ] && grep -q 'filter expressions are not supported' "$TMP/body" ||
+		fail "$path with a filter expression: $code $(cat "$TMP/body")"
+done
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$D/v1/catalog/services?dc=elsewhere")
+[ "$code" = 500 ] || fail "another datacenter: $code"
 pass "bad registrations get 400 with the reason, nothing changes"
 
 # ---- critical services go after DeregisterCriticalServiceAfter ----
