@@ -788,20 +788,39 @@ static void refresh_locked(disc_ctl_t *c)
 	publish_locked(c);
 }
 
+/* The live scrapers' ids in member order (strings borrowed), NULL-ended.
+ * OUT: malloc'd array, NULL when out of memory (mu held). */
+static char **member_ids(const disc_ctl_t *c)
+{
+	char **ids = calloc(c->n_members + 1, sizeof(char *));
+	size_t i;
+
+	for (i = 0; ids && i < c->n_members; i++)
+		ids[i] = c->members[i].id;
+	return ids;
+}
+
+/* The member index owning instance i by rendezvous hashing, -1 when there
+ * are no members (mu held). */
+static long owner_of(const disc_ctl_t *c, char *const *ids, size_t i)
+{
+	const char *a = c->view->inst[i].address;
+
+	return ax_hrw_owner((const char *const *)ids, c->n_members,
+	    ax_hrw_key(a, strlen(a)));
+}
+
 /* Tell the scrapers the member set changed (topic "assign").  Only a
  * nudge: each answers with a heartbeat, whose reply carries the
  * assignment; a lost nudge costs one heartbeat interval. */
 static void publish_assign_locked(disc_ctl_t *c)
 {
 	Axon__V1__Assignment a = AXON__V1__ASSIGNMENT__INIT;
-	char **ids = calloc(c->n_members + 1, sizeof(char *));
+	char **ids = member_ids(c);
 	ax_err_t err;
-	size_t i;
 
 	if (ids == NULL)
 		return;
-	for (i = 0; i < c->n_members; i++)
-		ids[i] = c->members[i].id;
 	a.version = c->assign_version;
 	a.members = ids;
 	a.n_members = c->n_members;
@@ -1065,10 +1084,8 @@ static int heartbeat_locked(disc_ctl_t *c, const Axon__V1__Heartbeat *hb,
 	hr->generation = c->generation;
 	hr->heartbeat_interval_ms = c->opts.heartbeat_ms;
 	if (hb->assignment_version != c->assign_version) {
-		if ((*ids = calloc(c->n_members + 1, sizeof(char *))) == NULL)
+		if ((*ids = member_ids(c)) == NULL)
 			return AX_ENOMEM;
-		for (i = 0; i < c->n_members; i++)
-			(*ids)[i] = c->members[i].id;
 		as->scraper_id = m->id;
 		as->version = c->assign_version;
 		as->members = *ids;
@@ -1253,12 +1270,12 @@ static void put_time(ax_buf_t *b, int64_t ms)
 
 void disc_ctl_assignments_json(disc_ctl_t *c, ax_buf_t *out)
 {
-	const char **ids;
+	char **ids;
 	size_t i, k, *count;
 	int64_t now = ax_mono_ms(), wall = ax_now_ms();
 
 	pthread_mutex_lock(&c->mu);
-	ids = calloc(c->n_members + 1, sizeof(char *));
+	ids = member_ids(c);
 	count = calloc(c->n_members + 1, sizeof(size_t));
 	if (ids == NULL || count == NULL) {
 		pthread_mutex_unlock(&c->mu);
@@ -1267,8 +1284,6 @@ void disc_ctl_assignments_json(disc_ctl_t *c, ax_buf_t *out)
 		out->oom = 1;
 		return;
 	}
-	for (i = 0; i < c->n_members; i++)
-		ids[i] = c->members[i].id;
 	ax_buf_printf(out,
 	    "{\"status\":\"success\",\"data\":{\"version\":%llu,"
 	    "\"generation\":%llu,\"heartbeatInterval\":\"%lldms\","
@@ -1277,8 +1292,7 @@ void disc_ctl_assignments_json(disc_ctl_t *c, ax_buf_t *out)
 	    (unsigned long long)c->generation, (long long)c->opts.heartbeat_ms);
 	for (i = 0; c->view && i < c->view->n_inst; i++) {
 		const inst_t *in = &c->view->inst[i];
-		long o = ax_hrw_owner(ids, c->n_members,
-		    ax_hrw_key(in->address, strlen(in->address)));
+		long o = owner_of(c, ids, i);
 
 		if (i)
 			ax_buf_putc(out, ',');
@@ -1479,16 +1493,12 @@ void disc_ctl_collect(void *arg, ax_buf_t *out)
 	    "live scraper scrapes.\n"
 	    "# TYPE axon_discoverer_assigned_targets gauge\n");
 	{
-		const char **ids = calloc(c->n_members + 1, sizeof(char *));
+		char **ids = member_ids(c);
 		size_t *count = calloc(c->n_members + 1, sizeof(size_t));
 
-		for (i = 0; ids && i < c->n_members; i++)
-			ids[i] = c->members[i].id;
 		for (i = 0; ids && count && c->view && i < c->view->n_inst;
 		     i++) {
-			const char *a = c->view->inst[i].address;
-			long o = ax_hrw_owner(
-			    ids, c->n_members, ax_hrw_key(a, strlen(a)));
+			long o = owner_of(c, ids, i);
 
 			if (o >= 0)
 				count[o]++;
