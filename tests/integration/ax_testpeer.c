@@ -753,6 +753,26 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Read an HTTP request head (up to the blank line) into buf, NUL-ended.
+ * Returns its length. */
+static size_t read_request(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (len < cap - 1) {
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			break;
+	}
+	return len;
+}
+
 static int send_str(int fd, const char *s)
 {
 	return send_all(fd, s, strlen(s));
@@ -784,16 +804,7 @@ static void *k8s_conn(void *arg)
 	char *tok, logp[1024], tokp[1024];
 	FILE *lf;
 
-	while (len < sizeof(req) - 1) {
-		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (strstr(req, "\r\n\r\n"))
-			break;
-	}
+	len = read_request(fd, req, sizeof(req));
 	req[len] = '\0';
 	sscanf(req, "GET %2047s", path);
 	{
@@ -953,20 +964,10 @@ static void *fault_conn(void *arg)
 	intptr_t v = (intptr_t)arg;
 	int fd = (int)(v >> 8), mode = (int)(v & 0xff);
 	char req[4096];
-	size_t len = 0;
 	static const char ok_body[] = "# TYPE fault_ok gauge\nfault_ok 1\n";
 	char hdr[256];
 
-	while (len < sizeof(req) - 1) {
-		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (strstr(req, "\r\n\r\n"))
-			break;
-	}
+	read_request(fd, req, sizeof(req));
 	switch (mode) {
 	case 0: /* ok */
 		snprintf(hdr, sizeof(hdr),
