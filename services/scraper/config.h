@@ -13,14 +13,16 @@
  * label_name_length_limit, label_value_length_limit, body_size_limit,
  * static_configs (targets, labels), file_sd_configs (files: JSON or YAML
  * target-group files, `*` allowed in the last path element;
- * refresh_interval, 5m).
+ * refresh_interval, 5m), axon_sd_configs (the discoverer's registry:
+ * services, tags), and dns_sd_configs, consul_sd_configs and
+ * kubernetes_sd_configs, checked here (libcommon ax_sd) and kept as YAML
+ * to hand to axon-discoverer, which runs them.
  *
  * Samples go to axon-tsdb over nng when `axon_scraper.tsdb` names its
  * ingest socket, and to every `remote_write` receiver (agent mode); at
- * least one of the two must be configured.  Service discovery
- * other than static_configs (file_sd_configs, axon_sd_configs,
- * consul_sd_configs, dns_sd_configs, kubernetes_sd_configs) is refused
- * with an error naming the job, rather than silently scraping nothing.
+ * least one of the two must be configured.  Discovery that needs the
+ * discoverer is refused without `axon_scraper.discoverer`, naming the job
+ * and the section, rather than silently scraping nothing.
  */
 #ifndef SCRAPER_CONFIG_H
 #define SCRAPER_CONFIG_H

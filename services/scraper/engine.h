@@ -1,6 +1,7 @@
 /*
- * engine: the scrape engine -- targets from static_configs and
- * relabel_configs, one libuv loop (its own thread) driving a libcurl multi
+ * engine: the scrape engine -- targets from static_configs, file_sd,
+ * the discoverer's target sets (owned by rendezvous hashing when a
+ * discoverer assigns them) and relabel_configs, one libuv loop (its own thread) driving a libcurl multi
  * handle through the socket-action API, the parse of each body (text 0.0.4
  * or OpenMetrics by Content-Type), the per-target series cache, staleness
  * markers, the report series, and delivery to the remote-write senders.

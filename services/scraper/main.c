@@ -1,6 +1,6 @@
 /*
  * axon-scraper: entry point.  The Axon scraper: pulls /metrics from targets and
- * ships samples (in this version to remote-write receivers: agent mode).
+ * ships samples to axon-tsdb and/or remote-write receivers (agent mode).
  *
  * The daemon skeleton (flags, config reload, /metrics, health, signals)
  * is libcommon's ax_daemon; this file wires the configuration
@@ -204,7 +204,7 @@ static const ax_daemon_spec_t spec = {
     .name = "axon-scraper",
     .component = "scraper",
     .description = "The Axon scraper: pulls /metrics from targets and ships "
-                   "samples to remote-write receivers (agent mode).",
+                   "samples to axon-tsdb and/or remote-write receivers.",
     .default_config = "scraper.yml",
     .default_listen = "0.0.0.0:9091",
     .flags = flags,
