@@ -10,6 +10,7 @@
 
 #include "ax_buf.h"
 #include "ax_expo.h"
+#include "cli/routes.h"
 
 /* Read all of f into b; 0 or -1. */
 static int slurp(FILE *f, ax_buf_t *b)
@@ -80,7 +81,10 @@ int cli_check(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "metrics") == 0)
 		return check_metrics(argc - 1, argv + 1);
-	fprintf(stderr, "usage: axon check metrics [--openmetrics] "
-	                "[FILE|-]\n");
+	if (argc >= 2 && strcmp(argv[1], "config") == 0)
+		return cli_check_config(argc - 1, argv + 1);
+	fprintf(stderr,
+	    "usage: axon check metrics [--openmetrics] "
+	    "[FILE|-]\n       axon check config FILE...\n");
 	return 2;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/check.h"
+#include "cli/routes.h"
 
 typedef struct cmd {
 	const char *name;
@@ -25,9 +26,14 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const cmd_t cmds[] = {
-    {"check", "Validate files offline: check metrics [--openmetrics] "
-              "FILE.",
+    {"check",
+        "Validate files offline: check metrics [--openmetrics] "
+        "FILE; check config FILE (alertmanager.yml).",
         cli_check},
+    {"routes",
+        "The alert router's routing tree: routes [show] | routes "
+        "test --config.file=F label=value...",
+        cli_routes},
     {"version", "Print the version and exit.", cmd_version},
     {NULL, NULL, NULL},
 };
