@@ -214,6 +214,28 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+void ax_time_format(int64_t ms, char *out, size_t cap)
+{
+	struct tm tm;
+	time_t sec;
+	int64_t frac;
+
+	if (ms == AX_TIME_ZERO || ms <= AX_TIME_GO_ZERO_MS) {
+		snprintf(out, cap, "0001-01-01T00:00:00.000Z");
+		return;
+	}
+	sec = (time_t)(ms / 1000);
+	frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		sec--;
+	}
+	gmtime_r(&sec, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)frac);
+}
+
 int ax_time_parse(const char *s, int64_t *ms, ax_err_t *err)
 {
 	char *end;

@@ -40,6 +40,13 @@ int ax_api_duration_parse(const char *s, int64_t *ms, ax_err_t *err);
  * truncated).  AX_EINVAL with the reason otherwise. */
 int ax_go_duration_parse(const char *s, int64_t *ms, ax_err_t *err);
 
+/* Format ms since the epoch as RFC 3339 in UTC with milliseconds, as
+ * Go's strfmt.DateTime does ("2026-12-02T22:15:58.123Z"); AX_TIME_ZERO
+ * prints Go's zero time "0001-01-01T00:00:00.000Z". */
+#define AX_TIME_ZERO INT64_MIN
+#define AX_TIME_GO_ZERO_MS (-62135596800000LL) /* 0001-01-01T00:00:00Z */
+void ax_time_format(int64_t ms, char *out, size_t cap);
+
 /* Monotonic and wall clocks in milliseconds. */
 int64_t ax_now_ms(void);
 int64_t ax_mono_ms(void);

@@ -1657,6 +1657,30 @@ static int finish(ar_config_t *c, ax_err_t *err)
 	return check_route_refs(c, &c->route, err);
 }
 
+/* Keep the text the API's status shows (read again: the YAML loader
+ * does not hand it out). */
+static int read_original(ar_config_t *c, ax_err_t *err)
+{
+	ax_buf_t b = AX_BUF_INIT;
+	char tmp[65536];
+	size_t n;
+	FILE *f = fopen(c->file, "rb");
+
+	if (f == NULL)
+		return ax_err_set(err, AX_EIO, "%s: cannot open", c->file);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		ax_buf_append(&b, tmp, n);
+	fclose(f);
+	if (!ax_buf_ok(&b)) {
+		ax_buf_fini(&b);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	c->original = ax_buf_take(&b, NULL);
+	if (c->original == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	return 0;
+}
+
 int ar_config_load(
     const char *path, int quiet, ar_config_t **out, ax_err_t *err)
 {
@@ -1678,6 +1702,8 @@ int ar_config_load(
 		c->has_route = c->route.path != NULL;
 		rv = finish(c, err);
 	}
+	if (rv == 0)
+		rv = read_original(c, err);
 	if (rv != 0) {
 		ar_config_free(c);
 		return rv;
@@ -1694,6 +1720,7 @@ void ar_config_free(ar_config_t *c)
 	/* Defaults that were never replaced by decoding. */
 	global_free(&c->global);
 	route_free(&c->route);
+	free(c->original);
 	free(c->file);
 	free(c);
 }

@@ -202,6 +202,7 @@ typedef struct ar_route_cfg {
 
 typedef struct ar_config {
 	char *file;
+	char *original; /* the file's text, for GET /api/v2/status */
 	ar_global_t global;
 	ar_route_cfg_t route;
 	int has_route;

@@ -8,9 +8,15 @@
  * alertmanager.yml (config.h); the routing tree is route.h.  See
  * docs/alert-router.md and docs/architecture.md.
  */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "alert-router/api.h"
 #include "alert-router/config.h"
 #include "alert-router/route.h"
 #include "ax_daemon.h"
+#include "ax_units.h"
 
 /* Load and check the file, including that its routing tree builds. */
 static int load_config(
@@ -37,6 +43,122 @@ static void free_config(void *c)
 	ar_config_free(c);
 }
 
+#define MAINTENANCE_MS (15 * 60 * 1000)
+#define ALERT_GC_AFTER_MS (5 * 60 * 1000)
+
+typedef struct ar_state {
+	ar_core_t core;
+	pthread_t gc_thread;
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	int stopping;
+	int gc_started;
+} ar_state_t;
+
+/* Maintenance: drop alerts resolved a while ago and silences past their
+ * retention, every 15 minutes (as Alertmanager's maintenance loop). */
+static void *gc_main(void *arg)
+{
+	ar_state_t *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->gc_mu);
+	while (!s->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += MAINTENANCE_MS / 1000;
+		pthread_cond_timedwait(&s->gc_cv, &s->gc_mu, &ts);
+		if (s->stopping)
+			break;
+		pthread_mutex_unlock(&s->gc_mu);
+		ar_store_gc(&s->core.store, ax_now_ms() - ALERT_GC_AFTER_MS);
+		ar_silences_gc(&s->core.silences, ax_now_ms());
+		pthread_mutex_lock(&s->gc_mu);
+	}
+	pthread_mutex_unlock(&s->gc_mu);
+	return NULL;
+}
+
+static void ar_stop(ax_daemon_t *d);
+
+static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
+{
+	ar_state_t *s = calloc(1, sizeof(*s));
+	const char *dir = ax_daemon_flag(d, "storage.path");
+	int rv;
+
+	if (s == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	pthread_rwlock_init(&s->core.mu, NULL);
+	pthread_mutex_init(&s->gc_mu, NULL);
+	pthread_cond_init(&s->gc_cv, NULL);
+	ar_store_init(&s->core.store);
+	s->core.cfg = cfgp;
+	s->core.start_ms = ax_now_ms();
+	ax_daemon_set_state(d, s);
+	if ((rv = ar_silences_open(&s->core.silences, dir,
+	         ax_daemon_flag_int(d, "data.retention"), err)) != 0 ||
+	    (rv = ar_route_build(s->core.cfg, &s->core.root, err)) != 0 ||
+	    (rv = ar_api_register(&s->core, ax_daemon_http(d),
+	         ax_daemon_metrics(d), err)) != 0) {
+		ar_stop(d);
+		return rv;
+	}
+	if (pthread_create(&s->gc_thread, NULL, gc_main, s) != 0) {
+		ar_stop(d);
+		return ax_err_set(err, AX_EINTERNAL, "cannot start a thread");
+	}
+	s->gc_started = 1;
+	return 0;
+}
+
+static int ar_reload(ax_daemon_t *d, void *newp, ax_err_t *err)
+{
+	ar_state_t *s = ax_daemon_state(d);
+	ar_route_t *root, *old;
+	int rv;
+
+	if ((rv = ar_route_build(newp, &root, err)) != 0)
+		return rv;
+	pthread_rwlock_wrlock(&s->core.mu);
+	old = s->core.root;
+	s->core.root = root;
+	s->core.cfg = newp;
+	pthread_rwlock_unlock(&s->core.mu);
+	ar_route_free(old);
+	return 0;
+}
+
+static void ar_stop(ax_daemon_t *d)
+{
+	ar_state_t *s = ax_daemon_state(d);
+
+	if (s == NULL)
+		return;
+	if (s->gc_started) {
+		pthread_mutex_lock(&s->gc_mu);
+		s->stopping = 1;
+		pthread_cond_signal(&s->gc_cv);
+		pthread_mutex_unlock(&s->gc_mu);
+		pthread_join(s->gc_thread, NULL);
+	}
+	ar_route_free(s->core.root);
+	ar_silences_close(&s->core.silences);
+	ar_store_fini(&s->core.store);
+	pthread_rwlock_destroy(&s->core.mu);
+	pthread_mutex_destroy(&s->gc_mu);
+	pthread_cond_destroy(&s->gc_cv);
+	free(s);
+	ax_daemon_set_state(d, NULL);
+}
+
+static const ax_flag_t flags[] = {
+    {"storage.path", AX_FLAG_STRING, "data/",
+        "Base path for data storage (silences)."},
+    {"data.retention", AX_FLAG_DURATION, "120h",
+        "How long to keep data (expired silences) for."},
+    {NULL, 0, NULL, NULL},
+};
+
 static const ax_daemon_spec_t spec = {
     .name = "axon-alert-router",
     .component = "alert-router",
@@ -44,9 +166,13 @@ static const ax_daemon_spec_t spec = {
                    "grouping, inhibition and silences.",
     .default_config = "alertmanager.yml",
     .default_listen = "0.0.0.0:9093",
-    .flags = NULL,
+    .flags = flags,
     .load_config = load_config,
     .free_config = free_config,
+    .start = ar_start,
+    .reload = ar_reload,
+    .stop = ar_stop,
+    .http_too_big_status = 400,
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,61 @@
+/*
+ * ar_api: the Alertmanager API v2 of axon-alert-router, so Prometheus
+ * 2.42 (`alerting.alertmanagers`), amtool 0.25 and Grafana work unchanged.
+ *
+ *   POST   /api/v2/alerts          postable alerts (JSON array)
+ *   GET    /api/v2/alerts          ?active ?silenced ?inhibited
+ *                                  ?unprocessed ?filter=<matcher>...
+ *                                  ?receiver=<regex>
+ *   GET    /api/v2/alerts/groups   same filters, alerts by route group
+ *   GET    /api/v2/silences        ?filter=<matcher>...
+ *   POST   /api/v2/silences        create or update; {"silenceID": ..}
+ *   GET    /api/v2/silence/{id}
+ *   DELETE /api/v2/silence/{id}    expire
+ *   GET    /api/v2/status          cluster, config.original, uptime,
+ *                                  versionInfo
+ *   GET    /api/v2/receivers
+ *
+ * Alerts follow Alertmanager's postAlerts rules: updatedAt is now; a
+ * missing startsAt is now (or endsAt when only that is given); a missing
+ * endsAt is now + resolve_timeout, marked as a timeout.  Every alert is
+ * validated (labels present and valid, endsAt not before startsAt, valid
+ * annotations); the valid ones are stored even when others fail, and the
+ * failures come back as 400 with each reason.  Malformed JSON, a body that
+ * is not a list, a field of the wrong type or a bad time are 400 before
+ * anything is stored.  Error bodies are JSON strings, as Alertmanager's.
+ *
+ * An alert's status is computed when it is read: suppressed when an
+ * active silence matches it (silencedBy) or an inhibit rule applies
+ * (inhibitedBy, the inhibiting alert's fingerprint), else active.
+ *
+ * Threads: handlers run on HTTP worker threads; the config and routing
+ * tree are read under core->mu (a reload swaps them under the write
+ * lock); the store and silences lock themselves.
+ */
+#ifndef AR_API_H
+#define AR_API_H
+
+#include <pthread.h>
+
+#include "alert-router/config.h"
+#include "alert-router/route.h"
+#include "alert-router/silence.h"
+#include "alert-router/store.h"
+#include "ax_http.h"
+#include "ax_metrics.h"
+
+typedef struct ar_core {
+	pthread_rwlock_t mu;
+	const ar_config_t *cfg; /* borrowed from the daemon skeleton */
+	ar_route_t *root;       /* owned, built from cfg */
+	ar_store_t store;
+	ar_silences_t silences;
+	int64_t start_ms;
+	ax_metric_t *received_firing, *received_resolved, *invalid;
+} ar_core_t;
+
+/* Register the API routes on srv and the alertmanager_* metrics. */
+int ar_api_register(ar_core_t *core, ax_http_server_t *srv,
+    ax_metrics_t *metrics, ax_err_t *err);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * Unit tests: the alert router's alert store (fingerprints as
+ * Alertmanager computes them, merge rules, GC) and silences (set, update
+ * in place or replace, expire, validation, persistence, damaged
+ * snapshot, GC).
+ */
+#include "ax_test.h"
+#include "alert-router/silence.h"
+#include "alert-router/store.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+static ax_labels_t *L(
+    const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	ax_labels_t *ls;
+	ax_err_t err;
+
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, &err, k1, v1, k2, v2, (char *)NULL), 0);
+	return ls;
+}
+
+static void test_fingerprint(void **state)
+{
+	ax_labels_t *ls;
+	ax_err_t err;
+
+	(void)state;
+	/* Value from Alertmanager 0.25 for the same label set. */
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, &err, "alertname", "Test", "service",
+	        "auth", "severity", "critical", (char *)NULL),
+	    0);
+	assert_true(ar_fingerprint(ls) == 0x6cbe21889ddc2329ULL);
+	ax_labels_free(ls);
+}
+
+static void test_merge(void **state)
+{
+	ar_store_t s;
+	ar_alert_t *a, *b, *got;
+
+	(void)state;
+	ar_store_init(&s);
+	/* explicit end 5000, updated at 100 */
+	a = ar_alert_new(L("a", "1", NULL, NULL), NULL, NULL, 50, 5000, 100, 0);
+	assert_int_equal(ar_store_put(&s, a, NULL), 0);
+	/* younger update with a timeout end 3000 and a later start: the
+	 * earlier start and the explicit later end are kept */
+	b = ar_alert_new(L("a", "1", NULL, NULL), NULL, strdup("http://g"), 80,
+	    3000, 200, 1);
+	assert_int_equal(ar_store_put(&s, b, &got), 0);
+	assert_int_equal(got->starts_ms, 50);
+	assert_int_equal(got->ends_ms, 5000);
+	assert_int_equal(got->updated_ms, 200);
+	assert_string_equal(got->generator_url, "http://g");
+	ar_alert_unref(got);
+	ar_alert_unref(a);
+	ar_alert_unref(b);
+	/* a younger explicit resolve (end 250 < now 300) wins */
+	a = ar_alert_new(L("a", "1", NULL, NULL), NULL, NULL, 80, 250, 300, 0);
+	assert_int_equal(ar_store_put(&s, a, &got), 0);
+	assert_int_equal(got->ends_ms, 250);
+	assert_true(ar_alert_resolved(got, 300));
+	ar_alert_unref(got);
+	ar_alert_unref(a);
+	/* an older update arriving late does not win */
+	a = ar_alert_new(L("a", "1", NULL, NULL), NULL, NULL, 80, 9000, 150, 0);
+	assert_int_equal(ar_store_put(&s, a, &got), 0);
+	assert_int_equal(got->updated_ms, 300);
+	ar_alert_unref(got);
+	ar_alert_unref(a);
+	b = ar_alert_new(L("b", "1", NULL, NULL), NULL, NULL, 0, 100000, 10, 1);
+	assert_int_equal(ar_store_put(&s, b, NULL), 0);
+	ar_alert_unref(b);
+	assert_int_equal(ar_store_count(&s), 2);
+	assert_int_equal(ar_store_gc(&s, 1000), 1); /* a ended at 250 */
+	assert_int_equal(ar_store_count(&s), 1);
+	ar_store_fini(&s);
+}
+
+static char dir[64];
+
+static void rm_dir(void)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/silences.json", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/silences.json.tmp", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static ar_silence_t *sil(const char *matchers, int64_t start, int64_t end)
+{
+	ar_silence_t *s = ar_silence_new();
+	ax_err_t err;
+
+	assert_non_null(s);
+	assert_int_equal(ax_amatchers_parse(&s->matchers, matchers, &err), 0);
+	s->starts_ms = start;
+	s->ends_ms = end;
+	s->created_by = strdup("me");
+	s->comment = strdup("c");
+	return s;
+}
+
+static void test_silences(void **state)
+{
+	ar_silences_t ss;
+	ar_silence_t *in, *got, **v;
+	ax_labels_t *ls = L("svc", "api", "env", "prod");
+	char id[40], id2[40], **ids = NULL;
+	size_t n = 0, i;
+	ax_err_t err = {0};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ar-sil-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ar_silences_open(&ss, dir, 1000, &err), 0);
+	/* a new silence starting in the past starts now */
+	in = sil("svc=\"api\"", 10, 100000);
+	assert_int_equal(ar_silences_set(&ss, in, 1000, id, &err), 0);
+	got = ar_silences_get(&ss, id);
+	assert_int_equal(got->starts_ms, 1000);
+	assert_int_equal(ar_silence_state(got, 1000), AR_SIL_ACTIVE);
+	ar_silence_unref(got);
+	assert_int_equal(ar_silences_mutes(&ss, ls, 2000, &ids, &n), 1);
+	assert_string_equal(ids[0], id);
+	free(ids[0]);
+	free(ids);
+	/* same matchers, same start, later end: updated in place */
+	snprintf(in->id, sizeof(in->id), "%s", id);
+	in->starts_ms = 1000;
+	in->ends_ms = 200000;
+	assert_int_equal(ar_silences_set(&ss, in, 2000, id2, &err), 0);
+	assert_string_equal(id, id2);
+	ar_silence_unref(in);
+	/* new matchers: the old one is expired, a new id replaces it */
+	in = sil("svc=\"web\"", 1000, 200000);
+	snprintf(in->id, sizeof(in->id), "%s", id);
+	assert_int_equal(ar_silences_set(&ss, in, 3000, id2, &err), 0);
+	assert_string_not_equal(id, id2);
+	got = ar_silences_get(&ss, id);
+	assert_int_equal(ar_silence_state(got, 3000), AR_SIL_EXPIRED);
+	ar_silence_unref(got);
+	ar_silence_unref(in);
+	/* errors */
+	in = sil("svc=\"x\"", 1000, 2000);
+	snprintf(in->id, sizeof(in->id), "nope");
+	assert_int_equal(ar_silences_set(&ss, in, 3000, id, &err), AX_ENOENT);
+	ar_silence_unref(in);
+	in = sil("svc=~\".*\"", 1000, 5000);
+	assert_int_equal(ar_silences_set(&ss, in, 3000, id, &err), AX_EINVAL);
+	assert_str_contains(err.msg, "must not match the empty string");
+	ar_silence_unref(in);
+	assert_int_equal(
+	    ar_silences_expire(&ss, "nope", 3000, &err), AX_ENOENT);
+	/* a pending silence expires by starting and ending now */
+	in = sil("svc=\"later\"", 50000, 60000);
+	assert_int_equal(ar_silences_set(&ss, in, 4000, id, &err), 0);
+	ar_silence_unref(in);
+	assert_int_equal(ar_silences_expire(&ss, id, 5000, &err), 0);
+	got = ar_silences_get(&ss, id);
+	assert_int_equal(got->starts_ms, 5000);
+	assert_int_equal(got->ends_ms, 5000);
+	ar_silence_unref(got);
+	assert_int_equal(ar_silences_expire(&ss, id, 6000, &err), AX_EINVAL);
+	ar_silences_close(&ss);
+
+	/* persisted: all three come back */
+	assert_int_equal(ar_silences_open(&ss, dir, 1000, &err), 0);
+	assert_int_equal(ar_silences_list(&ss, &v, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_int_equal(v[i]->matchers.n, 1);
+	ar_silences_list_free(v, n);
+	/* retention 1000: the two expired by 5000 go at 7000 */
+	assert_int_equal(ar_silences_gc(&ss, 7000), 2);
+	ar_silences_close(&ss);
+	assert_int_equal(ar_silences_open(&ss, dir, 1000, &err), 0);
+	assert_int_equal(ar_silences_list(&ss, &v, &n), 0);
+	assert_int_equal(n, 1);
+	ar_silences_list_free(v, n);
+	ar_silences_close(&ss);
+
+	/* a damaged snapshot is an error naming the file */
+	{
+		char p[128];
+		FILE *f;
+
+		snprintf(p, sizeof(p), "%s/silences.json", dir);
+		f = fopen(p, "w");
+		fputs("{\"silences\":[{\"id\":", f);
+		fclose(f);
+		assert_int_not_equal(ar_silences_open(&ss, dir, 1000, &err), 0);
+		assert_str_contains(err.msg, p);
+		assert_str_contains(err.msg, "damaged");
+	}
+	rm_dir();
+	ax_labels_free(ls);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fingerprint),
+	    cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_silences),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
