@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert-router/dispatch.h"
 #include "alert-router/inhibit.h"
 #include "ax_amatch.h"
 #include "ax_log.h"
@@ -15,6 +16,21 @@
 #include "ax_units.h"
 
 #define MAX_FILTERS 64
+
+ar_cfgref_t *ar_cfgref_ref(ar_cfgref_t *r)
+{
+	if (r)
+		__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+void ar_cfgref_unref(ar_cfgref_t *r)
+{
+	if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	ar_config_free(r->cfg);
+	free(r);
+}
 
 /* ---- small helpers ---- */
 
@@ -451,6 +467,21 @@ static int labels_valid(const ax_labels_t *ls, char *msg, size_t cap)
 	return 1;
 }
 
+/* Merge into the store and hand the merged alert to the dispatcher. */
+static int store_and_dispatch(ar_core_t *core, ar_alert_t *a)
+{
+	ar_alert_t *stored = NULL;
+	int rv = ar_store_put(&core->store, a, &stored);
+
+	if (rv == 0 && core->dispatch) {
+		pthread_rwlock_rdlock(&core->mu);
+		rv = ar_dispatch_alert(core->dispatch, core->root, stored);
+		pthread_rwlock_unlock(&core->mu);
+	}
+	ar_alert_unref(stored);
+	return rv;
+}
+
 static void post_alerts(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	ar_core_t *core = arg;
@@ -565,7 +596,7 @@ static void post_alerts(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 		else if (!labels_valid(a->annotations, msg, sizeof(msg)))
 			snprintf(
 			    why, sizeof(why), "invalid annotations: %s", msg);
-		else if (ar_store_put(&core->store, a, NULL) != 0)
+		else if (store_and_dispatch(core, a) != 0)
 			snprintf(why, sizeof(why), "out of memory");
 		else
 			continue;

@@ -44,12 +44,28 @@
 #include "ax_http.h"
 #include "ax_metrics.h"
 
+/* The config as the daemon holds it: reference counted, so that a flush
+ * sending for minutes keeps the receivers it started with across a
+ * reload. */
+typedef struct ar_cfgref {
+	int refs;
+	ar_config_t *cfg;
+} ar_cfgref_t;
+
+ar_cfgref_t *ar_cfgref_ref(ar_cfgref_t *r);
+void ar_cfgref_unref(ar_cfgref_t *r);
+
+struct ar_dispatch;
+
 typedef struct ar_core {
 	pthread_rwlock_t mu;
-	const ar_config_t *cfg; /* borrowed from the daemon skeleton */
+	ar_cfgref_t *cfgref;    /* borrowed from the daemon skeleton */
+	const ar_config_t *cfg; /* cfgref->cfg */
 	ar_route_t *root;       /* owned, built from cfg */
 	ar_store_t store;
 	ar_silences_t silences;
+	struct ar_dispatch *dispatch; /* NULL: alerts are only stored */
+	char *external_url;
 	int64_t start_ms;
 	ax_metric_t *received_firing, *received_resolved, *invalid;
 } ar_core_t;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ax_promyml.h"
 
@@ -1177,24 +1178,227 @@ static int decode_times(
 	return 0;
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Read the transitions of a TZif (version 2 or later: the 64-bit block)
+ * file into the spec.  -1 when it is not one. */
+static int read_tzif(const char *file, ar_time_spec_t *ts)
+{
+	unsigned char *b = NULL;
+	size_t len = 0, off, i, cnt[6], v1;
+	FILE *f = fopen(file, "rb");
+	int rv = -1;
+
+	if (f == NULL)
+		return -1;
+	b = malloc(1 << 20);
+	if (b)
+		len = fread(b, 1, 1 << 20, f);
+	fclose(f);
+	if (b == NULL || len < 44 || memcmp(b, "TZif", 4) != 0 || b[4] < '2')
+		goto out;
+	for (i = 0; i < 6; i++)
+		cnt[i] = be32(b + 20 + 4 * i);
+	/* skip the v1 block: isut, isstd, leap, time, type, char counts */
+	v1 = 44 + cnt[3] * 5 + cnt[4] * 6 + cnt[5] + cnt[2] * 8 + cnt[1] +
+	    cnt[0];
+	if (v1 + 44 > len || memcmp(b + v1, "TZif", 4) != 0)
+		goto out;
+	for (i = 0; i < 6; i++)
+		cnt[i] = be32(b + v1 + 20 + 4 * i);
+	off = v1 + 44;
+	if (cnt[4] == 0 || off + cnt[3] * 9 + cnt[4] * 6 > len)
+		goto out;
+	ts->tz_at = malloc((cnt[3] ? cnt[3] : 1) * sizeof(int64_t));
+	ts->tz_off = malloc((cnt[3] ? cnt[3] : 1) * sizeof(int32_t));
+	if (ts->tz_at == NULL || ts->tz_off == NULL)
+		goto out;
+	{
+		const unsigned char *times = b + off;
+		const unsigned char *idx = times + cnt[3] * 8;
+		const unsigned char *types = idx + cnt[3];
+
+		for (i = 0; i < cnt[3]; i++) {
+			uint64_t t = (uint64_t)be32(times + 8 * i) << 32 |
+			    be32(times + 8 * i + 4);
+			size_t ty = idx[i];
+
+			if (ty >= cnt[4])
+				goto out;
+			ts->tz_at[i] = (int64_t)t;
+			ts->tz_off[i] = (int32_t)be32(types + 6 * ty);
+		}
+		ts->tz_n = cnt[3];
+		/* before the first transition: the first standard-time type */
+		ts->tz_off0 = (int32_t)be32(types);
+		for (i = 0; i < cnt[4]; i++)
+			if (types[6 * i + 4] == 0) {
+				ts->tz_off0 = (int32_t)be32(types + 6 * i);
+				break;
+			}
+	}
+	rv = 0;
+out:
+	free(b);
+	return rv;
+}
+
+static void tz_free(ar_time_spec_t *ts)
+{
+	free(ts->tz_at);
+	free(ts->tz_off);
+	ts->tz_at = NULL;
+	ts->tz_off = NULL;
+	ts->tz_n = 0;
+	ts->tz_off0 = 0;
+}
+
 static int decode_location(
     ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
 {
+	ar_time_spec_t *ts = (ar_time_spec_t *)((char *)dst -
+	    offsetof(ar_time_spec_t, location));
 	char **s = dst, file[512];
+	const char *name;
 	struct stat st;
 	int rv;
 
 	free(*s);
 	*s = NULL;
+	tz_free(ts);
 	if ((rv = ax_cfg_get_string(c, n, path, s, err)) != 0)
 		return rv;
-	if (strcmp(*s, "UTC") == 0 || strcmp(*s, "Local") == 0 || **s == '\0')
+	if (strcmp(*s, "UTC") == 0 || **s == '\0')
 		return 0;
-	snprintf(file, sizeof(file), "/usr/share/zoneinfo/%s", *s);
-	if (strstr(*s, "..") || **s == '/' || stat(file, &st) != 0 ||
-	    !S_ISREG(st.st_mode))
+	/* Go's "Local" is the machine's zone: /etc/localtime. */
+	name = strcmp(*s, "Local") == 0 ? NULL : *s;
+	if (name)
+		snprintf(file, sizeof(file), "/usr/share/zoneinfo/%s", name);
+	else
+		snprintf(file, sizeof(file), "/etc/localtime");
+	if (name && (strstr(name, "..") || *name == '/'))
 		return ax_cfg_errorf(
 		    c, n, path, err, "unknown time zone %s", *s);
+	if (stat(file, &st) != 0) {
+		if (name == NULL)
+			return 0; /* no local zone: UTC, as Go does */
+		return ax_cfg_errorf(
+		    c, n, path, err, "unknown time zone %s", *s);
+	}
+	if (!S_ISREG(st.st_mode) || read_tzif(file, ts) != 0) {
+		tz_free(ts);
+		return ax_cfg_errorf(c, n, path, err,
+		    "unknown time zone %s (no TZif data in %s)", *s, file);
+	}
+	return 0;
+}
+
+static void location_free(void *p)
+{
+	ar_time_spec_t *ts =
+	    (ar_time_spec_t *)((char *)p - offsetof(ar_time_spec_t, location));
+
+	str_free(p);
+	tz_free(ts);
+}
+
+static int in_ranges(const ar_ranges_t *r, int v)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (v >= r->v[i].lo && v <= r->v[i].hi)
+			return 1;
+	return 0;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : d[month - 1];
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int spec_contains(const ar_time_spec_t *ts, int64_t now_ms)
+{
+	int64_t sec = now_ms / 1000 - (now_ms % 1000 < 0);
+	int32_t off = ts->tz_off0;
+	struct tm tm;
+	time_t t;
+	size_t i;
+	int minute, dim;
+
+	if (ts->tz_n > 0 && sec >= ts->tz_at[0]) {
+		size_t lo = 0, hi = ts->tz_n; /* last transition <= sec */
+
+		while (hi - lo > 1) {
+			size_t mid = (lo + hi) / 2;
+
+			if (ts->tz_at[mid] <= sec)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		off = ts->tz_off[lo];
+	}
+	t = (time_t)(sec + off);
+	gmtime_r(&t, &tm);
+	minute = tm.tm_hour * 60 + tm.tm_min;
+	if (ts->times.n) {
+		int in = 0;
+
+		for (i = 0; i < ts->times.n && !in; i++)
+			in = minute >= ts->times.v[i].lo &&
+			    minute < ts->times.v[i].hi;
+		if (!in)
+			return 0;
+	}
+	if (ts->days_of_month.n) {
+		int in = 0;
+
+		dim = days_in_month(tm.tm_year + 1900, tm.tm_mon + 1);
+		for (i = 0; i < ts->days_of_month.n && !in; i++) {
+			int b = ts->days_of_month.v[i].lo;
+			int e = ts->days_of_month.v[i].hi;
+
+			b = b < 0 ? dim + b + 1 : b;
+			e = e < 0 ? dim + e + 1 : e;
+			if (b > dim)
+				continue;
+			b = clampi(b, -dim, dim);
+			e = clampi(e, -dim, dim);
+			in = tm.tm_mday >= b && tm.tm_mday <= e;
+		}
+		if (!in)
+			return 0;
+	}
+	if (ts->months.n && !in_ranges(&ts->months, tm.tm_mon + 1))
+		return 0;
+	if (ts->weekdays.n && !in_ranges(&ts->weekdays, tm.tm_wday))
+		return 0;
+	if (ts->years.n && !in_ranges(&ts->years, tm.tm_year + 1900))
+		return 0;
+	return 1;
+}
+
+int ar_time_interval_contains(const ar_time_interval_t *t, int64_t now_ms)
+{
+	const ar_time_spec_t *specs = t->specs.items;
+	size_t i;
+
+	for (i = 0; i < t->specs.n; i++)
+		if (spec_contains(&specs[i], now_ms))
+			return 1;
 	return 0;
 }
 
@@ -1228,7 +1432,7 @@ static const ax_cfg_field_t time_spec_fields[] = {
         .type = AX_CFG_CUSTOM,
         .offset = offsetof(ar_time_spec_t, location),
         .decode = decode_location,
-        .free_fn = str_free},
+        .free_fn = location_free},
     {0},
 };
 

@@ -167,6 +167,12 @@ typedef struct ar_time_spec {
 	ar_ranges_t months;        /* 1..12 */
 	ar_ranges_t years;
 	char *location; /* NULL: UTC */
+	/* The location's UTC offsets (from its TZif file): offset tz_off[i]
+	 * from tz_at[i] (seconds) on, tz_off0 before the first. */
+	int64_t *tz_at;
+	int32_t *tz_off;
+	size_t tz_n;
+	int32_t tz_off0;
 } ar_time_spec_t;
 
 typedef struct ar_time_interval {
@@ -218,6 +224,12 @@ typedef struct ar_config {
 int ar_config_load(
     const char *path, int quiet, ar_config_t **out, ax_err_t *err);
 void ar_config_free(ar_config_t *c);
+
+/* Is now within the named interval (any of its specs), as Alertmanager's
+ * TimeInterval.ContainsTime: times [start, end), weekdays, days of the
+ * month (negative from the end, clamped to the month), months and years,
+ * all in the spec's location. */
+int ar_time_interval_contains(const ar_time_interval_t *t, int64_t now_ms);
 
 /* The receiver or time interval called name, or NULL. */
 const ar_receiver_t *ar_config_receiver(const ar_config_t *c, const char *name);

@@ -9,19 +9,49 @@
  * docs/alert-router.md and docs/architecture.md.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "alert-router/api.h"
 #include "alert-router/config.h"
+#include "alert-router/dispatch.h"
+#include "alert-router/nflog.h"
 #include "alert-router/route.h"
 #include "ax_daemon.h"
+#include "ax_log.h"
 #include "ax_units.h"
+
+/* Integrations this version sends to. */
+static int check_sendable(const ar_config_t *c, ax_err_t *err)
+{
+	const ar_receiver_t *r = c->receivers.items;
+	size_t i;
+
+	for (i = 0; i < c->receivers.n; i++) {
+		const char *kind = r[i].pagerduty.n ? "pagerduty_configs"
+		    : r[i].email.n                  ? "email_configs"
+		    : r[i].slack.n                  ? "slack_configs"
+		                                    : NULL;
+
+		if (kind)
+			return ax_err_set(err, AX_ECONFIG,
+			    "%s:%d:%d: receivers: receiver \"%s\": %s are "
+			    "not sent by this version of axon-alert-router "
+			    "(webhook_configs are); refusing rather than "
+			    "dropping its notifications",
+			    c->file, r[i].line, r[i].col, r[i].name, kind);
+	}
+	return 0;
+}
 
 /* Load and check the file, including that its routing tree builds. */
 static int load_config(
     ax_daemon_t *d, const char *path, void **out, ax_err_t *err)
 {
+	ar_cfgref_t *ref;
 	ar_config_t *c;
 	ar_route_t *root;
 	int rv;
@@ -29,18 +59,25 @@ static int load_config(
 	(void)d;
 	if ((rv = ar_config_load(path, 0, &c, err)) != 0)
 		return rv;
-	if ((rv = ar_route_build(c, &root, err)) != 0) {
+	if ((rv = check_sendable(c, err)) != 0 ||
+	    (rv = ar_route_build(c, &root, err)) != 0) {
 		ar_config_free(c);
 		return rv;
 	}
 	ar_route_free(root);
-	*out = c;
+	if ((ref = calloc(1, sizeof(*ref))) == NULL) {
+		ar_config_free(c);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	ref->refs = 1;
+	ref->cfg = c;
+	*out = ref;
 	return 0;
 }
 
 static void free_config(void *c)
 {
-	ar_config_free(c);
+	ar_cfgref_unref(c);
 }
 
 #define MAINTENANCE_MS (15 * 60 * 1000)
@@ -48,6 +85,8 @@ static void free_config(void *c)
 
 typedef struct ar_state {
 	ar_core_t core;
+	ar_nflog_t nflog;
+	int nflog_open;
 	pthread_t gc_thread;
 	pthread_mutex_t gc_mu;
 	pthread_cond_t gc_cv;
@@ -80,6 +119,27 @@ static void *gc_main(void *arg)
 
 static void ar_stop(ax_daemon_t *d);
 
+/* --web.external-url, or http://<hostname>:<port> as Alertmanager. */
+static int external_url(ax_daemon_t *d, char **out, ax_err_t *err)
+{
+	const char *flag = ax_daemon_flag(d, "web.external-url");
+	const char *listen = ax_daemon_flag(d, "web.listen-address");
+	const char *port = listen ? strrchr(listen, ':') : NULL;
+	char host[256] = "localhost", buf[512];
+
+	if (flag && *flag) {
+		size_t n = strlen(flag);
+
+		*out = strndup(flag, flag[n - 1] == '/' ? n - 1 : n);
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		snprintf(
+		    buf, sizeof(buf), "http://%s%s", host, port ? port : "");
+		*out = strdup(buf);
+	}
+	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
+}
+
 static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 {
 	ar_state_t *s = calloc(1, sizeof(*s));
@@ -92,14 +152,24 @@ static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	pthread_mutex_init(&s->gc_mu, NULL);
 	pthread_cond_init(&s->gc_cv, NULL);
 	ar_store_init(&s->core.store);
-	s->core.cfg = cfgp;
+	s->core.cfgref = cfgp;
+	s->core.cfg = s->core.cfgref->cfg;
 	s->core.start_ms = ax_now_ms();
 	ax_daemon_set_state(d, s);
-	if ((rv = ar_silences_open(&s->core.silences, dir,
+	if ((rv = external_url(d, &s->core.external_url, err)) != 0 ||
+	    (rv = ar_silences_open(&s->core.silences, dir,
 	         ax_daemon_flag_int(d, "data.retention"), err)) != 0 ||
-	    (rv = ar_route_build(s->core.cfg, &s->core.root, err)) != 0 ||
+	    (rv = ar_nflog_open(&s->nflog, dir,
+	         ax_daemon_flag_int(d, "data.retention"), err)) != 0) {
+		ar_stop(d);
+		return rv;
+	}
+	s->nflog_open = 1;
+	if ((rv = ar_route_build(s->core.cfg, &s->core.root, err)) != 0 ||
 	    (rv = ar_api_register(&s->core, ax_daemon_http(d),
-	         ax_daemon_metrics(d), err)) != 0) {
+	         ax_daemon_metrics(d), err)) != 0 ||
+	    (rv = ar_dispatch_start(&s->core, &s->nflog, ax_daemon_metrics(d),
+	         8, &s->core.dispatch, err)) != 0) {
 		ar_stop(d);
 		return rv;
 	}
@@ -117,14 +187,22 @@ static int ar_reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	ar_route_t *root, *old;
 	int rv;
 
-	if ((rv = ar_route_build(newp, &root, err)) != 0)
+	ar_cfgref_t *ref = newp;
+
+	if ((rv = ar_route_build(ref->cfg, &root, err)) != 0)
 		return rv;
 	pthread_rwlock_wrlock(&s->core.mu);
 	old = s->core.root;
 	s->core.root = root;
-	s->core.cfg = newp;
+	s->core.cfgref = ref;
+	s->core.cfg = ref->cfg;
 	pthread_rwlock_unlock(&s->core.mu);
 	ar_route_free(old);
+	/* As Alertmanager: groups start over on the new tree; the
+	 * notification log keeps them from notifying twice. */
+	if ((rv = ar_dispatch_rebuild(s->core.dispatch, root)) != 0)
+		ax_log_error("re-grouping alerts after the reload failed",
+		    "err", "out of memory");
 	return 0;
 }
 
@@ -141,7 +219,11 @@ static void ar_stop(ax_daemon_t *d)
 		pthread_mutex_unlock(&s->gc_mu);
 		pthread_join(s->gc_thread, NULL);
 	}
+	ar_dispatch_stop(s->core.dispatch);
+	if (s->nflog_open)
+		ar_nflog_close(&s->nflog);
 	ar_route_free(s->core.root);
+	free(s->core.external_url);
 	ar_silences_close(&s->core.silences);
 	ar_store_fini(&s->core.store);
 	pthread_rwlock_destroy(&s->core.mu);
@@ -155,7 +237,11 @@ static const ax_flag_t flags[] = {
     {"storage.path", AX_FLAG_STRING, "data/",
         "Base path for data storage (silences)."},
     {"data.retention", AX_FLAG_DURATION, "120h",
-        "How long to keep data (expired silences) for."},
+        "How long to keep data (expired silences, notification log "
+        "entries) for."},
+    {"web.external-url", AX_FLAG_STRING, "",
+        "The URL under which the alert router is reached from outside "
+        "(externalURL in notifications); default http://<hostname>:<port>."},
     {NULL, 0, NULL, NULL},
 };
 

@@ -212,6 +212,12 @@ static void test_time_intervals(void **state)
 	assert_int_equal(s->months.v[1].hi, 9);
 	assert_int_equal(s->years.v[0].hi, 2027);
 	assert_string_equal(s->location, "Europe/Berlin");
+	/* 2026-07-29 (a Wednesday, 3 days before the end of July) 08:30 UTC
+	 * is 10:30 in Berlin (CEST): inside; 06:30 UTC is 08:30: outside. */
+	assert_true(ar_time_interval_contains(t, 1785313800000LL));
+	assert_false(ar_time_interval_contains(t, 1785306600000LL));
+	/* the 27th is 5 days before the end: outside days_of_month -3:-1 */
+	assert_false(ar_time_interval_contains(t, 1785141000000LL));
 	ar_config_free(c);
 }
 

@@ -5,6 +5,7 @@
  * snapshot, GC).
  */
 #include "ax_test.h"
+#include "alert-router/nflog.h"
 #include "alert-router/silence.h"
 #include "alert-router/store.h"
 
@@ -204,12 +205,56 @@ static void test_silences(void **state)
 	ax_labels_free(ls);
 }
 
+static void test_nflog(void **state)
+{
+	ar_nflog_t l;
+	ar_nflog_entry_t *e = NULL;
+	uint64_t f[] = {30, 10, 20}, r[] = {5}, q[] = {10, 30};
+	ax_err_t err = {0};
+	char p[128];
+	FILE *fp;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ar-nfl-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ar_nflog_open(&l, dir, 100000, &err), 0);
+	assert_int_equal(
+	    ar_nflog_get(&l, "g\x1fr\x1fwebhook/0", &e), AX_ENOENT);
+	assert_int_equal(
+	    ar_nflog_log(&l, "g\x1fr\x1fwebhook/0", 1000, f, 3, r, 1, &err), 0);
+	assert_int_equal(ar_nflog_log(&l, "g2", 2000, f, 1, NULL, 0, &err), 0);
+	ar_nflog_close(&l);
+	/* a torn record at the end (a crash mid-write) is cut */
+	snprintf(p, sizeof(p), "%s/nflog", dir);
+	fp = fopen(p, "a");
+	fputs("{\"k\":\"g3\",\"t\":1", fp);
+	fclose(fp);
+	assert_int_equal(ar_nflog_open(&l, dir, 100000, &err), 0);
+	assert_int_equal(ar_nflog_get(&l, "g\x1fr\x1fwebhook/0", &e), 0);
+	assert_int_equal(e->ts_ms, 1000);
+	assert_int_equal(e->nfiring, 3);
+	assert_true(ar_nflog_subset(e->firing, e->nfiring, q, 2));
+	assert_false(ar_nflog_subset(e->resolved, e->nresolved, q, 2));
+	ar_nflog_entry_free(e);
+	assert_int_equal(ar_nflog_get(&l, "g3", &e), AX_ENOENT);
+	ar_nflog_close(&l);
+	/* damage before the end is an error naming file and line */
+	fp = fopen(p, "a");
+	fputs("garbage\n{\"k\":\"g4\",\"t\":1,\"f\":[],\"r\":[]}\n", fp);
+	fclose(fp);
+	assert_int_not_equal(ar_nflog_open(&l, dir, 100000, &err), 0);
+	assert_str_contains(err.msg, ":3: damaged notification log record");
+	unlink(p);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fingerprint),
 	    cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_silences),
+	    cmocka_unit_test(test_nflog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,371 @@
+/*
+ * ar_notify: notifications (notify.h).
+ */
+#include "alert-router/notify.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ax_rw.h"
+#include "ax_units.h"
+
+/* ---- order ---- */
+
+/* model.LabelSet.Before */
+static int labels_before(const ax_labels_t *a, const ax_labels_t *b)
+{
+	uint32_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	for (i = 0; i < na; i++) {
+		int c = strcmp(a->l[i].name, b->l[i].name);
+
+		if (c != 0)
+			return c < 0 ? 1 : -1;
+		c = strcmp(a->l[i].value, b->l[i].value);
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+static int cmp_alert(const void *x, const void *y)
+{
+	const ar_alert_t *a = *(ar_alert_t *const *)x;
+	const ar_alert_t *b = *(ar_alert_t *const *)y;
+	static const char *const keys[] = {"job", "instance"};
+	size_t k;
+
+	for (k = 0; k < 2; k++) {
+		const char *av = ax_labels_get(a->labels, keys[k]);
+		const char *bv = ax_labels_get(b->labels, keys[k]);
+		int c;
+
+		if (!av && !bv)
+			continue;
+		if (!av)
+			return 1;
+		if (!bv)
+			return -1;
+		if ((c = strcmp(av, bv)) != 0)
+			return c;
+	}
+	return labels_before(a->labels, b->labels);
+}
+
+void ar_notify_sort(ar_alert_t **v, size_t n)
+{
+	/* insertion sort keeps equal elements in place (sort.Stable) */
+	size_t i, j;
+
+	if (n > 64) {
+		/* fingerprints are unique per group, so no two alerts compare
+		 * equal and qsort's instability cannot show */
+		qsort(v, n, sizeof(*v), cmp_alert);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		ar_alert_t *x = v[i];
+
+		for (j = i; j > 0 && cmp_alert(&v[j - 1], &x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* ---- webhook body ---- */
+
+/* Go's time.Time JSON: RFC 3339 with a fraction without trailing zeros. */
+static void put_time(ax_buf_t *b, int64_t ms)
+{
+	char t[48];
+	size_t len;
+
+	if (ms == 0) {
+		ax_buf_puts(b, "\"0001-01-01T00:00:00Z\"");
+		return;
+	}
+	ax_time_format(ms, t, sizeof(t)); /* ...SS.mmmZ */
+	len = strlen(t);
+	if (len > 5 && t[len - 5] == '.') {
+		size_t end = len - 1; /* the Z */
+
+		while (end > len - 4 && t[end - 1] == '0')
+			end--;
+		if (end == len - 4)
+			end--; /* no digits left: drop the dot */
+		t[end] = 'Z';
+		t[end + 1] = '\0';
+	}
+	ax_buf_printf(b, "\"%s\"", t);
+}
+
+static void put_labels(ax_buf_t *b, const ax_labels_t *ls)
+{
+	uint32_t i;
+
+	ax_buf_putc(b, '{');
+	for (i = 0; ls && i < ls->n; i++) {
+		if (i)
+			ax_buf_putc(b, ',');
+		ax_buf_put_json_str(b, ls->l[i].name);
+		ax_buf_putc(b, ':');
+		ax_buf_put_json_str(b, ls->l[i].value);
+	}
+	ax_buf_putc(b, '}');
+}
+
+/* Labels (or annotations) every alert has with the same value. */
+static void put_common(ax_buf_t *b, ar_alert_t **v, size_t n, int ann)
+{
+	const ax_labels_t *first;
+	uint32_t i;
+	size_t k;
+	int any = 0;
+
+	ax_buf_putc(b, '{');
+	first = n ? (ann ? v[0]->annotations : v[0]->labels) : NULL;
+	for (i = 0; first && i < first->n; i++) {
+		const char *name = first->l[i].name;
+		const char *val = first->l[i].value;
+
+		for (k = 1; k < n; k++) {
+			const char *o = ax_labels_get(
+			    ann ? v[k]->annotations : v[k]->labels, name);
+
+			if (o == NULL || strcmp(o, val) != 0)
+				break;
+		}
+		if (k < n)
+			continue;
+		if (any++)
+			ax_buf_putc(b, ',');
+		ax_buf_put_json_str(b, name);
+		ax_buf_putc(b, ':');
+		ax_buf_put_json_str(b, val);
+	}
+	ax_buf_putc(b, '}');
+}
+
+int ar_webhook_body(
+    const ar_notice_t *nt, const ar_webhook_cfg_t *w, ax_buf_t *b)
+{
+	size_t i, n = nt->n, firing = 0;
+
+	for (i = 0; i < nt->n; i++)
+		firing += !nt->resolved[i];
+	if (w->max_alerts > 0 && (size_t)w->max_alerts < n)
+		n = (size_t)w->max_alerts;
+	ax_buf_puts(b, "{\"receiver\":");
+	ax_buf_put_json_str(b, nt->receiver);
+	ax_buf_printf(b, ",\"status\":\"%s\",\"alerts\":[",
+	    firing ? "firing" : "resolved");
+	for (i = 0; i < n; i++) {
+		const ar_alert_t *a = nt->alerts[i];
+
+		ax_buf_printf(b,
+		    "%s{\"status\":\"%s\",\"labels\":", i ? "," : "",
+		    nt->resolved[i] ? "resolved" : "firing");
+		put_labels(b, a->labels);
+		ax_buf_puts(b, ",\"annotations\":");
+		put_labels(b, a->annotations);
+		ax_buf_puts(b, ",\"startsAt\":");
+		put_time(b, a->starts_ms);
+		ax_buf_puts(b, ",\"endsAt\":");
+		put_time(b, nt->resolved[i] ? a->ends_ms : 0);
+		ax_buf_puts(b, ",\"generatorURL\":");
+		ax_buf_put_json_str(
+		    b, a->generator_url ? a->generator_url : "");
+		ax_buf_printf(b, ",\"fingerprint\":\"%016llx\"}",
+		    (unsigned long long)a->fp);
+	}
+	ax_buf_puts(b, "],\"groupLabels\":");
+	put_labels(b, nt->group_labels);
+	ax_buf_puts(b, ",\"commonLabels\":");
+	put_common(b, nt->alerts, nt->n, 0);
+	ax_buf_puts(b, ",\"commonAnnotations\":");
+	put_common(b, nt->alerts, nt->n, 1);
+	ax_buf_puts(b, ",\"externalURL\":");
+	ax_buf_put_json_str(b, nt->external_url ? nt->external_url : "");
+	ax_buf_puts(b, ",\"version\":\"4\",\"groupKey\":");
+	ax_buf_put_json_str(b, nt->group_key);
+	ax_buf_printf(b, ",\"truncatedAlerts\":%zu}", nt->n - n);
+	return ax_buf_ok(b) ? 0 : AX_ENOMEM;
+}
+
+/* ---- HTTP ---- */
+
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
+{
+	ax_buf_t *b = arg;
+
+	if (b->len < 1024)
+		ax_buf_append(b, p, sz * n);
+	return sz * n;
+}
+
+/* One attempt.  Returns the HTTP status, or 0 on a transport error
+ * (err set).  AX_ENOMEM. */
+static int abort_cb(
+    void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const int *stop = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
+}
+
+static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
+    size_t len, long timeout_ms, const int *stop, ax_buf_t *resp, ax_err_t *err)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	char *secret = NULL, hdr[4200], *pw = NULL;
+	long status = 0;
+	CURLcode cc;
+
+	if (c == NULL)
+		return AX_ENOMEM;
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(
+	    hdrs, "User-Agent: axon-alert-router/" AX_VERSION);
+	if (h->basic_auth.username) {
+		if (h->basic_auth.password_file &&
+		    (pw = ax_rw_read_secret_file(
+		         h->basic_auth.password_file, err)) == NULL)
+			goto out;
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, h->basic_auth.username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD,
+		    pw ? pw
+		       : (h->basic_auth.password ? h->basic_auth.password
+		                                 : ""));
+	}
+	if (h->authorization.credentials || h->authorization.credentials_file ||
+	    h->bearer_token || h->bearer_token_file) {
+		const char *type =
+		    h->authorization.type ? h->authorization.type : "Bearer";
+		const char *file = h->authorization.credentials_file
+		    ? h->authorization.credentials_file
+		    : h->bearer_token_file;
+		const char *cred = h->authorization.credentials
+		    ? h->authorization.credentials
+		    : h->bearer_token;
+
+		if (file &&
+		    (secret = ax_rw_read_secret_file(file, err)) == NULL)
+			goto out;
+		snprintf(hdr, sizeof(hdr), "Authorization: %s %s", type,
+		    secret ? secret : cred);
+		hdrs = curl_slist_append(hdrs, hdr);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(
+	    c, CURLOPT_FOLLOWLOCATION, h->follow_redirects ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+	if (h->proxy_url)
+		curl_easy_setopt(c, CURLOPT_PROXY, h->proxy_url);
+	if (!h->enable_http2)
+		curl_easy_setopt(
+		    c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	ax_rw_tls_apply(c, &h->tls_config);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		ax_err_set(
+		    err, AX_EUNAVAIL, "%s: %s", url, curl_easy_strerror(cc));
+	else
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+out:
+	free(secret);
+	free(pw);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return (int)status;
+}
+
+int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
+    const char *body, size_t len, int64_t deadline_ms, const int *stop,
+    ax_err_t *err)
+{
+	int64_t backoff = 500, now;
+	unsigned seed = (unsigned)ax_mono_ms();
+
+	for (;;) {
+		ax_buf_t resp = AX_BUF_INIT;
+		long left;
+		int st;
+
+		now = ax_now_ms();
+		left = (long)(deadline_ms - now);
+		if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+			return ax_err_set(
+			    err, AX_ECLOSED, "%s: shutting down", url);
+		if (left <= 0)
+			return err->code ? err->code
+			                 : ax_err_set(err, AX_ETIMEDOUT,
+			                       "%s: no time left to send", url);
+		st = post_once(h, url, body, len, left < 30000 ? left : 30000,
+		    stop, &resp, err);
+		if (st >= 200 && st < 300) {
+			ax_buf_fini(&resp);
+			err->code = 0;
+			return 0;
+		}
+		if (st == AX_ENOMEM) {
+			ax_buf_fini(&resp);
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+		if (st > 0) {
+			ax_err_set(err,
+			    st >= 500 || st == 429 ? AX_EAGAIN : AX_EPROTO,
+			    "%s: HTTP %d: %.200s", url, st,
+			    resp.p && ax_buf_ok(&resp) ? resp.p : "");
+			if (err->code == AX_EPROTO) {
+				ax_buf_fini(&resp);
+				return AX_EPROTO; /* 4xx: the same body fails
+				                     again */
+			}
+		}
+		ax_buf_fini(&resp);
+		if (err->code == AX_ECONFIG)
+			return AX_ECONFIG; /* an unreadable secret file */
+		/* backoff with jitter in [0.5, 1.5) x */
+		{
+			int64_t wait = backoff / 2 +
+			    (int64_t)(rand_r(&seed) % (unsigned)(backoff + 1));
+			struct timespec ts;
+
+			if (ax_now_ms() + wait >= deadline_ms)
+				return err->code;
+			for (; wait > 0; wait -= 100) {
+				if (stop &&
+				    __atomic_load_n(stop, __ATOMIC_RELAXED))
+					return ax_err_set(err, AX_ECLOSED,
+					    "%s: shutting down", url);
+				ts.tv_sec = 0;
+				ts.tv_nsec =
+				    (wait < 100 ? wait : 100) * 1000000L;
+				nanosleep(&ts, NULL);
+			}
+		}
+		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+	}
+}

@@ -1,0 +1,58 @@
+/*
+ * ar_notify: building and sending notifications to receiver integrations.
+ *
+ * A notice is one notification of one alert group to one receiver: its
+ * alerts in Alertmanager's order (job, then instance, then the label sets)
+ * with their state at the flush time (firing alerts carry no end time, as
+ * in Alertmanager).
+ *
+ * Webhook body (Alertmanager's version "4"):
+ *   {"receiver","status":"firing|resolved","alerts":[{"status","labels",
+ *    "annotations","startsAt","endsAt","generatorURL","fingerprint"}],
+ *    "groupLabels","commonLabels","commonAnnotations","externalURL",
+ *    "version":"4","groupKey","truncatedAlerts"}
+ * Times are RFC 3339 (fraction without trailing zeros); an unset end is
+ * "0001-01-01T00:00:00Z".  max_alerts keeps the first N alerts and counts
+ * the rest in truncatedAlerts.
+ *
+ * Sending: an HTTP POST with the integration's http_config (basic auth,
+ * authorization/bearer token, files re-read for each send, TLS, proxy,
+ * redirects), retried with exponential backoff (500 ms doubling to 30 s,
+ * jittered) until the deadline: connection errors, 5xx and 429 are
+ * retried, other 4xx are final.  Each attempt has at most 30 s and never
+ * outlives the deadline; *stop (read atomically) set to non-zero aborts
+ * the attempt in flight and the retries (shutdown).
+ */
+#ifndef AR_NOTIFY_H
+#define AR_NOTIFY_H
+
+#include "alert-router/config.h"
+#include "alert-router/store.h"
+#include "ax_buf.h"
+
+typedef struct ar_notice {
+	const char *receiver;
+	const char *group_key;
+	const ax_labels_t *group_labels;
+	ar_alert_t **alerts; /* borrowed, in notification order */
+	const int *resolved; /* per alert, at now_ms */
+	size_t n;
+	const char *external_url;
+	int64_t now_ms;
+} ar_notice_t;
+
+/* Sort alerts (and nothing else) into Alertmanager's notification order. */
+void ar_notify_sort(ar_alert_t **v, size_t n);
+
+/* The webhook JSON body.  AX_ENOMEM. */
+int ar_webhook_body(
+    const ar_notice_t *nt, const ar_webhook_cfg_t *w, ax_buf_t *out);
+
+/* POST body to url with http_config h, retrying until deadline_ms (wall
+ * clock).  0 on a 2xx; otherwise err says why (the last status and the
+ * start of the answer). */
+int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
+    const char *body, size_t len, int64_t deadline_ms, const int *stop,
+    ax_err_t *err);
+
+#endif
