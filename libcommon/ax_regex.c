@@ -17,6 +17,7 @@ struct ax_regex {
 	pcre2_match_context *mctx;
 	char *pattern;
 	int literal;
+	int search; /* unanchored (ax_regex_compile_search) */
 	uint32_t n_groups;
 };
 
@@ -180,7 +181,8 @@ static int is_literal(const char *p)
 	return 1;
 }
 
-int ax_regex_compile(const char *pattern, ax_regex_t **out, ax_err_t *err)
+static int compile(
+    const char *pattern, int search, ax_regex_t **out, ax_err_t *err)
 {
 	ax_regex_t *re;
 	int ec, rv;
@@ -201,7 +203,7 @@ int ax_regex_compile(const char *pattern, ax_regex_t **out, ax_err_t *err)
 	memcpy(wrapped + 3, pattern, plen);
 	memcpy(wrapped + 3 + plen, ")", 2);
 	re->code = pcre2_compile((PCRE2_SPTR)wrapped, PCRE2_ZERO_TERMINATED,
-	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF |
+	    (search ? 0 : PCRE2_ANCHORED | PCRE2_ENDANCHORED) | PCRE2_UTF |
 	        PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF,
 	    &ec, &eoff, NULL);
 	free(wrapped);
@@ -230,9 +232,21 @@ int ax_regex_compile(const char *pattern, ax_regex_t **out, ax_err_t *err)
 		    "error parsing regexp: more than %d capture groups in `%s`",
 		    AX_REGEX_MAX_GROUPS, pattern);
 	}
-	re->literal = is_literal(pattern);
+	re->literal = !search && is_literal(pattern);
+	re->search = search;
 	*out = re;
 	return 0;
+}
+
+int ax_regex_compile(const char *pattern, ax_regex_t **out, ax_err_t *err)
+{
+	return compile(pattern, 0, out, err);
+}
+
+int ax_regex_compile_search(
+    const char *pattern, ax_regex_t **out, ax_err_t *err)
+{
+	return compile(pattern, 1, out, err);
 }
 
 void ax_regex_free(ax_regex_t *re)
@@ -299,18 +313,10 @@ static int group_by_name(const ax_regex_t *re, const char *name, size_t len)
 	return num > 0 ? num : -1;
 }
 
-int ax_regex_expand(
-    const ax_regex_t *re, const char *s, size_t n, const char *t, ax_buf_t *out)
+/* Append template t expanded with the groups in ov over s. */
+static void expand_at(const ax_regex_t *re, const char *s, const PCRE2_SIZE *ov,
+    const char *t, ax_buf_t *out)
 {
-	pcre2_match_data *md = get_md();
-	PCRE2_SIZE *ov;
-	int rv;
-
-	if (md == NULL)
-		return AX_ENOMEM;
-	if ((rv = do_match(re, s, n, md)) != 1)
-		return rv;
-	ov = pcre2_get_ovector_pointer(md);
 	while (*t) {
 		const char *name;
 		size_t nlen;
@@ -379,5 +385,63 @@ int ax_regex_expand(
 			ax_buf_append(
 			    out, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
 	}
+}
+
+int ax_regex_expand(
+    const ax_regex_t *re, const char *s, size_t n, const char *t, ax_buf_t *out)
+{
+	pcre2_match_data *md = get_md();
+	int rv;
+
+	if (md == NULL)
+		return AX_ENOMEM;
+	if ((rv = do_match(re, s, n, md)) != 1)
+		return rv;
+	expand_at(re, s, pcre2_get_ovector_pointer(md), t, out);
 	return ax_buf_ok(out) ? 1 : AX_ENOMEM;
+}
+
+int ax_regex_replace_all(
+    const ax_regex_t *re, const char *s, size_t n, const char *t, ax_buf_t *out)
+{
+	pcre2_match_data *md = get_md();
+	PCRE2_SIZE *ov, search = 0, last_end = 0;
+	int rc;
+
+	if (md == NULL)
+		return AX_ENOMEM;
+	ov = pcre2_get_ovector_pointer(md);
+	/* Go's Regexp.replaceAll, step for step */
+	while (search <= n) {
+		size_t width = 0;
+
+		rc = pcre2_match(
+		    re->code, (PCRE2_SPTR)s, n, search, 0, md, re->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_BADUTFOFFSET)
+			break;
+		if (rc < 0)
+			return rc == PCRE2_ERROR_NOMEMORY ? AX_ENOMEM
+			                                  : AX_ELIMIT;
+		if (ov[0] > last_end)
+			ax_buf_append(out, s + last_end, ov[0] - last_end);
+		/* no replacement for an empty match right after a match */
+		if (ov[1] > last_end || ov[0] == 0)
+			expand_at(re, s, ov, t, out);
+		last_end = ov[1];
+		if (search < n) {
+			width = 1;
+			while (search + width < n &&
+			    ((unsigned char)s[search + width] & 0xc0) == 0x80)
+				width++;
+		}
+		if (search + width > ov[1])
+			search += width;
+		else if (search + 1 > ov[1])
+			search++;
+		else
+			search = ov[1];
+	}
+	if (last_end < n)
+		ax_buf_append(out, s + last_end, n - last_end);
+	return ax_buf_ok(out) ? 0 : AX_ENOMEM;
 }

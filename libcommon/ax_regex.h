@@ -49,6 +49,17 @@ int ax_regex_match(const ax_regex_t *re, const char *s, size_t n);
 int ax_regex_expand(const ax_regex_t *re, const char *s, size_t n,
     const char *tmpl, ax_buf_t *out);
 
+/* Compile for searching, as Go's regexp.MustCompile(pattern) without
+ * anchors: ax_regex_match then reports a match anywhere in the subject
+ * (regexp.MatchString).  Templates' match and reReplaceAll use it. */
+int ax_regex_compile_search(
+    const char *pattern, ax_regex_t **out, ax_err_t *err);
+/* Go's Regexp.ReplaceAllString: every non-overlapping match (an empty
+ * match right after a match is skipped) replaced by template t expanded
+ * as in ax_regex_expand; appended to out.  0, AX_ENOMEM or AX_ELIMIT. */
+int ax_regex_replace_all(const ax_regex_t *re, const char *s, size_t n,
+    const char *t, ax_buf_t *out);
+
 /* Is the pattern a plain literal (no metacharacters)?  Lets callers use
  * strcmp for the common case. */
 int ax_regex_is_literal(const ax_regex_t *re);

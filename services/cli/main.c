@@ -10,6 +10,7 @@
 
 #include "cli/check.h"
 #include "cli/routes.h"
+#include "cli/tmpl.h"
 
 typedef struct cmd {
 	const char *name;
@@ -34,6 +35,10 @@ static const cmd_t cmds[] = {
         "The alert router's routing tree: routes [show] | routes "
         "test --config.file=F label=value...",
         cli_routes},
+    {"template",
+        "Render notification templates: template render "
+        "--template.glob=G --template.text=T [--template.data=F]",
+        cli_template},
     {"version", "Print the version and exit.", cmd_version},
     {NULL, NULL, NULL},
 };
