@@ -11,6 +11,7 @@
 #include "alert-router/dispatch.h"
 #include "alert-router/inhibit.h"
 #include "ax_amatch.h"
+#include "ax_tmpl.h"
 #include "ax_log.h"
 #include "ax_regex.h"
 #include "ax_units.h"
@@ -29,6 +30,7 @@ void ar_cfgref_unref(ar_cfgref_t *r)
 	if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	ar_config_free(r->cfg);
+	ax_tmpl_free(r->tmpl);
 	free(r);
 }
 

@@ -50,6 +50,7 @@
 typedef struct ar_cfgref {
 	int refs;
 	ar_config_t *cfg;
+	struct ax_tmpl *tmpl; /* built-ins plus the config's `templates` */
 } ar_cfgref_t;
 
 ar_cfgref_t *ar_cfgref_ref(ar_cfgref_t *r);

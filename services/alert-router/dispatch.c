@@ -48,6 +48,7 @@ struct ar_dispatch {
 	int nworkers, started_workers, timer_started;
 	int stopping;
 	ax_metric_t *sent_total, *failed_total, *groups_gauge;
+	ax_metric_t *pd_sent_total, *pd_failed_total;
 };
 
 /* ---- groups ---- */
@@ -332,9 +333,20 @@ static int needs_update(const ar_nflog_entry_t *e, const flush_set_t *fs,
 }
 
 /* Notify one webhook integration; 0 when done (sent or nothing to do). */
-static int notify_webhook(ar_dispatch_t *d, const ar_group_t *g,
-    const ar_webhook_cfg_t *w, size_t idx, const flush_set_t *fs, int64_t tick,
-    int64_t deadline)
+/* One integration of a receiver: a webhook or a PagerDuty config. */
+typedef struct integ {
+	const char *kind; /* "webhook", "pagerduty" */
+	size_t idx;
+	int send_resolved;
+	const ar_http_cfg_t *http;
+	const ar_webhook_cfg_t *webhook;
+	const ar_pagerduty_cfg_t *pagerduty;
+} integ_t;
+
+/* Notify one integration; 0 when done (sent or nothing to do). */
+static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
+    const ar_cfgref_t *cref, const integ_t *in, const flush_set_t *fs,
+    int64_t tick, int64_t deadline)
 {
 	char nkey[8192];
 	ar_nflog_entry_t *e = NULL;
@@ -344,19 +356,20 @@ static int notify_webhook(ar_dispatch_t *d, const ar_group_t *g,
 	size_t sn = fs->n, i;
 	ax_buf_t body = AX_BUF_INIT;
 	ax_err_t err = {0};
-	int rv, need;
+	const char *url = NULL;
+	int rv, need, retry_403 = 0;
 
-	snprintf(nkey, sizeof(nkey), "%s\x1f%s\x1fwebhook/%zu", g->key,
-	    g->receiver, idx);
+	snprintf(nkey, sizeof(nkey), "%s\x1f%s\x1f%s/%zu", g->key, g->receiver,
+	    in->kind, in->idx);
 	rv = ar_nflog_get(d->nflog, nkey, &e);
 	if (rv == AX_ENOMEM)
 		return rv;
 	need =
-	    needs_update(e, fs, w->send_resolved, g->repeat_interval_ms, tick);
+	    needs_update(e, fs, in->send_resolved, g->repeat_interval_ms, tick);
 	ar_nflog_entry_free(e);
 	if (!need)
 		return 0;
-	if (!w->send_resolved) {
+	if (!in->send_resolved) {
 		/* Only the firing alerts go out; with none, nothing is sent
 		 * but the log still records the state. */
 		sv = malloc((fs->n ? fs->n : 1) * sizeof(*sv));
@@ -380,17 +393,29 @@ static int notify_webhook(ar_dispatch_t *d, const ar_group_t *g,
 		nt.n = sn;
 		nt.external_url = d->core->external_url;
 		nt.now_ms = tick;
-		rv = ar_webhook_body(&nt, w, &body);
+		if (in->webhook) {
+			url = in->webhook->url;
+			rv = ar_webhook_body(&nt, in->webhook, &body);
+		} else {
+			const ar_pagerduty_cfg_t *pd = in->pagerduty;
+			int v1 = pd->service_key || pd->service_key_file;
+
+			rv = ar_pagerduty_body(
+			    &nt, pd, cref->tmpl, &body, &url, &err);
+			if (pd->url == NULL && !v1)
+				url = cref->cfg->global.pagerduty_url;
+			retry_403 = v1;
+		}
 		if (rv == 0)
-			rv = ar_http_post_retry(&w->http_config, w->url, body.p,
-			    body.len, deadline, &d->stopping, &err);
+			rv = ar_http_post_retry(in->http, url, body.p, body.len,
+			    deadline, &d->stopping, retry_403, &err);
 		ax_buf_fini(&body);
-		if (rv == 0)
-			ax_counter_inc(d->sent_total);
-		else {
-			ax_counter_inc(d->failed_total);
+		ax_counter_inc(in->webhook ? d->sent_total : d->pd_sent_total);
+		if (rv != 0) {
+			ax_counter_inc(
+			    in->webhook ? d->failed_total : d->pd_failed_total);
 			ax_log_error("notify failed", "receiver", g->receiver,
-			    "integration", "webhook", "group", g->key, "err",
+			    "integration", in->kind, "group", g->key, "err",
 			    err.msg);
 		}
 	}
@@ -490,13 +515,30 @@ static int flush(
 	ar_inhibit_snap_fini(&inh);
 	{
 		const ar_webhook_cfg_t *w = rcv->webhook.items;
+		const ar_pagerduty_cfg_t *pd = rcv->pagerduty.items;
 
-		for (i = 0; i < rcv->webhook.n &&
+		for (i = 0; i < rcv->webhook.n + rcv->pagerduty.n &&
 		     !__atomic_load_n(&d->stopping, __ATOMIC_RELAXED);
-		     i++)
-			if (notify_webhook(
-			        d, g, &w[i], i, &fs, tick, deadline) != 0)
+		     i++) {
+			integ_t in = {0};
+
+			if (i < rcv->webhook.n) {
+				in.kind = "webhook";
+				in.idx = i;
+				in.webhook = &w[i];
+				in.send_resolved = w[i].send_resolved;
+				in.http = &w[i].http_config;
+			} else {
+				in.kind = "pagerduty";
+				in.idx = i - rcv->webhook.n;
+				in.pagerduty = &pd[in.idx];
+				in.send_resolved = pd[in.idx].send_resolved;
+				in.http = &pd[in.idx].http_config;
+			}
+			if (notify_one(d, g, cref, &in, &fs, tick, deadline) !=
+			    0)
 				ok = 0;
+		}
 	}
 	ar_store_list_free(all, nall);
 	flush_set_fini(&fs);
@@ -665,6 +707,7 @@ int ar_dispatch_start(ar_core_t *core, ar_nflog_t *nflog, ax_metrics_t *metrics,
 	ar_dispatch_t *d = calloc(1, sizeof(*d));
 	static const char *const lbl[] = {"integration"};
 	static const char *const webhook[] = {"webhook"};
+	static const char *const pagerduty[] = {"pagerduty"};
 	ax_mfam_t *sent, *failed;
 	int i;
 
@@ -691,11 +734,14 @@ int ar_dispatch_start(ar_core_t *core, ar_nflog_t *nflog, ax_metrics_t *metrics,
 	    "The total number of failed notifications.", 1, lbl, NULL, 0);
 	d->sent_total = sent ? ax_mfam_with(sent, webhook) : NULL;
 	d->failed_total = failed ? ax_mfam_with(failed, webhook) : NULL;
+	d->pd_sent_total = sent ? ax_mfam_with(sent, pagerduty) : NULL;
+	d->pd_failed_total = failed ? ax_mfam_with(failed, pagerduty) : NULL;
 	d->groups_gauge = ax_metrics_gauge(metrics,
 	    "alertmanager_dispatcher_aggregation_groups",
 	    "Number of active aggregation groups");
 	d->workers = calloc((size_t)workers, sizeof(pthread_t));
 	if (d->sent_total == NULL || d->failed_total == NULL ||
+	    d->pd_sent_total == NULL || d->pd_failed_total == NULL ||
 	    d->groups_gauge == NULL || d->workers == NULL) {
 		ar_dispatch_stop(d);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");

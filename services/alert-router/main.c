@@ -20,6 +20,7 @@
 #include "alert-router/dispatch.h"
 #include "alert-router/nflog.h"
 #include "alert-router/route.h"
+#include "alert-router/tmpl.h"
 #include "ax_daemon.h"
 #include "ax_log.h"
 #include "ax_units.h"
@@ -31,16 +32,16 @@ static int check_sendable(const ar_config_t *c, ax_err_t *err)
 	size_t i;
 
 	for (i = 0; i < c->receivers.n; i++) {
-		const char *kind = r[i].pagerduty.n ? "pagerduty_configs"
-		    : r[i].email.n                  ? "email_configs"
-		    : r[i].slack.n                  ? "slack_configs"
-		                                    : NULL;
+		const char *kind = r[i].email.n ? "email_configs"
+		    : r[i].slack.n              ? "slack_configs"
+		                                : NULL;
 
 		if (kind)
 			return ax_err_set(err, AX_ECONFIG,
 			    "%s:%d:%d: receivers: receiver \"%s\": %s are "
 			    "not sent by this version of axon-alert-router "
-			    "(webhook_configs are); refusing rather than "
+			    "(webhook_configs and pagerduty_configs are); "
+			    "refusing rather than "
 			    "dropping its notifications",
 			    c->file, r[i].line, r[i].col, r[i].name, kind);
 	}
@@ -71,6 +72,19 @@ static int load_config(
 	}
 	ref->refs = 1;
 	ref->cfg = c;
+	/* templates: relative globs against the config file's directory */
+	{
+		char dir[4096];
+		const char *slash = strrchr(path, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s",
+		    slash ? (int)(slash - path) : 1, slash ? path : ".");
+		if ((rv = ar_tmpl_load((const char *const *)c->templates.v,
+		         c->templates.n, dir, &ref->tmpl, err)) != 0) {
+			ar_cfgref_unref(ref);
+			return rv;
+		}
+	}
 	*out = ref;
 	return 0;
 }

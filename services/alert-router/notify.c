@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
+#include "alert-router/tmpl.h"
 #include "ax_rw.h"
 #include "ax_units.h"
 
@@ -303,7 +306,7 @@ out:
 
 int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
     const char *body, size_t len, int64_t deadline_ms, const int *stop,
-    ax_err_t *err)
+    int retry_403, ax_err_t *err)
 {
 	int64_t backoff = 500, now;
 	unsigned seed = (unsigned)ax_mono_ms();
@@ -335,7 +338,9 @@ int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
 		}
 		if (st > 0) {
 			ax_err_set(err,
-			    st >= 500 || st == 429 ? AX_EAGAIN : AX_EPROTO,
+			    st >= 500 || st == 429 || (st == 403 && retry_403)
+			        ? AX_EAGAIN
+			        : AX_EPROTO,
 			    "%s: HTTP %d: %.200s", url, st,
 			    resp.p && ax_buf_ok(&resp) ? resp.p : "");
 			if (err->code == AX_EPROTO) {
@@ -368,4 +373,273 @@ int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
 		}
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
+}
+
+/* ---- PagerDuty ---- */
+
+#define PD_V1_URL                                                              \
+	"https://events.pagerduty.com/generic/2010-04-15/create_event.json"
+
+typedef struct pd_ctx {
+	const ax_tmpl_t *tmpl;
+	ax_tval_t *data;
+	ax_arena_t *arena;
+} pd_ctx_t;
+
+/* Render one config field; "" stays "". */
+static int pd_field(
+    const pd_ctx_t *tc, const char *text, ax_buf_t *out, ax_err_t *err)
+{
+	if (text == NULL || *text == '\0')
+		return 0;
+	return ar_tmpl_render(
+	    (ax_tmpl_t *)tc->tmpl, text, tc->data, tc->arena, out, err);
+}
+
+/* Append ,"key":"rendered" (unless empty and not keep_empty). */
+static int pd_put(const pd_ctx_t *tc, ax_buf_t *b, const char *key,
+    const char *text, int keep_empty, ax_err_t *err)
+{
+	ax_buf_t v = AX_BUF_INIT;
+	int rv = pd_field(tc, text, &v, err);
+
+	if (rv == 0 && (v.len > 0 || keep_empty)) {
+		ax_buf_printf(b, ",\"%s\":", key);
+		ax_buf_put_json_str(b, v.p ? v.p : "");
+	}
+	ax_buf_fini(&v);
+	return rv;
+}
+
+static void sha256_hex(const char *s, char out[65])
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	int i;
+
+	SHA256((const unsigned char *)s, strlen(s), d);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* At most n runes; when cut, the last one is an ellipsis. */
+static void truncate_runes(ax_buf_t *b, size_t n)
+{
+	size_t i, r = 0, total = 0;
+
+	for (i = 0; i < b->len; i++)
+		total += ((unsigned char)b->p[i] & 0xc0) != 0x80;
+	if (total <= n)
+		return;
+	for (i = 0; i < b->len; i++)
+		if (((unsigned char)b->p[i] & 0xc0) != 0x80 && r++ == n - 1)
+			break;
+	b->len = i;
+	b->p[i] = '\0';
+	ax_buf_puts(b, "\xe2\x80\xa6");
+}
+
+static const char *const pd_default_details[][2] = {
+    {"firing", "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}"},
+    {"num_firing", "{{ .Alerts.Firing | len }}"},
+    {"num_resolved", "{{ .Alerts.Resolved | len }}"},
+    {"resolved",
+        "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}"},
+};
+
+/* custom_details: the config's details plus Alertmanager's defaults
+ * (firing, resolved, num_firing, num_resolved) where not overridden. */
+static int pd_details(
+    const pd_ctx_t *tc, const ar_pagerduty_cfg_t *c, ax_buf_t *b, ax_err_t *err)
+{
+	size_t i, k, n = c->details.n + 4, out = 0;
+	int rv = 0;
+
+	ax_buf_putc(b, '{');
+	for (i = 0; i < n && rv == 0; i++) {
+		const char *key, *v;
+		ax_buf_t r = AX_BUF_INIT;
+
+		if (i < c->details.n) {
+			key = c->details.k[i];
+			v = c->details.v[i];
+		} else {
+			key = pd_default_details[i - c->details.n][0];
+			v = pd_default_details[i - c->details.n][1];
+			for (k = 0; k < c->details.n; k++)
+				if (strcmp(c->details.k[k], key) == 0)
+					break;
+			if (k < c->details.n)
+				continue;
+		}
+		rv = pd_field(tc, v, &r, err);
+		if (rv == 0) {
+			if (out++)
+				ax_buf_putc(b, ',');
+			ax_buf_put_json_str(b, key);
+			ax_buf_putc(b, ':');
+			ax_buf_put_json_str(b, r.p ? r.p : "");
+		} else {
+			char msg[AX_ERR_MSG_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			ax_err_set(err, AX_EINVAL,
+			    "\"%s\": failed to template \"%s\": %s", key, v,
+			    msg);
+		}
+		ax_buf_fini(&r);
+	}
+	ax_buf_putc(b, '}');
+	return rv;
+}
+
+static int pd_images_links(
+    const pd_ctx_t *tc, const ar_pagerduty_cfg_t *c, ax_buf_t *b, ax_err_t *err)
+{
+	const ar_pd_image_t *im = c->images.items;
+	const ar_pd_link_t *ln = c->links.items;
+	size_t i;
+	int rv = 0, any = 0;
+
+	for (i = 0; i < c->images.n && rv == 0; i++) {
+		ax_buf_t src = AX_BUF_INIT, alt = AX_BUF_INIT,
+		         href = AX_BUF_INIT;
+
+		rv = pd_field(tc, im[i].src, &src, err);
+		if (rv == 0)
+			rv = pd_field(tc, im[i].alt, &alt, err);
+		if (rv == 0)
+			rv = pd_field(tc, im[i].href, &href, err);
+		if (rv == 0 && src.len > 0) {
+			ax_buf_puts(
+			    b, any++ ? ",{\"src\":" : ",\"images\":[{\"src\":");
+			ax_buf_put_json_str(b, src.p);
+			ax_buf_puts(b, ",\"alt\":");
+			ax_buf_put_json_str(b, alt.p ? alt.p : "");
+			ax_buf_puts(b, ",\"href\":");
+			ax_buf_put_json_str(b, href.p ? href.p : "");
+			ax_buf_putc(b, '}');
+		}
+		ax_buf_fini(&src);
+		ax_buf_fini(&alt);
+		ax_buf_fini(&href);
+	}
+	if (any)
+		ax_buf_putc(b, ']');
+	any = 0;
+	for (i = 0; i < c->links.n && rv == 0; i++) {
+		ax_buf_t href = AX_BUF_INIT, text = AX_BUF_INIT;
+
+		rv = pd_field(tc, ln[i].href, &href, err);
+		if (rv == 0)
+			rv = pd_field(tc, ln[i].text, &text, err);
+		if (rv == 0 && href.len > 0) {
+			ax_buf_puts(b,
+			    any++ ? ",{\"href\":" : ",\"links\":[{\"href\":");
+			ax_buf_put_json_str(b, href.p);
+			ax_buf_puts(b, ",\"text\":");
+			ax_buf_put_json_str(b, text.p ? text.p : "");
+			ax_buf_putc(b, '}');
+		}
+		ax_buf_fini(&href);
+		ax_buf_fini(&text);
+	}
+	if (any)
+		ax_buf_putc(b, ']');
+	return rv;
+}
+
+int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
+    const struct ax_tmpl *tmpl, ax_buf_t *b, const char **url, ax_err_t *err)
+{
+	pd_ctx_t tc;
+	ax_buf_t key = AX_BUF_INIT, summary = AX_BUF_INIT;
+	char dedup[65], *secret = NULL;
+	size_t i, firing = 0;
+	int v1 = c->service_key || c->service_key_file, rv;
+	const char *rk = v1 ? c->service_key : c->routing_key;
+	const char *rkf = v1 ? c->service_key_file : c->routing_key_file;
+	const char *description = c->description
+	    ? c->description
+	    : "{{ template \"pagerduty.default.description\" .}}";
+	const char *client = c->client
+	    ? c->client
+	    : "{{ template \"pagerduty.default.client\" . }}";
+	const char *client_url = c->client_url
+	    ? c->client_url
+	    : "{{ template \"pagerduty.default.clientURL\" . }}";
+
+	for (i = 0; i < nt->n; i++)
+		firing += !nt->resolved[i];
+	tc.tmpl = tmpl;
+	if ((tc.arena = ax_arena_new()) == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	if ((tc.data = ar_tmpl_data(tc.arena, nt)) == NULL) {
+		ax_arena_free(tc.arena);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	if (rkf && (secret = ax_rw_read_secret_file(rkf, err)) == NULL) {
+		ax_arena_free(tc.arena);
+		return err->code;
+	}
+	sha256_hex(nt->group_key, dedup);
+	rv = pd_field(&tc, secret ? secret : rk, &key, err);
+	if (rv == 0 && key.len == 0)
+		rv = ax_err_set(err, AX_ECONFIG, "%s cannot be empty",
+		    v1 ? "service key" : "routing key");
+	if (rv == 0) {
+		ax_buf_printf(
+		    b, "{\"%s\":", v1 ? "service_key" : "routing_key");
+		ax_buf_put_json_str(b, key.p);
+		ax_buf_printf(b, ",\"%s\":\"%s\",\"%s\":\"%s\"",
+		    v1 ? "incident_key" : "dedup_key", dedup,
+		    v1 ? "event_type" : "event_action",
+		    firing ? "trigger" : "resolve");
+		rv = pd_field(&tc, description, &summary, err);
+	}
+	if (rv == 0)
+		truncate_runes(&summary, 1024);
+	if (rv == 0 && v1) {
+		ax_buf_puts(b, ",\"description\":");
+		ax_buf_put_json_str(b, summary.p ? summary.p : "");
+		ax_buf_puts(b, ",\"details\":");
+		rv = pd_details(&tc, c, b, err);
+	} else if (rv == 0) {
+		/* Alertmanager 0.25 sends the payload with resolves too */
+		ax_buf_puts(b, ",\"payload\":{\"summary\":");
+		ax_buf_put_json_str(b, summary.p ? summary.p : "");
+		rv = pd_put(
+		    &tc, b, "source", c->source ? c->source : client, 1, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "severity",
+			    c->severity ? c->severity : "error", 1, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "class", c->class_, 0, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "component", c->component, 0, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "group", c->group, 0, err);
+		if (rv == 0) {
+			ax_buf_puts(b, ",\"custom_details\":");
+			rv = pd_details(&tc, c, b, err);
+		}
+		ax_buf_putc(b, '}');
+	}
+	if (rv == 0)
+		rv = pd_put(&tc, b, "client", client, 0, err);
+	if (rv == 0)
+		rv = pd_put(&tc, b, "client_url", client_url, 0, err);
+	if (rv == 0 && !v1)
+		rv = pd_images_links(&tc, c, b, err);
+	ax_buf_putc(b, '}');
+	ax_buf_fini(&key);
+	ax_buf_fini(&summary);
+	free(secret);
+	ax_arena_free(tc.arena);
+	if (rv == 0 && !ax_buf_ok(b))
+		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	/* v1 always goes to PagerDuty's v1 endpoint, as in Alertmanager
+	 * (`url` is the v2 endpoint) */
+	if (rv == 0)
+		*url = v1 ? PD_V1_URL : c->url;
+	return rv;
 }

@@ -18,8 +18,9 @@
  * Sending: an HTTP POST with the integration's http_config (basic auth,
  * authorization/bearer token, files re-read for each send, TLS, proxy,
  * redirects), retried with exponential backoff (500 ms doubling to 30 s,
- * jittered) until the deadline: connection errors, 5xx and 429 are
- * retried, other 4xx are final.  Each attempt has at most 30 s and never
+ * jittered) until the deadline: connection errors, 5xx and 429 (and 403
+ * when retry_403, PagerDuty v1's rate limit) are retried, other 4xx are
+ * final.  Each attempt has at most 30 s and never
  * outlives the deadline; *stop (read atomically) set to non-zero aborts
  * the attempt in flight and the retries (shutdown).
  */
@@ -48,11 +49,31 @@ void ar_notify_sort(ar_alert_t **v, size_t n);
 int ar_webhook_body(
     const ar_notice_t *nt, const ar_webhook_cfg_t *w, ax_buf_t *out);
 
+/*
+ * PagerDuty: the Events API v2 body for a routing key (or the v1 body for
+ * a service key), as Alertmanager 0.25 builds it: event_action "trigger"
+ * while any alert fires, "resolve" when all are resolved; dedup_key (v1:
+ * incident_key) the SHA-256 of the group key in hex, so a resolve closes
+ * the incident its trigger opened; payload.summary from `description`
+ * (default the group subject "[FIRING:n] ..."), truncated to 1024
+ * characters; source from `source`, else `client`; severity (default
+ * "error"), class, component, group; custom_details from `details`
+ * (default firing/resolved lists and counts); images and links with an
+ * empty src/href dropped; client and client_url.  Every field is a
+ * template over the notice (tmpl.h).  OUT: the body in out, the URL in
+ * *url: v1's fixed endpoint (as Alertmanager, `url` applies to v2 only),
+ * the config's `url`, or NULL for v2 without one (the caller uses
+ * global.pagerduty_url).
+ */
+struct ax_tmpl;
+int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
+    const struct ax_tmpl *tmpl, ax_buf_t *out, const char **url, ax_err_t *err);
+
 /* POST body to url with http_config h, retrying until deadline_ms (wall
  * clock).  0 on a 2xx; otherwise err says why (the last status and the
  * start of the answer). */
 int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
     const char *body, size_t len, int64_t deadline_ms, const int *stop,
-    ax_err_t *err);
+    int retry_403, ax_err_t *err);
 
 #endif
