@@ -128,7 +128,11 @@ void ax_labels_free(ax_labels_t *ls)
 
 const char *ax_labels_get(const ax_labels_t *ls, const char *name)
 {
-	uint32_t lo = 0, hi = ls->n;
+	uint32_t lo = 0, hi;
+
+	if (ls == NULL)
+		return NULL; /* an absent set has no labels */
+	hi = ls->n;
 
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;

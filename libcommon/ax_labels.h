@@ -56,7 +56,8 @@ ax_labels_t *ax_labels_dup(const ax_labels_t *ls);
 /* Free; NULL is a no-op. */
 void ax_labels_free(ax_labels_t *ls);
 
-/* The value of name, or NULL when absent.  Borrowed from ls. */
+/* The value of name, or NULL when absent (or ls is NULL).  Borrowed
+ * from ls. */
 const char *ax_labels_get(const ax_labels_t *ls, const char *name);
 
 /* Prometheus' labels.Hash over the whole set. */

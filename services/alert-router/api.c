@@ -10,6 +10,7 @@
 
 #include "alert-router/dispatch.h"
 #include "alert-router/inhibit.h"
+#include "alert-router/topo.h"
 #include "ax_amatch.h"
 #include "ax_tmpl.h"
 #include "ax_log.h"
@@ -150,10 +151,16 @@ static int view_open(view_t *v, ar_core_t *core)
 	v->now = ax_now_ms();
 	if (ar_store_list(&core->store, &v->alerts, &v->n) != 0)
 		return AX_ENOMEM;
-	if (ar_inhibit_snap_build(
-	        &v->inhibit, core->cfg, v->alerts, v->n, v->now) != 0) {
-		ar_store_list_free(v->alerts, v->n);
-		return AX_ENOMEM;
+	{
+		ar_graph_t *g = ar_topo_graph(core->topo);
+		int rv = ar_inhibit_snap_build(
+		    &v->inhibit, core->cfg, v->alerts, v->n, v->now, g);
+
+		ar_graph_unref(g);
+		if (rv != 0) {
+			ar_store_list_free(v->alerts, v->n);
+			return AX_ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -469,19 +476,95 @@ static int labels_valid(const ax_labels_t *ls, char *msg, size_t cap)
 	return 1;
 }
 
-/* Merge into the store and hand the merged alert to the dispatcher. */
-static int store_and_dispatch(ar_core_t *core, ar_alert_t *a)
+/* Hand stored alerts to the dispatcher, after the whole batch is in the
+ * store: a group flushing at once (its alert older than group_wait) then
+ * already sees, for inhibition and for what a cause suppresses, every
+ * alert that came with it. */
+static int dispatch_all(ar_core_t *core, ar_alert_t **v, size_t n)
 {
-	ar_alert_t *stored = NULL;
-	int rv = ar_store_put(&core->store, a, &stored);
+	size_t i;
+	int rv = 0;
 
-	if (rv == 0 && core->dispatch) {
-		pthread_rwlock_rdlock(&core->mu);
-		rv = ar_dispatch_alert(core->dispatch, core->root, stored);
-		pthread_rwlock_unlock(&core->mu);
-	}
-	ar_alert_unref(stored);
+	if (core->dispatch == NULL)
+		return 0;
+	pthread_rwlock_rdlock(&core->mu);
+	for (i = 0; i < n && rv == 0; i++)
+		if (v[i])
+			rv =
+			    ar_dispatch_alert(core->dispatch, core->root, v[i]);
+	pthread_rwlock_unlock(&core->mu);
 	return rv;
+}
+
+ar_alert_t *ar_api_alert_new(ax_labels_t *labels, ax_labels_t *ann, char *url,
+    int64_t starts, int64_t ends, int64_t now, int64_t resolve_timeout)
+{
+	int timeout = 0;
+
+	if (starts == 0)
+		starts = ends ? ends : now;
+	if (ends == 0) {
+		timeout = 1;
+		ends = now + resolve_timeout;
+	}
+	return ar_alert_new(labels, ann, url, starts, ends, now, timeout);
+}
+
+size_t ar_api_ingest(ar_core_t *core, ar_alert_t **alerts, size_t n,
+    int64_t now, ax_buf_t *errs, size_t *nerr, int *internal)
+{
+	ar_alert_t **stored = calloc(n ? n : 1, sizeof(*stored));
+	size_t k, accepted = 0;
+	char msg[1024];
+
+	if (stored == NULL) {
+		ax_buf_printf(errs, "out of memory");
+		*nerr += n;
+		*internal = 1;
+		return 0;
+	}
+	/* Validate and store the valid ones (Alertmanager's best effort). */
+	for (k = 0; k < n; k++) {
+		ar_alert_t *a = alerts[k];
+		char why[1100];
+
+		if (a->ends_ms > now)
+			ax_counter_inc(core->received_firing);
+		else
+			ax_counter_inc(core->received_resolved);
+		if (a->ends_ms < a->starts_ms)
+			snprintf(why, sizeof(why),
+			    "start time must be before end time");
+		else if (!labels_valid(a->labels, msg, sizeof(msg)))
+			snprintf(
+			    why, sizeof(why), "invalid label set: %s", msg);
+		else if (a->labels == NULL || a->labels->n == 0)
+			snprintf(why, sizeof(why),
+			    "at least one label pair required");
+		else if (!labels_valid(a->annotations, msg, sizeof(msg)))
+			snprintf(
+			    why, sizeof(why), "invalid annotations: %s", msg);
+		else if (ar_store_put(&core->store, a, &stored[k]) != 0) {
+			snprintf(why, sizeof(why), "out of memory");
+			*internal = 1;
+		} else {
+			accepted++;
+			continue;
+		}
+		ax_counter_inc(core->invalid);
+		ax_buf_printf(
+		    errs, "%salerts[%zu]: %s", *nerr ? "; " : "", k, why);
+		(*nerr)++;
+	}
+	if (dispatch_all(core, stored, n) != 0) {
+		ax_buf_printf(errs, "%sout of memory while grouping alerts",
+		    *nerr ? "; " : "");
+		*internal = 1;
+	}
+	for (k = 0; k < n; k++)
+		ar_alert_unref(stored[k]);
+	free(stored);
+	return accepted;
 }
 
 static void post_alerts(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
@@ -558,18 +641,8 @@ static void post_alerts(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 			snprintf(msg, sizeof(msg), "out of memory");
 			goto bad;
 		}
-		{
-			int timeout = 0;
-
-			if (starts == 0)
-				starts = ends ? ends : now;
-			if (ends == 0) {
-				timeout = 1;
-				ends = now + resolve_timeout;
-			}
-			alerts[i] = ar_alert_new(
-			    labels, ann, url, starts, ends, now, timeout);
-		}
+		alerts[i] = ar_api_alert_new(
+		    labels, ann, url, starts, ends, now, resolve_timeout);
 		if (alerts[i] == NULL) {
 			snprintf(msg, sizeof(msg), "out of memory");
 			goto bad;
@@ -577,35 +650,12 @@ static void post_alerts(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 		i++;
 	}
 	cJSON_Delete(body);
-	/* Validate and store the valid ones (Alertmanager's best effort). */
-	for (k = 0; k < n; k++) {
-		ar_alert_t *a = alerts[k];
-		char why[512];
+	{
+		int internal = 0;
 
-		if (a->ends_ms > now)
-			ax_counter_inc(core->received_firing);
-		else
-			ax_counter_inc(core->received_resolved);
-		if (a->ends_ms < a->starts_ms)
-			snprintf(why, sizeof(why),
-			    "start time must be before end time");
-		else if (!labels_valid(a->labels, msg, sizeof(msg)))
-			snprintf(
-			    why, sizeof(why), "invalid label set: %s", msg);
-		else if (a->labels == NULL || a->labels->n == 0)
-			snprintf(why, sizeof(why),
-			    "at least one label pair required");
-		else if (!labels_valid(a->annotations, msg, sizeof(msg)))
-			snprintf(
-			    why, sizeof(why), "invalid annotations: %s", msg);
-		else if (store_and_dispatch(core, a) != 0)
-			snprintf(why, sizeof(why), "out of memory");
-		else
-			continue;
-		ax_counter_inc(core->invalid);
-		ax_buf_printf(
-		    &errs, "%salerts[%zu]: %s", nerr ? "; " : "", k, why);
-		nerr++;
+		ar_api_ingest(core, alerts, n, now, &errs, &nerr, &internal);
+		if (internal && nerr == 0)
+			nerr = 1; /* grouping failed: say so */
 	}
 	for (k = 0; k < n; k++)
 		ar_alert_unref(alerts[k]);
@@ -636,31 +686,10 @@ typedef struct gent {
 	size_t ai;            /* index into the view */
 } gent_t;
 
-/* model.LabelSet.Before. */
-static int labels_before(const ax_labels_t *a, const ax_labels_t *b)
-{
-	uint32_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
-
-	if (na != nb)
-		return na < nb ? -1 : 1;
-	for (i = 0; i < na; i++) {
-		int c = strcmp(a->l[i].name, b->l[i].name);
-
-		/* The first differing name: the set that has the smaller one
-		 * "has" it and the other lacks it. */
-		if (c != 0)
-			return c < 0 ? 1 : -1;
-		c = strcmp(a->l[i].value, b->l[i].value);
-		if (c != 0)
-			return c < 0 ? -1 : 1;
-	}
-	return 0;
-}
-
 static int cmp_gent(const void *x, const void *y)
 {
 	const gent_t *a = x, *b = y;
-	int c = labels_before(a->glabels, b->glabels);
+	int c = ar_labels_before(a->glabels, b->glabels);
 
 	if (c == 0)
 		c = strcmp(a->route->receiver, b->route->receiver);
@@ -672,30 +701,6 @@ static int cmp_gent(const void *x, const void *y)
 		c = a->alert->fp < b->alert->fp ? -1
 		                                : a->alert->fp > b->alert->fp;
 	return c;
-}
-
-/* The group labels of an alert under route r. */
-static ax_labels_t *group_labels(const ar_route_t *r, const ax_labels_t *ls)
-{
-	ax_label_t pairs[128];
-	size_t n = 0, i;
-	ax_labels_t *out = NULL;
-	ax_err_t err;
-
-	if (r->group_by_all)
-		return ax_labels_dup(ls);
-	for (i = 0; r->group_by && i < r->group_by->n && n < 128; i++) {
-		const char *v = ax_labels_get(ls, r->group_by->v[i]);
-
-		if (v) {
-			pairs[n].name = r->group_by->v[i];
-			pairs[n].value = v;
-			n++;
-		}
-	}
-	if (ax_labels_new(pairs, n, &out, &err) != 0)
-		return NULL;
-	return out;
 }
 
 static void get_groups(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
@@ -752,8 +757,8 @@ static void get_groups(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 			ents[nent].route = routes.v[j];
 			ents[nent].alert = v.alerts[i];
 			ents[nent].ai = i;
-			ents[nent].glabels =
-			    group_labels(routes.v[j], v.alerts[i]->labels);
+			ents[nent].glabels = ar_route_group_labels(
+			    routes.v[j], v.alerts[i]->labels);
 			if (ents[nent].glabels == NULL)
 				oom = 1;
 			else

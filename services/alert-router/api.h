@@ -57,6 +57,7 @@ ar_cfgref_t *ar_cfgref_ref(ar_cfgref_t *r);
 void ar_cfgref_unref(ar_cfgref_t *r);
 
 struct ar_dispatch;
+struct ar_topo;
 
 typedef struct ar_core {
 	pthread_rwlock_t mu;
@@ -66,10 +67,26 @@ typedef struct ar_core {
 	ar_store_t store;
 	ar_silences_t silences;
 	struct ar_dispatch *dispatch; /* NULL: alerts are only stored */
+	struct ar_topo *topo;         /* NULL: no dependency graph */
 	char *external_url;
 	int64_t start_ms;
 	ax_metric_t *received_firing, *received_resolved, *invalid;
 } ar_core_t;
+
+/* A new alert as Alertmanager's ingestion completes it: a missing
+ * start is now (or the end, when only that is given), a missing end is
+ * now + resolve_timeout (marked as a timeout); updated now.  Takes
+ * labels, ann and url.  NULL when out of memory. */
+ar_alert_t *ar_api_alert_new(ax_labels_t *labels, ax_labels_t *ann, char *url,
+    int64_t starts, int64_t ends, int64_t now, int64_t resolve_timeout);
+/* Validate (end not before start, labels present and valid, valid
+ * annotations), store and dispatch alerts[0..n) (borrowed); the valid
+ * ones are kept even when others fail.  Each failure is appended to errs
+ * as "alerts[i]: why" and counted in *nerr.  Returns how many were
+ * accepted.  *internal is set when something failed for want of memory
+ * (worth retrying).  Used by the HTTP API and the nng ingestion. */
+size_t ar_api_ingest(ar_core_t *core, ar_alert_t **alerts, size_t n,
+    int64_t now, ax_buf_t *errs, size_t *nerr, int *internal);
 
 /* Register the API routes on srv and the alertmanager_* metrics. */
 int ar_api_register(ar_core_t *core, ax_http_server_t *srv,

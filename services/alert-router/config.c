@@ -1684,6 +1684,112 @@ static int decode_root_route(
 	return 0;
 }
 
+/* ---- axon_alert_router ---- */
+
+static const ax_cfg_field_t topo_fields[] = {
+    {.name = "enabled",
+        .type = AX_CFG_BOOL,
+        .offset = offsetof(ar_topo_cfg_t, enabled)},
+    {.name = "service_label",
+        .type = AX_CFG_STRING,
+        .flags = AX_CFG_NONEMPTY,
+        .offset = offsetof(ar_topo_cfg_t, service_label)},
+    {.name = "cause_matchers",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(ar_topo_cfg_t, cause_text)},
+    {.name = "symptom_matchers",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(ar_topo_cfg_t, symptom_text)},
+    {.name = "hold_down",
+        .type = AX_CFG_DURATION,
+        .offset = offsetof(ar_topo_cfg_t, hold_down_ms)},
+    {0},
+};
+
+static void topo_free(void *p)
+{
+	ar_topo_cfg_t *t = p;
+
+	ax_cfg_free_fields(topo_fields, t);
+	ax_amatchers_free(&t->cause);
+	ax_amatchers_free(&t->symptom);
+}
+
+static int decode_topo(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	ar_topo_cfg_t *t = dst;
+	static const ar_kv_t none = {0};
+	int rv;
+
+	topo_free(t);
+	memset(t, 0, sizeof(*t));
+	t->enabled = 1;
+	t->hold_down_ms = 5 * 60 * 1000;
+	if ((rv = ax_cfg_decode(c, n, path, topo_fields, t, err)) != 0)
+		return rv;
+	if (t->service_label == NULL &&
+	    (t->service_label = strdup("service")) == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	if (!label_name_ok(t->service_label))
+		return ax_cfg_errorf(c, map_get(c, n, "service_label", NULL),
+		    path, err, "invalid label name \"%s\"", t->service_label);
+	if (t->cause_text.n == 0 &&
+	    (rv = ax_amatchers_add(
+	         &t->cause, AX_AM_EQ, "severity", "critical", err)) != 0)
+		return rv;
+	if ((rv = build_matchers(c, n, path, &none, &none, &t->cause_text,
+	         "cause_matchers", &t->cause, err)) != 0)
+		return rv;
+	return build_matchers(c, n, path, &none, &none, &t->symptom_text,
+	    "symptom_matchers", &t->symptom, err);
+}
+
+static const ax_cfg_field_t axon_fields[] = {
+    {.name = "ingest_listen",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(ar_axon_cfg_t, ingest_listen),
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
+    {.name = "discoverer",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(ar_axon_cfg_t, discoverer),
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
+    {.name = "discoverer_publish",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(ar_axon_cfg_t, discoverer_publish),
+        .decode = ax_cfg_decode_nng_addr,
+        .free_fn = ax_cfg_free_str},
+    {.name = "topology_inhibition",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(ar_axon_cfg_t, topology),
+        .decode = decode_topo,
+        .free_fn = topo_free},
+    {0},
+};
+
+static int decode_axon(
+    ax_cfg_t *c, yaml_node_t *n, const char *path, void *dst, ax_err_t *err)
+{
+	ar_axon_cfg_t *a = dst;
+	int rv;
+
+	if ((rv = ax_cfg_decode(c, n, path, axon_fields, a, err)) != 0)
+		return rv;
+	if (a->topology.enabled && (!a->discoverer || !a->discoverer_publish))
+		return ax_cfg_errorf(c, n, path, err,
+		    "topology_inhibition needs discoverer and "
+		    "discoverer_publish (the graph comes from "
+		    "axon-discoverer)");
+	return 0;
+}
+
+static void axon_free(void *p)
+{
+	ax_cfg_free_fields(axon_fields, p);
+}
+
 /* ---- the file ---- */
 
 static const ax_cfg_field_t own[] = {
@@ -1724,6 +1830,11 @@ static const ax_cfg_field_t own[] = {
         .elem_size = sizeof(ar_time_interval_t),
         .decode = decode_time_interval,
         .free_fn = time_interval_free},
+    {.name = "axon_alert_router",
+        .type = AX_CFG_CUSTOM,
+        .offset = offsetof(ar_config_t, axon),
+        .decode = decode_axon,
+        .free_fn = axon_free},
     {0},
 };
 

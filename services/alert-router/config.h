@@ -25,6 +25,15 @@
  *     target_matchers, equal;
  *   - time_intervals: name, time_intervals[] of times, weekdays,
  *     days_of_month, months, years, location.
+ * axon_alert_router (Axon's own section): ingest_listen (nng address the
+ * REP socket for AlertBatch requests from axon-ruler listens on),
+ * discoverer (nng address of the
+ * discoverer's control socket), discoverer_publish (its PUB socket), and
+ * topology_inhibition: enabled (true), service_label ("service"),
+ * cause_matchers (['severity="critical"']), symptom_matchers (none: any
+ * alert), hold_down (5m).  Topology inhibition needs the discoverer
+ * addresses.
+ *
  * Every receiver and time interval a route names must exist.  Unknown
  * fields and bad values are errors as "file:line:col: path: why".
  *
@@ -206,6 +215,26 @@ typedef struct ar_route_cfg {
 	char *path; /* "route.routes[1]" for messages */
 } ar_route_cfg_t;
 
+/* axon_alert_router.topology_inhibition: alerts of services that depend
+ * (transitively, by the discoverer's graph) on a service with a firing
+ * cause alert are inhibited. */
+typedef struct ar_topo_cfg {
+	int enabled;                   /* true when the section is present */
+	char *service_label;           /* "service" */
+	ax_cfg_strings_t cause_text;   /* ['severity="critical"'] */
+	ax_cfg_strings_t symptom_text; /* [] : every alert */
+	int64_t hold_down_ms;          /* 5m */
+	ax_amatchers_t cause, symptom; /* built */
+} ar_topo_cfg_t;
+
+/* The alert router's own section, axon_alert_router. */
+typedef struct ar_axon_cfg {
+	char *ingest_listen;      /* nng REP for AlertBatch from axon-ruler */
+	char *discoverer;         /* nng: the discoverer's control socket */
+	char *discoverer_publish; /* nng: its PUB socket (topic deps) */
+	ar_topo_cfg_t topology;
+} ar_axon_cfg_t;
+
 typedef struct ar_config {
 	char *file;
 	char *original; /* the file's text, for GET /api/v2/status */
@@ -217,6 +246,7 @@ typedef struct ar_config {
 	ax_cfg_strings_t templates;
 	ax_cfg_list_t time_intervals; /* ar_time_interval_t */
 	ax_cfg_list_t mute_time_intervals;
+	ar_axon_cfg_t axon;
 } ar_config_t;
 
 /* Load and validate path.  OUT: *out, owned by the caller.  quiet: no

@@ -13,6 +13,7 @@
 #include "alert-router/api.h"
 #include "alert-router/inhibit.h"
 #include "alert-router/notify.h"
+#include "alert-router/topo.h"
 #include "ax_hmap.h"
 #include "ax_log.h"
 #include "ax_units.h"
@@ -123,29 +124,6 @@ static void go_quote(ax_buf_t *b, const char *s)
 	ax_buf_putc(b, '"');
 }
 
-static ax_labels_t *group_labels(const ar_route_t *r, const ax_labels_t *ls)
-{
-	ax_label_t pairs[128];
-	size_t n = 0, i;
-	ax_labels_t *out = NULL;
-	ax_err_t err;
-
-	if (r->group_by_all)
-		return ax_labels_dup(ls);
-	for (i = 0; r->group_by && i < r->group_by->n && n < 128; i++) {
-		const char *v = ax_labels_get(ls, r->group_by->v[i]);
-
-		if (v) {
-			pairs[n].name = r->group_by->v[i];
-			pairs[n].value = v;
-			n++;
-		}
-	}
-	if (ax_labels_new(pairs, n, &out, &err) != 0)
-		return NULL;
-	return out;
-}
-
 static ar_group_t *group_new(
     const ar_route_t *r, ax_labels_t *labels, char *key, int64_t now)
 {
@@ -192,7 +170,7 @@ int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
 		return rv;
 	for (i = 0; i < routes.n && rv == 0; i++) {
 		const ar_route_t *r = routes.v[i];
-		ax_labels_t *gl = group_labels(r, a->labels);
+		ax_labels_t *gl = ar_route_group_labels(r, a->labels);
 		ax_buf_t key = AX_BUF_INIT;
 		ar_group_t *g;
 		ar_alert_t *old = NULL;
@@ -306,10 +284,19 @@ typedef struct flush_set {
 	size_t n;
 	uint64_t *firing_h, *resolved_h;
 	size_t nf, nr;
+	/* topology inhibition: what the group's cause alerts suppress */
+	size_t sup_alerts;
+	char **sup_svc;
+	size_t n_sup_svc;
 } flush_set_t;
 
 static void flush_set_fini(flush_set_t *fs)
 {
+	size_t i;
+
+	for (i = 0; i < fs->n_sup_svc; i++)
+		free(fs->sup_svc[i]);
+	free(fs->sup_svc);
 	free(fs->v);
 	free(fs->resolved);
 	free(fs->firing_h);
@@ -393,6 +380,9 @@ static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
 		nt.n = sn;
 		nt.external_url = d->core->external_url;
 		nt.now_ms = tick;
+		nt.suppressed_alerts = fs->sup_alerts;
+		nt.suppressed_services = fs->sup_svc;
+		nt.n_suppressed_services = fs->n_sup_svc;
 		if (in->webhook) {
 			url = in->webhook->url;
 			rv = ar_webhook_body(&nt, in->webhook, &body);
@@ -453,6 +443,51 @@ static int muted_by_time(
 	return !active;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What the firing cause alerts among fs suppress: the alerts of all[]
+ * they inhibit by topology, counted, and their services. */
+static int suppressed(const ar_inhibit_snap_t *inh, flush_set_t *fs,
+    ar_alert_t **all, size_t nall, int64_t tick)
+{
+	size_t i, k;
+
+	for (i = 0; i < nall; i++) {
+		const ar_alert_t *cause;
+		const char *svc;
+		char **nv;
+
+		if (ar_alert_resolved(all[i], tick) ||
+		    !ar_inhibit_topo_check(inh, all[i]->labels, &cause))
+			continue;
+		for (k = 0; k < fs->n; k++)
+			if (fs->v[k] == cause && !fs->resolved[k])
+				break;
+		if (k == fs->n)
+			continue; /* suppressed by a cause of another group */
+		fs->sup_alerts++;
+		svc = ax_labels_get(all[i]->labels, inh->topo->service_label);
+		for (k = 0; k < fs->n_sup_svc; k++)
+			if (strcmp(fs->sup_svc[k], svc) == 0)
+				break;
+		if (k < fs->n_sup_svc)
+			continue;
+		nv = realloc(fs->sup_svc, (fs->n_sup_svc + 1) * sizeof(*nv));
+		if (nv == NULL)
+			return AX_ENOMEM;
+		fs->sup_svc = nv;
+		if ((nv[fs->n_sup_svc] = strdup(svc)) == NULL)
+			return AX_ENOMEM;
+		fs->n_sup_svc++;
+	}
+	if (fs->n_sup_svc > 1)
+		qsort(fs->sup_svc, fs->n_sup_svc, sizeof(char *), cmp_str);
+	return 0;
+}
+
 /* Flush g with its alerts snap[0..n) at tick.  1 when every integration
  * succeeded (or had nothing to do). */
 static int flush(
@@ -485,8 +520,15 @@ static int flush(
 	    fs.resolved_h == NULL ||
 	    ar_store_list(&core->store, &all, &nall) != 0)
 		goto oom;
-	if (ar_inhibit_snap_build(&inh, cref->cfg, all, nall, tick) != 0)
-		goto oom;
+	{
+		ar_graph_t *gr = ar_topo_graph(core->topo);
+		int rv =
+		    ar_inhibit_snap_build(&inh, cref->cfg, all, nall, tick, gr);
+
+		ar_graph_unref(gr);
+		if (rv != 0)
+			goto oom;
+	}
 	for (i = 0; i < n; i++) {
 		char **ids = NULL;
 		size_t nids = 0, k;
@@ -511,6 +553,10 @@ static int flush(
 		else
 			fs.firing_h[fs.nf++] = ax_labels_hash(snap[i]->labels);
 		fs.n++;
+	}
+	if (inh.topo && suppressed(&inh, &fs, all, nall, tick) != 0) {
+		ar_inhibit_snap_fini(&inh);
+		goto oom;
 	}
 	ar_inhibit_snap_fini(&inh);
 	{

@@ -18,9 +18,11 @@
 #include "alert-router/api.h"
 #include "alert-router/config.h"
 #include "alert-router/dispatch.h"
+#include "alert-router/ingest.h"
 #include "alert-router/nflog.h"
 #include "alert-router/route.h"
 #include "alert-router/tmpl.h"
+#include "alert-router/topo.h"
 #include "ax_daemon.h"
 #include "ax_log.h"
 #include "ax_units.h"
@@ -99,6 +101,7 @@ static void free_config(void *c)
 
 typedef struct ar_state {
 	ar_core_t core;
+	ar_ingest_t *ingest;
 	ar_nflog_t nflog;
 	int nflog_open;
 	pthread_t gc_thread;
@@ -123,7 +126,16 @@ static void *gc_main(void *arg)
 		if (s->stopping)
 			break;
 		pthread_mutex_unlock(&s->gc_mu);
-		ar_store_gc(&s->core.store, ax_now_ms() - ALERT_GC_AFTER_MS);
+		{
+			/* resolved causes are kept through their hold-down */
+			int64_t keep = ALERT_GC_AFTER_MS;
+
+			pthread_rwlock_rdlock(&s->core.mu);
+			if (s->core.cfg->axon.topology.hold_down_ms > keep)
+				keep = s->core.cfg->axon.topology.hold_down_ms;
+			pthread_rwlock_unlock(&s->core.mu);
+			ar_store_gc(&s->core.store, ax_now_ms() - keep);
+		}
 		ar_silences_gc(&s->core.silences, ax_now_ms());
 		pthread_mutex_lock(&s->gc_mu);
 	}
@@ -179,6 +191,15 @@ static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		return rv;
 	}
 	s->nflog_open = 1;
+	/* the dependency graph, when the discoverer is configured */
+	if (s->core.cfg->axon.discoverer &&
+	    s->core.cfg->axon.discoverer_publish &&
+	    (rv = ar_topo_start(dir, s->core.cfg->axon.discoverer,
+	         s->core.cfg->axon.discoverer_publish, ax_daemon_metrics(d),
+	         &s->core.topo, err)) != 0) {
+		ar_stop(d);
+		return rv;
+	}
 	if ((rv = ar_route_build(s->core.cfg, &s->core.root, err)) != 0 ||
 	    (rv = ar_api_register(&s->core, ax_daemon_http(d),
 	         ax_daemon_metrics(d), err)) != 0 ||
@@ -192,7 +213,18 @@ static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		return ax_err_set(err, AX_EINTERNAL, "cannot start a thread");
 	}
 	s->gc_started = 1;
+	if (s->core.cfg->axon.ingest_listen &&
+	    (rv = ar_ingest_start(&s->core, s->core.cfg->axon.ingest_listen,
+	         &s->ingest, err)) != 0) {
+		ar_stop(d);
+		return rv;
+	}
 	return 0;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
 static int ar_reload(ax_daemon_t *d, void *newp, ax_err_t *err)
@@ -202,7 +234,15 @@ static int ar_reload(ax_daemon_t *d, void *newp, ax_err_t *err)
 	int rv;
 
 	ar_cfgref_t *ref = newp;
+	const ar_axon_cfg_t *oa = &s->core.cfg->axon, *na = &ref->cfg->axon;
 
+	if (!same_str(oa->ingest_listen, na->ingest_listen) ||
+	    !same_str(oa->discoverer, na->discoverer) ||
+	    !same_str(oa->discoverer_publish, na->discoverer_publish))
+		return ax_err_set(err, AX_ECONFIG,
+		    "axon_alert_router.ingest_listen, discoverer and "
+		    "discoverer_publish take effect at restart; the running "
+		    "ones stay");
 	if ((rv = ar_route_build(ref->cfg, &root, err)) != 0)
 		return rv;
 	pthread_rwlock_wrlock(&s->core.mu);
@@ -233,7 +273,9 @@ static void ar_stop(ax_daemon_t *d)
 		pthread_mutex_unlock(&s->gc_mu);
 		pthread_join(s->gc_thread, NULL);
 	}
+	ar_ingest_stop(s->ingest);
 	ar_dispatch_stop(s->core.dispatch);
+	ar_topo_stop(s->core.topo);
 	if (s->nflog_open)
 		ar_nflog_close(&s->nflog);
 	ar_route_free(s->core.root);

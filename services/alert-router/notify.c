@@ -17,25 +17,6 @@
 
 /* ---- order ---- */
 
-/* model.LabelSet.Before */
-static int labels_before(const ax_labels_t *a, const ax_labels_t *b)
-{
-	uint32_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
-
-	if (na != nb)
-		return na < nb ? -1 : 1;
-	for (i = 0; i < na; i++) {
-		int c = strcmp(a->l[i].name, b->l[i].name);
-
-		if (c != 0)
-			return c < 0 ? 1 : -1;
-		c = strcmp(a->l[i].value, b->l[i].value);
-		if (c != 0)
-			return c < 0 ? -1 : 1;
-	}
-	return 0;
-}
-
 static int cmp_alert(const void *x, const void *y)
 {
 	const ar_alert_t *a = *(ar_alert_t *const *)x;
@@ -57,7 +38,7 @@ static int cmp_alert(const void *x, const void *y)
 		if ((c = strcmp(av, bv)) != 0)
 			return c;
 	}
-	return labels_before(a->labels, b->labels);
+	return ar_labels_before(a->labels, b->labels);
 }
 
 void ar_notify_sort(ar_alert_t **v, size_t n)
@@ -105,21 +86,6 @@ static void put_time(ax_buf_t *b, int64_t ms)
 		t[end + 1] = '\0';
 	}
 	ax_buf_printf(b, "\"%s\"", t);
-}
-
-static void put_labels(ax_buf_t *b, const ax_labels_t *ls)
-{
-	uint32_t i;
-
-	ax_buf_putc(b, '{');
-	for (i = 0; ls && i < ls->n; i++) {
-		if (i)
-			ax_buf_putc(b, ',');
-		ax_buf_put_json_str(b, ls->l[i].name);
-		ax_buf_putc(b, ':');
-		ax_buf_put_json_str(b, ls->l[i].value);
-	}
-	ax_buf_putc(b, '}');
 }
 
 /* Labels (or annotations) every alert has with the same value. */
@@ -173,9 +139,9 @@ int ar_webhook_body(
 		ax_buf_printf(b,
 		    "%s{\"status\":\"%s\",\"labels\":", i ? "," : "",
 		    nt->resolved[i] ? "resolved" : "firing");
-		put_labels(b, a->labels);
+		ax_labels_put_json(a->labels, b);
 		ax_buf_puts(b, ",\"annotations\":");
-		put_labels(b, a->annotations);
+		ax_labels_put_json(a->annotations, b);
 		ax_buf_puts(b, ",\"startsAt\":");
 		put_time(b, a->starts_ms);
 		ax_buf_puts(b, ",\"endsAt\":");
@@ -187,7 +153,7 @@ int ar_webhook_body(
 		    (unsigned long long)a->fp);
 	}
 	ax_buf_puts(b, "],\"groupLabels\":");
-	put_labels(b, nt->group_labels);
+	ax_labels_put_json(nt->group_labels, b);
 	ax_buf_puts(b, ",\"commonLabels\":");
 	put_common(b, nt->alerts, nt->n, 0);
 	ax_buf_puts(b, ",\"commonAnnotations\":");
@@ -196,7 +162,19 @@ int ar_webhook_body(
 	ax_buf_put_json_str(b, nt->external_url ? nt->external_url : "");
 	ax_buf_puts(b, ",\"version\":\"4\",\"groupKey\":");
 	ax_buf_put_json_str(b, nt->group_key);
-	ax_buf_printf(b, ",\"truncatedAlerts\":%zu}", nt->n - n);
+	ax_buf_printf(b, ",\"truncatedAlerts\":%zu", nt->n - n);
+	if (nt->suppressed_alerts > 0) {
+		ax_buf_printf(b,
+		    ",\"axonSuppressed\":{\"alerts\":%zu,\"services\":[",
+		    nt->suppressed_alerts);
+		for (i = 0; i < nt->n_suppressed_services; i++) {
+			if (i)
+				ax_buf_putc(b, ',');
+			ax_buf_put_json_str(b, nt->suppressed_services[i]);
+		}
+		ax_buf_puts(b, "]}");
+	}
+	ax_buf_putc(b, '}');
 	return ax_buf_ok(b) ? 0 : AX_ENOMEM;
 }
 
@@ -448,13 +426,33 @@ static const char *const pd_default_details[][2] = {
 
 /* custom_details: the config's details plus Alertmanager's defaults
  * (firing, resolved, num_firing, num_resolved) where not overridden. */
-static int pd_details(
-    const pd_ctx_t *tc, const ar_pagerduty_cfg_t *c, ax_buf_t *b, ax_err_t *err)
+/* "a, b, c" */
+static void join_services(const ar_notice_t *nt, ax_buf_t *b)
+{
+	size_t i;
+
+	for (i = 0; i < nt->n_suppressed_services; i++) {
+		if (i)
+			ax_buf_puts(b, ", ");
+		ax_buf_puts(b, nt->suppressed_services[i]);
+	}
+}
+
+static int pd_details(const pd_ctx_t *tc, const ar_notice_t *nt,
+    const ar_pagerduty_cfg_t *c, ax_buf_t *b, ax_err_t *err)
 {
 	size_t i, k, n = c->details.n + 4, out = 0;
 	int rv = 0;
 
 	ax_buf_putc(b, '{');
+	if (nt->suppressed_alerts > 0) {
+		ax_buf_printf(b,
+		    "\"suppressed_alerts\":\"%zu\",\"suppressed_services\":\"",
+		    nt->suppressed_alerts);
+		join_services(nt, b);
+		ax_buf_putc(b, '"');
+		out++;
+	}
 	for (i = 0; i < n && rv == 0; i++) {
 		const char *key, *v;
 		ax_buf_t r = AX_BUF_INIT;
@@ -596,13 +594,23 @@ int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
 		    firing ? "trigger" : "resolve");
 		rv = pd_field(&tc, description, &summary, err);
 	}
+	/* topology inhibition: the page says what it stands for */
+	if (rv == 0 && nt->suppressed_alerts > 0 && c->description == NULL) {
+		ax_buf_printf(&summary,
+		    "; %zu alert%s from %zu dependent service%s suppressed: ",
+		    nt->suppressed_alerts,
+		    nt->suppressed_alerts == 1 ? "" : "s",
+		    nt->n_suppressed_services,
+		    nt->n_suppressed_services == 1 ? "" : "s");
+		join_services(nt, &summary);
+	}
 	if (rv == 0)
 		truncate_runes(&summary, 1024);
 	if (rv == 0 && v1) {
 		ax_buf_puts(b, ",\"description\":");
 		ax_buf_put_json_str(b, summary.p ? summary.p : "");
 		ax_buf_puts(b, ",\"details\":");
-		rv = pd_details(&tc, c, b, err);
+		rv = pd_details(&tc, nt, c, b, err);
 	} else if (rv == 0) {
 		/* Alertmanager 0.25 sends the payload with resolves too */
 		ax_buf_puts(b, ",\"payload\":{\"summary\":");
@@ -620,7 +628,7 @@ int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
 			rv = pd_put(&tc, b, "group", c->group, 0, err);
 		if (rv == 0) {
 			ax_buf_puts(b, ",\"custom_details\":");
-			rv = pd_details(&tc, c, b, err);
+			rv = pd_details(&tc, nt, c, b, err);
 		}
 		ax_buf_putc(b, '}');
 	}

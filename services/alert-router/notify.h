@@ -13,7 +13,10 @@
  *    "version":"4","groupKey","truncatedAlerts"}
  * Times are RFC 3339 (fraction without trailing zeros); an unset end is
  * "0001-01-01T00:00:00Z".  max_alerts keeps the first N alerts and counts
- * the rest in truncatedAlerts.
+ * the rest in truncatedAlerts.  Axon adds "axonSuppressed":
+ * {"alerts": N, "services": [...]} when the group's cause alert suppresses
+ * dependents' alerts (topology inhibition); receivers that do not know it
+ * ignore it.
  *
  * Sending: an HTTP POST with the integration's http_config (basic auth,
  * authorization/bearer token, files re-read for each send, TLS, proxy,
@@ -40,6 +43,11 @@ typedef struct ar_notice {
 	size_t n;
 	const char *external_url;
 	int64_t now_ms;
+	/* topology inhibition: for a group with a firing cause alert, the
+	 * alerts its cause suppresses and their services (sorted) */
+	size_t suppressed_alerts;
+	char **suppressed_services;
+	size_t n_suppressed_services;
 } ar_notice_t;
 
 /* Sort alerts (and nothing else) into Alertmanager's notification order. */
@@ -58,7 +66,10 @@ int ar_webhook_body(
  * (default the group subject "[FIRING:n] ..."), truncated to 1024
  * characters; source from `source`, else `client`; severity (default
  * "error"), class, component, group; custom_details from `details`
- * (default firing/resolved lists and counts); images and links with an
+ * (default firing/resolved lists and counts, plus suppressed_alerts and
+ * suppressed_services under topology inhibition, when the default summary
+ * also ends "; N alerts from M dependent services suppressed: a, b");
+ * images and links with an
  * empty src/href dropped; client and client_url.  Every field is a
  * template over the notice (tmpl.h).  OUT: the body in out, the URL in
  * *url: v1's fixed endpoint (as Alertmanager, `url` applies to v2 only),

@@ -264,3 +264,31 @@ void ar_route_format_matching(
 	ax_buf_puts(b, "\n\n");
 	ax_buf_fini(&indent);
 }
+
+ax_labels_t *ar_route_group_labels(const ar_route_t *r, const ax_labels_t *ls)
+{
+	ax_label_t *pairs;
+	size_t n = 0, i;
+	ax_labels_t *out = NULL;
+	ax_err_t err;
+
+	if (r->group_by_all)
+		return ax_labels_dup(ls);
+	pairs = calloc(
+	    r->group_by && r->group_by->n ? r->group_by->n : 1, sizeof(*pairs));
+	if (pairs == NULL)
+		return NULL;
+	for (i = 0; r->group_by && i < r->group_by->n; i++) {
+		const char *v = ax_labels_get(ls, r->group_by->v[i]);
+
+		if (v) {
+			pairs[n].name = r->group_by->v[i];
+			pairs[n].value = v;
+			n++;
+		}
+	}
+	if (ax_labels_new(pairs, n, &out, &err) != 0)
+		out = NULL;
+	free(pairs);
+	return out;
+}

@@ -57,6 +57,11 @@ int ar_route_match(
     const ar_route_t *root, const ax_labels_t *ls, ar_route_vec_t *out);
 void ar_route_vec_fini(ar_route_vec_t *v);
 
+/* The labels an alert with ls is grouped by under route r: all of them
+ * with group_by '...', else those of group_by it has.  OUT: a new label
+ * set owned by the caller; NULL when out of memory. */
+ax_labels_t *ar_route_group_labels(const ar_route_t *r, const ax_labels_t *ls);
+
 /* "Routing tree:\n.\n└── default-route  receiver: x\n..." as amtool. */
 void ar_route_format_tree(const ar_route_t *root, ax_buf_t *b);
 /* "Matching routes:\n.\n..." as `amtool config routes test --tree`. */

@@ -41,6 +41,25 @@ uint64_t ar_fingerprint(const ax_labels_t *ls)
 	return h;
 }
 
+int ar_labels_before(const ax_labels_t *a, const ax_labels_t *b)
+{
+	uint32_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	for (i = 0; i < na; i++) {
+		int c = strcmp(a->l[i].name, b->l[i].name);
+
+		/* the set that has the smaller name comes after the other */
+		if (c != 0)
+			return c < 0 ? 1 : -1;
+		c = strcmp(a->l[i].value, b->l[i].value);
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
 ar_alert_t *ar_alert_new(ax_labels_t *labels, ax_labels_t *annotations,
     char *url, int64_t starts_ms, int64_t ends_ms, int64_t updated_ms,
     int timeout)

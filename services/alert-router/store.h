@@ -55,6 +55,11 @@ int ar_alert_resolved(const ar_alert_t *a, int64_t now_ms);
  * reference, or NULL on allocation failure. */
 ar_alert_t *ar_alert_merge(const ar_alert_t *a, const ar_alert_t *b);
 
+/* Go's model.LabelSet.Before: fewer labels first; otherwise at the first
+ * difference, the set lacking the smaller name first, or the smaller
+ * value first.  <0, 0, >0. */
+int ar_labels_before(const ax_labels_t *a, const ax_labels_t *b);
+
 typedef struct ar_store {
 	pthread_mutex_t mu;
 	ax_u64map_t alerts; /* fp -> ar_alert_t* */

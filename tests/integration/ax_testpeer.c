@@ -22,6 +22,10 @@
  *       send one SampleBatch: ex_series{i="0".."SERIES-1"} = i at TS_MS,
  *       each with an exemplar {trace_id="trace-<i>"} = i/10 at TS_MS - 500;
  *       print the ack status and accepted count
+ *   ax-testpeer alert-batch ADDR JSON [VERSION]
+ *       send one axon.v1.AlertBatch to an alert router over nng, built
+ *       from a JSON list of {"labels":{},"annotations":{},"startsAt":MS,
+ *       "endsAt":MS,"generatorURL":""}; print the ack as JSON
  *   ax-testpeer http-file ADDR FILE [CONTENT-TYPE]
  *       serve FILE (as JSON, or CONTENT-TYPE) at every GET path on ADDR
  *       (host:port) until killed: a stand-in for a peer daemon's API
@@ -73,6 +77,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <math.h>
+#include "axon/v1/alerts.pb-c.h"
 #include "axon/v1/query.pb-c.h"
 #include "axon/v1/samples.pb-c.h"
 
@@ -321,6 +326,93 @@ static int batch_load(int argc, char **argv)
 	}
 	printf("acked=%llu\n", (unsigned long long)k);
 	fclose(out);
+	ax_msg_client_close(c);
+	return 0;
+}
+
+static Axon__V1__Label **json_labels(const cJSON *o, size_t *n)
+{
+	const cJSON *e;
+	Axon__V1__Label **v;
+	size_t i = 0;
+
+	*n = (size_t)cJSON_GetArraySize(o);
+	v = calloc(*n + 1, sizeof(*v));
+	cJSON_ArrayForEach(e, o)
+	{
+		v[i] = calloc(1, sizeof(**v));
+		axon__v1__label__init(v[i]);
+		v[i]->name = e->string;
+		v[i]->value = cJSON_IsString(e) ? e->valuestring : "";
+		i++;
+	}
+	return v;
+}
+
+static int alert_batch(int argc, char **argv)
+{
+	Axon__V1__AlertBatch b = AXON__V1__ALERT_BATCH__INIT;
+	Axon__V1__AlertBatchAck *ack;
+	ax_msg_opts_t o;
+	ax_msg_client_t *c;
+	ax_err_t err;
+	cJSON *j;
+	const cJSON *e;
+	size_t i = 0;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: alert-batch ADDR JSON [VERSION]\n");
+		return 2;
+	}
+	if ((j = cJSON_Parse(argv[3])) == NULL || !cJSON_IsArray(j)) {
+		fprintf(stderr, "alert-batch: JSON must be a list\n");
+		return 2;
+	}
+	b.version = argc > 4 ? (uint32_t)atoi(argv[4]) : 1;
+	b.sender_id = "ax-testpeer";
+	b.batch_id = 42;
+	b.n_alerts = (size_t)cJSON_GetArraySize(j);
+	b.alerts = calloc(b.n_alerts + 1, sizeof(*b.alerts));
+	cJSON_ArrayForEach(e, j)
+	{
+		Axon__V1__Alert *a = calloc(1, sizeof(*a));
+		const cJSON *t;
+
+		axon__v1__alert__init(a);
+		a->labels =
+		    json_labels(cJSON_GetObjectItem(e, "labels"), &a->n_labels);
+		a->annotations = json_labels(
+		    cJSON_GetObjectItem(e, "annotations"), &a->n_annotations);
+		if ((t = cJSON_GetObjectItem(e, "startsAt")) &&
+		    cJSON_IsNumber(t))
+			a->starts_at_ms = (int64_t)t->valuedouble;
+		if ((t = cJSON_GetObjectItem(e, "endsAt")) && cJSON_IsNumber(t))
+			a->ends_at_ms = (int64_t)t->valuedouble;
+		if ((t = cJSON_GetObjectItem(e, "generatorURL")) &&
+		    cJSON_IsString(t))
+			a->generator_url = t->valuestring;
+		b.alerts[i++] = a;
+	}
+	ax_msg_opts_defaults(&o);
+	o.timeout_ms = 3000;
+	if (ax_msg_client_open(argv[2], &o, &c, &err) != 0 ||
+	    ax_msg_call(c, &b.base, &axon__v1__alert_batch_ack__descriptor,
+	        (ProtobufCMessage **)&ack, &err) != 0) {
+		fprintf(stderr, "alert-batch: %s\n", err.msg);
+		return 1;
+	}
+	printf("{\"batch_id\":%llu,\"accepted\":%u,\"invalid\":%u,"
+	       "\"retry\":%s,\"message\":",
+	    (unsigned long long)ack->batch_id, ack->accepted, ack->invalid,
+	    ack->retry ? "true" : "false");
+	{
+		ax_buf_t m = AX_BUF_INIT;
+
+		ax_buf_put_json_str(&m, ack->message ? ack->message : "");
+		printf("%s}\n", m.p ? m.p : "\"\"");
+		ax_buf_fini(&m);
+	}
+	protobuf_c_message_free_unpacked(&ack->base, NULL);
 	ax_msg_client_close(c);
 	return 0;
 }
@@ -783,7 +875,8 @@ static int ns_ok(const cJSON *obj, const char *ns)
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "namespace");
 
-	return ns == NULL || (cJSON_IsString(v) && strcmp(v->valuestring, ns) == 0);
+	return ns == NULL ||
+	    (cJSON_IsString(v) && strcmp(v->valuestring, ns) == 0);
 }
 
 static const char *k8s_gone =
@@ -796,7 +889,7 @@ static void *k8s_conn(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	char req[8192], path[2048] = "", auth[512] = "", res[64] = "",
-	    ns[128] = "";
+	                ns[128] = "";
 	size_t len = 0;
 	const char *q, *dir = g_k8s_dir;
 	long rv = 0;
@@ -826,8 +919,9 @@ static void *k8s_conn(void *arg)
 		snprintf(want, sizeof(want), "Bearer %s", tok);
 		free(tok);
 		if (strcmp(auth, want) != 0) {
-			send_str(fd, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0"
-			             "\r\nConnection: close\r\n\r\n");
+			send_str(fd,
+			    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0"
+			    "\r\nConnection: close\r\n\r\n");
 			close(fd);
 			return NULL;
 		}
@@ -843,8 +937,9 @@ static void *k8s_conn(void *arg)
 	}
 	if (strcmp(res, "pods") && strcmp(res, "endpoints") &&
 	    strcmp(res, "services")) {
-		send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
-		             "Connection: close\r\n\r\n");
+		send_str(fd,
+		    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+		    "Connection: close\r\n\r\n");
 		close(fd);
 		return NULL;
 	}
@@ -858,8 +953,9 @@ static void *k8s_conn(void *arg)
 		list = body ? cJSON_Parse(body) : NULL;
 		free(body);
 		if (list == NULL)
-			list = cJSON_Parse("{\"metadata\":{\"resourceVersion\":\"1\"},"
-			                   "\"items\":[]}");
+			list = cJSON_Parse(
+			    "{\"metadata\":{\"resourceVersion\":\"1\"},"
+			    "\"items\":[]}");
 		items = cJSON_GetObjectItemCaseSensitive(list, "items");
 		for (i = (size_t)cJSON_GetArraySize(items); i > 0; i--)
 			if (!ns_ok(cJSON_GetArrayItem(items, (int)i - 1),
@@ -878,8 +974,9 @@ static void *k8s_conn(void *arg)
 		close(fd);
 		return NULL;
 	}
-	send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-	             "Connection: close\r\n\r\n");
+	send_str(fd,
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\n\r\n");
 	{
 		long sent = rv;
 		int64_t end = ax_mono_ms() + 30000;
@@ -893,8 +990,8 @@ static void *k8s_conn(void *arg)
 			}
 			snprintf(wp, sizeof(wp), "%s/%s.watch", dir, res);
 			body = slurp(wp);
-			for (line = body ? strtok_r(body, "\n", &save) : NULL; line;
-			     line = strtok_r(NULL, "\n", &save)) {
+			for (line = body ? strtok_r(body, "\n", &save) : NULL;
+			     line; line = strtok_r(NULL, "\n", &save)) {
 				long lrv = atol(line);
 				const char *js = strchr(line, ' ');
 				cJSON *ev;
@@ -902,10 +999,12 @@ static void *k8s_conn(void *arg)
 				if (lrv <= sent || js == NULL)
 					continue;
 				ev = cJSON_Parse(js + 1);
-				if (ev && ns_ok(cJSON_GetObjectItemCaseSensitive(
-				                    ev, "object"),
-				              ns[0] ? ns : NULL)) {
-					if (send_all(fd, js + 1, strlen(js + 1)) != 0 ||
+				if (ev &&
+				    ns_ok(cJSON_GetObjectItemCaseSensitive(
+				              ev, "object"),
+				        ns[0] ? ns : NULL)) {
+					if (send_all(fd, js + 1,
+					        strlen(js + 1)) != 0 ||
 					    send_all(fd, "\n", 1) != 0) {
 						cJSON_Delete(ev);
 						free(body);
@@ -950,7 +1049,8 @@ static int k8s_api(const char *addr, const char *dir)
 
 		if (c < 0)
 			continue;
-		if (pthread_create(&th, NULL, k8s_conn, (void *)(intptr_t)c) == 0)
+		if (pthread_create(&th, NULL, k8s_conn, (void *)(intptr_t)c) ==
+		    0)
 			pthread_detach(th);
 		else
 			close(c);
@@ -978,31 +1078,32 @@ static void *fault_conn(void *arg)
 		send_str(fd, hdr);
 		send_str(fd, ok_body);
 		break;
-	case 1: /* hang: never answers */
-		sleep(20);
-		break;
+	case 1: /* hang: never answers */ sleep(20); break;
 	case 2: /* 500 */
-		send_str(fd, "HTTP/1.1 500 Internal Server Error\r\n"
-		             "Content-Length: 4\r\nConnection: close\r\n\r\n"
-		             "boom");
+		send_str(fd,
+		    "HTTP/1.1 500 Internal Server Error\r\n"
+		    "Content-Length: 4\r\nConnection: close\r\n\r\n"
+		    "boom");
 		break;
 	case 3: /* garbage */
-		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-		             "Content-Length: 23\r\nConnection: close\r\n\r\n"
-		             "this is { not metrics\n\n");
+		send_str(fd,
+		    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		    "Content-Length: 23\r\nConnection: close\r\n\r\n"
+		    "this is { not metrics\n\n");
 		break;
-	case 4: /* big: 4 MiB of valid samples, over the limit */
+	case 4:   /* big: 4 MiB of valid samples, over the limit */
 	case 6: { /* a million series */
 		char line[64];
 		int i, n = mode == 4 ? 200000 : 1000000;
 
-		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
-		             "version=0.0.4\r\nConnection: close\r\n\r\n");
+		send_str(fd,
+		    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+		    "version=0.0.4\r\nConnection: close\r\n\r\n");
 		ax_buf_t chunk = AX_BUF_INIT;
 
 		for (i = 0; i < n; i++) {
-			snprintf(line, sizeof(line), "fault_series{i=\"%d\"} 1\n",
-			    i);
+			snprintf(line, sizeof(line),
+			    "fault_series{i=\"%d\"} 1\n", i);
 			ax_buf_puts(&chunk, line);
 			if (chunk.len >= 65536 || i == n - 1) {
 				if (send_all(fd, chunk.p, chunk.len) != 0)
@@ -1014,9 +1115,10 @@ static void *fault_conn(void *arg)
 		break;
 	}
 	case 5: /* closes mid-body */
-		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
-		             "version=0.0.4\r\nContent-Length: 100000\r\n"
-		             "Connection: close\r\n\r\nfault_half 1\nfault_");
+		send_str(fd,
+		    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+		    "version=0.0.4\r\nContent-Length: 100000\r\n"
+		    "Connection: close\r\n\r\nfault_half 1\nfault_");
 		break;
 	}
 	close(fd);
@@ -1515,6 +1617,8 @@ int main(int argc, char **argv)
 			g_file_ctype = argv[4];
 		return http_file(argv[2], argv[3]);
 	}
+	if (argc >= 2 && strcmp(argv[1], "alert-batch") == 0)
+		return alert_batch(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "batch-exemplars") == 0)
 		return batch_exemplars(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "rw-sink") == 0)
