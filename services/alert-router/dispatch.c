@@ -48,6 +48,7 @@ struct ar_dispatch {
 	pthread_t *workers;
 	int nworkers, started_workers, timer_started;
 	int stopping;
+	int kick; /* something changed since the timer last looked */
 	ax_metric_t *sent_total, *failed_total, *groups_gauge;
 	ax_metric_t *pd_sent_total, *pd_failed_total;
 };
@@ -225,6 +226,7 @@ int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
 		if (!g->has_flushed && a->starts_ms + g->group_wait_ms < now &&
 		    g->next_ms > now)
 			g->next_ms = now;
+		d->kick = 1;
 		pthread_cond_signal(&d->timer_cv);
 		pthread_mutex_unlock(&d->mu);
 	}
@@ -517,7 +519,11 @@ static int flush(
 	fs.firing_h = malloc((n ? n : 1) * sizeof(uint64_t));
 	fs.resolved_h = malloc((n ? n : 1) * sizeof(uint64_t));
 	if (fs.v == NULL || fs.resolved == NULL || fs.firing_h == NULL ||
-	    fs.resolved_h == NULL ||
+	    fs.resolved_h == NULL)
+		goto oom;
+	/* every stored alert is needed only to find inhibiting ones */
+	if ((cref->cfg->inhibit_rules.n > 0 ||
+	        (cref->cfg->axon.topology.enabled && core->topo)) &&
 	    ar_store_list(&core->store, &all, &nall) != 0)
 		goto oom;
 	{
@@ -643,6 +649,7 @@ static void *worker_main(void *arg)
 			ar_alert_unref(snap[i]);
 		free(snap);
 		g->flushing = 0;
+		d->kick = 1;
 		pthread_cond_signal(&d->timer_cv);
 		group_unref(g);
 	}
@@ -737,11 +744,18 @@ static void *timer_main(void *arg)
 			pthread_mutex_lock(&d->mu);
 			last_sync = now;
 		}
+		/* a change while the lock was let go (nflog sync) would have
+		 * signalled nobody: look again instead of sleeping */
+		if (d->kick) {
+			d->kick = 0;
+			continue;
+		}
 		if (wake <= now)
 			wake = now + 1;
 		ts.tv_sec = wake / 1000;
 		ts.tv_nsec = (wake % 1000) * 1000000L;
 		pthread_cond_timedwait(&d->timer_cv, &d->mu, &ts);
+		d->kick = 0;
 	}
 	pthread_mutex_unlock(&d->mu);
 	return NULL;

@@ -4,6 +4,7 @@
 #include "alert-router/notify.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,10 +204,44 @@ static int abort_cb(
 	return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
 }
 
+/* One easy handle per sending thread, reset between sends: its
+ * connection cache keeps connections to a receiver alive from one
+ * notification to the next.  Freed when the thread exits. */
+static pthread_key_t curl_key;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_key_free(void *p)
+{
+	curl_easy_cleanup(p);
+}
+
+static void curl_key_init(void)
+{
+	pthread_key_create(&curl_key, curl_key_free);
+}
+
+static CURL *thread_curl(void)
+{
+	CURL *c;
+
+	pthread_once(&curl_once, curl_key_init);
+	c = pthread_getspecific(curl_key);
+	if (c) {
+		curl_easy_reset(c);
+		return c;
+	}
+	if ((c = curl_easy_init()) != NULL &&
+	    pthread_setspecific(curl_key, c) != 0) {
+		curl_easy_cleanup(c);
+		c = NULL;
+	}
+	return c;
+}
+
 static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
     size_t len, long timeout_ms, const int *stop, ax_buf_t *resp, ax_err_t *err)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = thread_curl();
 	struct curl_slist *hdrs = NULL;
 	char *secret = NULL, hdr[4200], *pw = NULL;
 	long status = 0;
@@ -278,7 +313,6 @@ out:
 	free(secret);
 	free(pw);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
 	return (int)status;
 }
 

@@ -5,8 +5,13 @@
 # writes build/bench/results.json and build/bench/benchmarks.md (copied to
 # docs/benchmarks.md by `make bench`).
 #
+# Then axon-alert-router against Debian's Alertmanager 0.25: alerts
+# ingested per second, and a burst of ALERTS alerts in GROUPS_N groups to
+# the last group's webhook notification (tests/bench/alertbench.py).
+#
 # Sizes (environment): TARGETS (100) x SERIES (1000) per target, INTERVAL
-# (10s), WARMUP (15 s), MEASURE (45 s), QUERY_RUNS (20).
+# (10s), WARMUP (15 s), MEASURE (45 s), QUERY_RUNS (20), ALERTS (10000),
+# GROUPS_N (1000).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/build/bin
@@ -230,9 +235,57 @@ parse=$("$T/ax-bench-parse" --seconds 3 "${bodies[@]}" | tail -1)
 P_MBS=$(echo "$parse" | awk '{ print $1 }')
 P_SPS=$(echo "$parse" | awk '{ print $3 }')
 
-row() { # NAME UNIT AXON REF BETTER
-	jq -n --arg n "$1" --arg u "$2" --argjson a "$3" --argjson r "$4" --arg b "$5" \
-		'{name: $n, unit: $u, axon: $a, reference: $r, reference_system: (if $r == null then null else "prometheus-2.42" end),
+# the alert router against Alertmanager 0.25: ingest rate, and a burst of
+# ALERTS alerts in GROUPS groups to the last group's notification
+ALERTS=${ALERTS:-10000}
+GROUPS_N=${GROUPS_N:-1000}
+run_alerts() { # SYSTEM
+	local sys=$1 port sink base
+	port=$(freeport); sink=$(freeport)
+	base="http://127.0.0.1:$port"
+	cat >"$TMP/am-ingest.yml" <<YML
+route:
+  receiver: none
+  group_by: [alertname, g]
+  group_wait: 1h
+receivers:
+  - name: none
+YML
+	cat >"$TMP/am-burst.yml" <<YML
+route:
+  receiver: hook
+  group_by: [alertname, g]
+  group_wait: 0s
+  group_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs: [{url: "http://127.0.0.1:$sink/hook"}]
+YML
+	for phase in ingest burst; do
+		if [ "$sys" = alertmanager ]; then
+			start "am_$phase" prometheus-alertmanager --config.file="$TMP/am-$phase.yml" \
+				--web.listen-address="127.0.0.1:$port" --storage.path="$TMP/am-$phase" --cluster.listen-address=
+		else
+			start "am_$phase" "$BIN/axon-alert-router" --config.file="$TMP/am-$phase.yml" \
+				--web.listen-address="127.0.0.1:$port" --storage.path="$TMP/ar-$phase"
+		fi
+		wait_http "$base/-/ready"
+		if [ "$phase" = ingest ]; then
+			printf -v "A_${sys}_ingest" '%s' "$(python3 "$TOP/tests/bench/alertbench.py" ingest "$base" "$ALERTS" 100)"
+		else
+			printf -v "A_${sys}_burst" '%s' "$(python3 "$TOP/tests/bench/alertbench.py" burst "$base" "$sink" "$GROUPS_N" $((ALERTS / GROUPS_N)))"
+		fi
+		local pv="am_${phase}_PID"
+		kill "${!pv}" 2>/dev/null || true
+		wait "${!pv}" 2>/dev/null || true
+	done
+}
+run_alerts alertmanager
+run_alerts axon
+
+row() { # NAME UNIT AXON REF BETTER [REFERENCE-SYSTEM]
+	jq -n --arg n "$1" --arg u "$2" --argjson a "$3" --argjson r "$4" --arg b "$5" --arg rs "${6:-prometheus-2.42}" \
+		'{name: $n, unit: $u, axon: $a, reference: $r, reference_system: (if $r == null then null else $rs end),
 		  ratio: (if $r == null or $r == 0 then null else ($a / $r * 1000 | round / 1000) end), better: $b}'
 }
 per_series() { awk -v k="$1" -v n="$2" 'BEGIN { printf "%.0f", k * 1024 / n }'; }
@@ -248,6 +301,8 @@ per_series() { awk -v k="$1" -v n="$2" 'BEGIN { printf "%.0f", k * 1024 / n }'; 
 	row "agent mode: CPU per million samples remote-written (vs --enable-feature=agent)" "CPU-seconds" "$R_axon_agent" "$R_prometheus_agent" lower
 	row "parser throughput, real exporter bodies, one core" "MB/s" "$P_MBS" null higher
 	row "parser throughput, samples" "samples/s" "$P_SPS" null higher
+	row "alert router: alerts ingested per second (POST /api/v2/alerts, batches of 100; reference: Alertmanager 0.25)" "alerts/s" "$A_axon_ingest" "$A_alertmanager_ingest" higher alertmanager-0.25
+	row "alert router: burst of $ALERTS alerts in $GROUPS_N groups to the last notification (group_wait 0s; reference: Alertmanager 0.25)" "s" "$A_axon_burst" "$A_alertmanager_burst" lower alertmanager-0.25
 } | jq -s '{figures: .}' >"$OUT/results.json"
 
 rev=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -265,7 +320,9 @@ rev=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "|---|---|---|---|---|---|"
 	jq -r '.figures[] | "| \(.name) | \(.unit) | \(.axon) | \(.reference // "—") | \(.ratio // "—") | \(.better) |"' "$OUT/results.json"
 	echo
-	echo "Rows still to come (issue \"make bench\"): scrape capacity at 5,000 targets x 200 series, the alert-router against Alertmanager 0.25, and \`make bench-large\` (1M series)."
+	echo "The two alert-router rows compare with Debian's Alertmanager $(prometheus-alertmanager --version 2>&1 | awk 'NR == 1 { print $3 }') (reference column), same machine, same run."
+	echo
+	echo "Rows still to come (issue \"make bench\"): scrape capacity at 5,000 targets x 200 series, and \`make bench-large\` (1M series)."
 } >"$OUT/benchmarks.md"
 echo
 column -t -s '|' <<<"$(jq -r '.figures[] | "\(.name)|\(.unit)|\(.axon)|\(.reference // "-")|\(.ratio // "-")|\(.better)"' "$OUT/results.json")"
