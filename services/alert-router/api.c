@@ -482,16 +482,12 @@ static int labels_valid(const ax_labels_t *ls, char *msg, size_t cap)
  * alert that came with it. */
 static int dispatch_all(ar_core_t *core, ar_alert_t **v, size_t n)
 {
-	size_t i;
-	int rv = 0;
+	int rv;
 
 	if (core->dispatch == NULL)
 		return 0;
 	pthread_rwlock_rdlock(&core->mu);
-	for (i = 0; i < n && rv == 0; i++)
-		if (v[i])
-			rv =
-			    ar_dispatch_alert(core->dispatch, core->root, v[i]);
+	rv = ar_dispatch_alerts(core->dispatch, core->root, v, n);
 	pthread_rwlock_unlock(&core->mu);
 	return rv;
 }

@@ -160,7 +160,8 @@ static uint64_t fp_key(uint64_t fp)
 
 /* ---- feeding ---- */
 
-int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
+static int insert_locked(
+    ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
 {
 	ar_route_vec_t routes = {0};
 	int64_t now = ax_now_ms();
@@ -195,7 +196,6 @@ int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
 			rv = AX_ENOMEM;
 			break;
 		}
-		pthread_mutex_lock(&d->mu);
 		g = ax_hmap_get(&d->groups, key.p, key.len);
 		if (g == NULL) {
 			char *ks = ax_buf_take(&key, NULL);
@@ -204,7 +204,6 @@ int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
 			if (g == NULL ||
 			    ax_hmap_put(&d->groups, g->key, strlen(g->key), g,
 			        NULL) != 0) {
-				pthread_mutex_unlock(&d->mu);
 				group_unref(g);
 				rv = AX_ENOMEM;
 				break;
@@ -228,10 +227,30 @@ int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
 			g->next_ms = now;
 		d->kick = 1;
 		pthread_cond_signal(&d->timer_cv);
-		pthread_mutex_unlock(&d->mu);
 	}
 	ar_route_vec_fini(&routes);
 	return rv;
+}
+
+/* Lock once around the inserts: the timer cannot flush a group between
+ * two alerts of one batch. */
+int ar_dispatch_alerts(
+    ar_dispatch_t *d, const ar_route_t *root, ar_alert_t **v, size_t n)
+{
+	size_t i;
+	int rv = 0;
+
+	pthread_mutex_lock(&d->mu);
+	for (i = 0; i < n && rv == 0; i++)
+		if (v[i])
+			rv = insert_locked(d, root, v[i]);
+	pthread_mutex_unlock(&d->mu);
+	return rv;
+}
+
+int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a)
+{
+	return ar_dispatch_alerts(d, root, &a, 1);
 }
 
 /* Drop all groups (lock held); in-flight flushes keep their references. */

@@ -48,6 +48,10 @@ void ar_dispatch_stop(ar_dispatch_t *d);
 /* Feed a stored alert (borrowed; groups take references) along the
  * routes of root (the caller holds the core's read lock). */
 int ar_dispatch_alert(ar_dispatch_t *d, const ar_route_t *root, ar_alert_t *a);
+/* The same for a batch, under one lock, so that no group flushes between
+ * two of its alerts (NULL entries skipped). */
+int ar_dispatch_alerts(
+    ar_dispatch_t *d, const ar_route_t *root, ar_alert_t **v, size_t n);
 /* After a reload: drop every group and feed all stored alerts again
  * along the new tree, as Alertmanager restarts its dispatcher (the
  * notification log keeps this from notifying twice). */
