@@ -654,6 +654,33 @@ int ax_cfg_decode(ax_cfg_t *c, yaml_node_t *node, const char *path,
 	return 0;
 }
 
+void ax_cfg_strings_free(ax_cfg_strings_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+int ax_cfg_strings_copy(ax_cfg_strings_t *dst, const ax_cfg_strings_t *src)
+{
+	size_t i;
+
+	dst->n = 0;
+	dst->v = calloc(src->n ? src->n : 1, sizeof(char *));
+	if (dst->v == NULL)
+		return AX_ENOMEM;
+	for (i = 0; i < src->n; i++) {
+		if ((dst->v[i] = strdup(src->v[i])) == NULL)
+			return AX_ENOMEM;
+		dst->n = i + 1;
+	}
+	return 0;
+}
+
 static void free_field(const ax_cfg_field_t *f, void *base)
 {
 	void *dst = (char *)base + f->offset;
@@ -671,17 +698,7 @@ static void free_field(const ax_cfg_field_t *f, void *base)
 		ax_labels_free(*(ax_labels_t **)dst);
 		*(ax_labels_t **)dst = NULL;
 		break;
-	case AX_CFG_STRINGS: {
-		ax_cfg_strings_t *s = dst;
-		size_t i;
-
-		for (i = 0; i < s->n; i++)
-			free(s->v[i]);
-		free(s->v);
-		s->v = NULL;
-		s->n = 0;
-		break;
-	}
+	case AX_CFG_STRINGS: ax_cfg_strings_free(dst); break;
 	case AX_CFG_SECTION: ax_cfg_free_fields(f->fields, dst); break;
 	case AX_CFG_LIST: {
 		ax_cfg_list_t *l = dst;

@@ -59,6 +59,12 @@ typedef struct ax_cfg_strings {
 	size_t n;
 } ax_cfg_strings_t;
 
+/* Release a string list (it is left empty); copy one (OUT: dst, owned by
+ * the caller; on AX_ENOMEM dst holds what was copied so far, to be
+ * released with ax_cfg_strings_free). */
+void ax_cfg_strings_free(ax_cfg_strings_t *s);
+int ax_cfg_strings_copy(ax_cfg_strings_t *dst, const ax_cfg_strings_t *src);
+
 typedef struct ax_cfg_list {
 	void *items; /* n structs of elem_size bytes */
 	size_t n;

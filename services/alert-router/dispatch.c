@@ -55,33 +55,6 @@ struct ar_dispatch {
 
 /* ---- groups ---- */
 
-static void strings_free(ax_cfg_strings_t *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-static int strings_copy(ax_cfg_strings_t *dst, const ax_cfg_strings_t *src)
-{
-	size_t i;
-
-	dst->n = 0;
-	dst->v = calloc(src->n ? src->n : 1, sizeof(char *));
-	if (dst->v == NULL)
-		return AX_ENOMEM;
-	for (i = 0; i < src->n; i++) {
-		if ((dst->v[i] = strdup(src->v[i])) == NULL)
-			return AX_ENOMEM;
-		dst->n = i + 1;
-	}
-	return 0;
-}
-
 static void group_unref(ar_group_t *g)
 {
 	size_t pos = 0;
@@ -93,8 +66,8 @@ static void group_unref(ar_group_t *g)
 	while ((a = ax_u64map_next(&g->alerts, &pos, &k)) != NULL)
 		ar_alert_unref(a);
 	ax_u64map_fini(&g->alerts);
-	strings_free(&g->mute);
-	strings_free(&g->active);
+	ax_cfg_strings_free(&g->mute);
+	ax_cfg_strings_free(&g->active);
 	ax_labels_free(g->labels);
 	free(g->receiver);
 	free(g->key);
@@ -145,8 +118,8 @@ static ar_group_t *group_new(
 	g->repeat_interval_ms = r->repeat_interval_ms;
 	g->next_ms = now + r->group_wait_ms;
 	if (g->receiver == NULL ||
-	    strings_copy(&g->mute, &r->cfg->mute_time_intervals) != 0 ||
-	    strings_copy(&g->active, &r->cfg->active_time_intervals) != 0) {
+	    ax_cfg_strings_copy(&g->mute, &r->cfg->mute_time_intervals) != 0 ||
+	    ax_cfg_strings_copy(&g->active, &r->cfg->active_time_intervals) != 0) {
 		group_unref(g);
 		return NULL;
 	}

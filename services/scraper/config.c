@@ -87,16 +87,6 @@ oom:
 	return ax_err_set(err, AX_ENOMEM, "out of memory");
 }
 
-static void free_strings(ax_cfg_strings_t *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
 
 static void free_params(void *dst)
 {
@@ -105,8 +95,8 @@ static void free_params(void *dst)
 
 	free(j->params);
 	j->params = NULL;
-	free_strings(&j->params_names);
-	free_strings(&j->params_values);
+	ax_cfg_strings_free(&j->params_names);
+	ax_cfg_strings_free(&j->params_values);
 }
 
 /* A section the discoverer runs for this job: checked here with the
