@@ -42,6 +42,7 @@ static const ax_flag_t common_flags[] = {
 };
 
 #define MAX_FLAGS 96
+#define MAX_REPEATED 128 /* values of repeatable flags, all together */
 
 struct ax_daemon {
 	const ax_daemon_spec_t *spec;
@@ -49,6 +50,9 @@ struct ax_daemon {
 	const char *values[MAX_FLAGS];
 	int64_t ivalues[MAX_FLAGS];
 	size_t n_flags;
+	const char *rep_values[MAX_REPEATED];
+	int rep_flag[MAX_REPEATED];
+	size_t n_rep;
 	ax_metrics_t *metrics;
 	ax_http_server_t *http;
 	void *cfg;
@@ -121,6 +125,21 @@ int64_t ax_daemon_flag_int(ax_daemon_t *d, const char *name)
 	return i < 0 ? 0 : d->ivalues[i];
 }
 
+size_t ax_daemon_flag_list(
+    ax_daemon_t *d, const char *name, const char **out, size_t max)
+{
+	int i = flag_index(d, name);
+	size_t k, n = 0;
+
+	for (k = 0; i >= 0 && k < d->n_rep; k++)
+		if (d->rep_flag[k] == i) {
+			if (n < max)
+				out[n] = d->rep_values[k];
+			n++;
+		}
+	return n;
+}
+
 static void usage(ax_daemon_t *d, FILE *f)
 {
 	size_t i;
@@ -134,7 +153,9 @@ static void usage(ax_daemon_t *d, FILE *f)
 		const ax_flag_t *fl = d->flags[i];
 
 		snprintf(left, sizeof(left), "--%s%s", fl->name,
-		    fl->type == AX_FLAG_BOOL ? "" : "=VALUE");
+		    fl->type == AX_FLAG_BOOL          ? ""
+		        : fl->type == AX_FLAG_STRINGS ? "=VALUE ..."
+		                                      : "=VALUE");
 		fprintf(f, "  %-36s %s", left, fl->help);
 		if (d->values[i] && d->values[i][0])
 			fprintf(f, " (default: %s)", d->values[i]);
@@ -150,6 +171,16 @@ static int set_flag(ax_daemon_t *d, int idx, const char *val, ax_err_t *err)
 	d->values[idx] = val;
 	switch (fl->type) {
 	case AX_FLAG_STRING: return 0;
+	case AX_FLAG_STRINGS:
+		if (*val == '\0')
+			return 0;
+		if (d->n_rep == MAX_REPEATED)
+			return ax_err_set(err, AX_EINVAL,
+			    "--%s: more than %d values of repeatable flags",
+			    fl->name, MAX_REPEATED);
+		d->rep_values[d->n_rep] = val;
+		d->rep_flag[d->n_rep++] = idx;
+		return 0;
 	case AX_FLAG_BOOL:
 		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
 			d->ivalues[idx] = 1;

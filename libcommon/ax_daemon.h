@@ -33,6 +33,7 @@ typedef enum {
 	AX_FLAG_DURATION,
 	AX_FLAG_INT,
 	AX_FLAG_SIZE,
+	AX_FLAG_STRINGS, /* repeatable: every value given is kept */
 } ax_flag_type_t;
 
 typedef struct ax_flag {
@@ -90,6 +91,10 @@ void *ax_daemon_config(ax_daemon_t *d);
 const char *ax_daemon_flag(ax_daemon_t *d, const char *name);
 int ax_daemon_flag_bool(ax_daemon_t *d, const char *name);
 int64_t ax_daemon_flag_int(ax_daemon_t *d, const char *name); /* ms/bytes/int */
+/* Every value of a repeatable flag in the order given (borrowed), at most
+ * max of them into out; returns how many were given. */
+size_t ax_daemon_flag_list(
+    ax_daemon_t *d, const char *name, const char **out, size_t max);
 /* Per-daemon state for the callbacks. */
 void ax_daemon_set_state(ax_daemon_t *d, void *state);
 void *ax_daemon_state(ax_daemon_t *d);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert-router/cluster.h"
 #include "alert-router/dispatch.h"
 #include "alert-router/inhibit.h"
 #include "alert-router/topo.h"
@@ -1123,13 +1124,11 @@ static void get_status(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 		resp_msg(resp, 500, "out of memory");
 		return;
 	}
-	/* No cluster yet: Alertmanager then reports status "disabled" with
-	 * no name and no peers. */
+	/* Without HA, Alertmanager reports status "disabled" with no name
+	 * and no peers. */
 	c = cJSON_AddObjectToObject(o, "cluster");
-	if (c) {
-		cJSON_AddArrayToObject(c, "peers");
-		cJSON_AddStringToObject(c, "status", "disabled");
-	}
+	if (c)
+		ar_cluster_status(core->cluster, c);
 	cfg = cJSON_AddObjectToObject(o, "config");
 	pthread_rwlock_rdlock(&core->mu);
 	if (cfg)

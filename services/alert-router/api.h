@@ -68,6 +68,7 @@ typedef struct ar_core {
 	ar_silences_t silences;
 	struct ar_dispatch *dispatch; /* NULL: alerts are only stored */
 	struct ar_topo *topo;         /* NULL: no dependency graph */
+	struct ar_cluster *cluster;   /* NULL: a single replica */
 	char *external_url;
 	int64_t start_ms;
 	ax_metric_t *received_firing, *received_resolved, *invalid;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "alert-router/api.h"
+#include "alert-router/cluster.h"
 #include "alert-router/inhibit.h"
 #include "alert-router/notify.h"
 #include "alert-router/topo.h"
@@ -31,7 +32,13 @@ typedef struct ar_group {
 	ax_u64map_t alerts;            /* fp -> ar_alert_t* */
 	int64_t next_ms;
 	int has_flushed;
-	int flushing;
+	int flushing;    /* queued or being flushed */
+	int held;        /* due, waiting for its turn in the cluster */
+	int64_t hold_ms; /* ... until then */
+	/* the alerts as they were when it became due (held groups) */
+	ar_alert_t **held_snap;
+	size_t held_n;
+	int64_t held_tick;
 	int dead; /* dropped from the map */
 } ar_group_t;
 
@@ -55,6 +62,33 @@ struct ar_dispatch {
 
 /* ---- groups ---- */
 
+/* References to g's alerts (lock held).  NULL when out of memory. */
+static ar_alert_t **take_snapshot(ar_group_t *g, size_t *n)
+{
+	ar_alert_t **snap =
+	    malloc((g->alerts.n ? g->alerts.n : 1) * sizeof(*snap));
+	ar_alert_t *a;
+	size_t pos = 0;
+	uint64_t k;
+
+	*n = 0;
+	if (snap)
+		while ((a = ax_u64map_next(&g->alerts, &pos, &k)) != NULL)
+			snap[(*n)++] = ar_alert_ref(a);
+	return snap;
+}
+
+static void drop_snapshot(ar_group_t *g)
+{
+	size_t i;
+
+	for (i = 0; g->held_snap && i < g->held_n; i++)
+		ar_alert_unref(g->held_snap[i]);
+	free(g->held_snap);
+	g->held_snap = NULL;
+	g->held_n = 0;
+}
+
 static void group_unref(ar_group_t *g)
 {
 	size_t pos = 0;
@@ -63,6 +97,7 @@ static void group_unref(ar_group_t *g)
 
 	if (g == NULL || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	drop_snapshot(g);
 	while ((a = ax_u64map_next(&g->alerts, &pos, &k)) != NULL)
 		ar_alert_unref(a);
 	ax_u64map_fini(&g->alerts);
@@ -119,7 +154,8 @@ static ar_group_t *group_new(
 	g->next_ms = now + r->group_wait_ms;
 	if (g->receiver == NULL ||
 	    ax_cfg_strings_copy(&g->mute, &r->cfg->mute_time_intervals) != 0 ||
-	    ax_cfg_strings_copy(&g->active, &r->cfg->active_time_intervals) != 0) {
+	    ax_cfg_strings_copy(&g->active, &r->cfg->active_time_intervals) !=
+	        0) {
 		group_unref(g);
 		return NULL;
 	}
@@ -606,9 +642,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		ar_group_t *g;
 		ar_alert_t **snap;
-		size_t n = 0, pos = 0, i;
-		uint64_t k;
-		ar_alert_t *a;
+		size_t n = 0, i;
 		int64_t tick;
 		int ok;
 
@@ -619,12 +653,17 @@ static void *worker_main(void *arg)
 		g = d->queue[d->qhead];
 		d->qhead = (d->qhead + 1) % d->qcap;
 		d->qlen--;
-		tick = ax_now_ms();
-		snap = malloc((g->alerts.n ? g->alerts.n : 1) * sizeof(*snap));
-		if (snap)
-			while (
-			    (a = ax_u64map_next(&g->alerts, &pos, &k)) != NULL)
-				snap[n++] = ar_alert_ref(a);
+		if (g->held_snap) {
+			/* as Alertmanager: the alerts of the flush are those
+			 * of when it was due, before the cluster wait */
+			snap = g->held_snap;
+			n = g->held_n;
+			tick = g->held_tick;
+			g->held_snap = NULL;
+		} else {
+			tick = ax_now_ms();
+			snap = take_snapshot(g, &n);
+		}
 		pthread_mutex_unlock(&d->mu);
 		ok = snap ? flush(d, g, snap, n, tick) : 0;
 		pthread_mutex_lock(&d->mu);
@@ -682,7 +721,7 @@ static void gc_groups(ar_dispatch_t *d)
 	while ((e = ax_hmap_next(&d->groups, &pos)) != NULL) {
 		ar_group_t *g = e->val;
 
-		if (g->alerts.n == 0 && !g->flushing)
+		if (g->alerts.n == 0 && !g->flushing && !g->held)
 			dead[n++] = g;
 	}
 	for (i = 0; i < n; i++) {
@@ -692,6 +731,18 @@ static void gc_groups(ar_dispatch_t *d)
 	}
 	ax_gauge_set(d->groups_gauge, (double)d->groups.n);
 	free(dead);
+}
+
+/* Hand g to the workers (lock held). */
+static void start_flush(ar_dispatch_t *d, ar_group_t *g)
+{
+	g->flushing = 1;
+	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+	if (enqueue(d, g) != 0) {
+		g->flushing = 0;
+		group_unref(g);
+	} else
+		pthread_cond_signal(&d->work_cv);
 }
 
 static void *timer_main(void *arg)
@@ -705,23 +756,44 @@ static void *timer_main(void *arg)
 		size_t pos = 0;
 		ax_hmap_ent_t *e;
 		struct timespec ts;
+		/* HA: nothing goes out before the cluster settled; then the
+		 * replica at position i waits i x peer_timeout (cluster.h) */
+		int ready = ar_cluster_ready(d->core->cluster);
+		int64_t hold = ar_cluster_wait_ms(d->core->cluster);
 
 		while ((e = ax_hmap_next(&d->groups, &pos)) != NULL) {
 			ar_group_t *g = e->val;
 
 			if (g->flushing)
 				continue;
+			if (g->held) {
+				if (g->hold_ms <= now) {
+					g->held = 0;
+					start_flush(d, g);
+				} else if (g->hold_ms < wake)
+					wake = g->hold_ms;
+				continue;
+			}
 			if (g->next_ms <= now && g->alerts.n > 0) {
-				g->flushing = 1;
+				if (!ready) {
+					if (now + 100 < wake)
+						wake = now + 100;
+					continue;
+				}
 				g->has_flushed = 1;
 				g->next_ms = now + g->group_interval_ms;
-				__atomic_add_fetch(
-				    &g->refs, 1, __ATOMIC_RELAXED);
-				if (enqueue(d, g) != 0) {
-					g->flushing = 0;
-					group_unref(g);
-				} else
-					pthread_cond_signal(&d->work_cv);
+				if (hold > 0) {
+					drop_snapshot(g);
+					g->held_snap =
+					    take_snapshot(g, &g->held_n);
+					g->held_tick = now;
+					g->held = 1;
+					g->hold_ms = now + hold;
+					if (g->hold_ms < wake)
+						wake = g->hold_ms;
+					continue;
+				}
+				start_flush(d, g);
 			}
 			if (g->next_ms < wake)
 				wake = g->next_ms;

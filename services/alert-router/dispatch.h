@@ -23,6 +23,11 @@
  * all succeeded, the resolved alerts it covered leave the group (unless
  * they changed meanwhile), and empty groups are dropped.
  *
+ * High availability (cluster.h): no group flushes before the cluster
+ * settled, and a due group waits its replica's position x peer_timeout
+ * before the pipeline runs, so the notification log holds what the
+ * replicas before it sent.
+ *
  * Threads: one timer thread and a pool of flush workers (a slow receiver
  * holds one worker, never the timer or other groups); a group is never
  * flushed twice at once.  ar_dispatch_alert is called from API threads.

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "alert-router/api.h"
+#include "alert-router/cluster.h"
 #include "alert-router/config.h"
 #include "alert-router/dispatch.h"
 #include "alert-router/ingest.h"
@@ -166,6 +167,56 @@ static int external_url(ax_daemon_t *d, char **out, ax_err_t *err)
 	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
 }
 
+/* "host:port" as Alertmanager takes it, or an nng URL.  OUT: buf. */
+static const char *nng_url(const char *a, char *buf, size_t cap)
+{
+	if (strstr(a, "://"))
+		return a;
+	snprintf(buf, cap, "tcp://%s", a);
+	return buf;
+}
+
+#define MAX_CLUSTER_PEERS 32
+
+/* HA: the --cluster.* flags, as Alertmanager names them. */
+static int start_cluster(ax_daemon_t *d, ar_state_t *s, ax_err_t *err)
+{
+	const char *listen = ax_daemon_flag(d, "cluster.listen-address");
+	const char *adv = ax_daemon_flag(d, "cluster.advertise-address");
+	const char *given[MAX_CLUSTER_PEERS];
+	char bufs[MAX_CLUSTER_PEERS + 2][512]; /* the cluster copies */
+	const char *peers[MAX_CLUSTER_PEERS];
+	size_t n, i;
+	ar_cluster_opts_t o = {0};
+
+	n = ax_daemon_flag_list(d, "cluster.peer", given, MAX_CLUSTER_PEERS);
+	if (listen == NULL || *listen == '\0') {
+		if (n > 0)
+			return ax_err_set(err, AX_ECONFIG,
+			    "--cluster.peer needs --cluster.listen-address "
+			    "(the address peers dial)");
+		return 0;
+	}
+	if (n > MAX_CLUSTER_PEERS)
+		return ax_err_set(err, AX_ECONFIG,
+		    "--cluster.peer: at most %d peers", MAX_CLUSTER_PEERS);
+	for (i = 0; i < n; i++)
+		peers[i] = nng_url(given[i], bufs[i], sizeof(bufs[i]));
+	o.listen = nng_url(listen, bufs[n], sizeof(bufs[n]));
+	o.advertise =
+	    adv && *adv ? nng_url(adv, bufs[n + 1], sizeof(bufs[n + 1])) : NULL;
+	o.peers = peers;
+	o.npeers = n;
+	o.peer_timeout_ms = ax_daemon_flag_int(d, "cluster.peer-timeout");
+	o.gossip_interval_ms = ax_daemon_flag_int(d, "cluster.gossip-interval");
+	o.pushpull_interval_ms =
+	    ax_daemon_flag_int(d, "cluster.pushpull-interval");
+	o.probe_interval_ms = ax_daemon_flag_int(d, "cluster.probe-interval");
+	o.settle_timeout_ms = ax_daemon_flag_int(d, "cluster.settle-timeout");
+	return ar_cluster_start(&o, &s->core.silences, &s->nflog,
+	    ax_daemon_metrics(d), &s->core.cluster, err);
+}
+
 static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 {
 	ar_state_t *s = calloc(1, sizeof(*s));
@@ -191,6 +242,10 @@ static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		return rv;
 	}
 	s->nflog_open = 1;
+	if ((rv = start_cluster(d, s, err)) != 0) {
+		ar_stop(d);
+		return rv;
+	}
 	/* the dependency graph, when the discoverer is configured */
 	if (s->core.cfg->axon.discoverer &&
 	    s->core.cfg->axon.discoverer_publish &&
@@ -275,6 +330,7 @@ static void ar_stop(ax_daemon_t *d)
 	}
 	ar_ingest_stop(s->ingest);
 	ar_dispatch_stop(s->core.dispatch);
+	ar_cluster_stop(s->core.cluster);
 	ar_topo_stop(s->core.topo);
 	if (s->nflog_open)
 		ar_nflog_close(&s->nflog);
@@ -298,6 +354,27 @@ static const ax_flag_t flags[] = {
     {"web.external-url", AX_FLAG_STRING, "",
         "The URL under which the alert router is reached from outside "
         "(externalURL in notifications); default http://<hostname>:<port>."},
+    {"cluster.listen-address", AX_FLAG_STRING, "",
+        "Listen address for cluster (HA) traffic, host:port or an nng "
+        "URL; empty disables high availability."},
+    {"cluster.advertise-address", AX_FLAG_STRING, "",
+        "The address peers dial to reach this replica, and its name in "
+        "the cluster; default the listen address."},
+    {"cluster.peer", AX_FLAG_STRINGS, "",
+        "Initial peers (host:port or nng URL; repeatable)."},
+    {"cluster.peer-timeout", AX_FLAG_DURATION, "15s",
+        "Time to wait between peers to send notifications."},
+    {"cluster.gossip-interval", AX_FLAG_DURATION, "200ms",
+        "Interval between sending gossip messages (changes are batched "
+        "this long)."},
+    {"cluster.pushpull-interval", AX_FLAG_DURATION, "1m",
+        "Interval for full state exchanges between peers."},
+    {"cluster.probe-interval", AX_FLAG_DURATION, "1s",
+        "Interval between liveness probes; a peer silent for 5 of them "
+        "is dead and positions move up."},
+    {"cluster.settle-timeout", AX_FLAG_DURATION, "1m",
+        "Maximum time to wait for the state of the configured peers "
+        "before notifying."},
     {NULL, 0, NULL, NULL},
 };
 

@@ -270,17 +270,20 @@ int ar_nflog_get(ar_nflog_t *l, const char *key, ar_nflog_entry_t **out)
 	return rv;
 }
 
-int ar_nflog_log(ar_nflog_t *l, const char *key, int64_t ts, const uint64_t *f,
-    size_t nf, const uint64_t *r, size_t nr, ax_err_t *err)
+ar_nflog_entry_t *ar_nflog_entry_new(
+    int64_t ts, const uint64_t *f, size_t nf, const uint64_t *r, size_t nr)
 {
-	ar_nflog_entry_t *e = entry_new(ts, f, nf, r, nr);
+	return entry_new(ts, f, nf, r, nr);
+}
+
+/* Write e (taken) for key and keep it.  Lock held. */
+static int put_locked(
+    ar_nflog_t *l, const char *key, ar_nflog_entry_t *e, ax_err_t *err)
+{
 	ax_buf_t b = AX_BUF_INIT;
 	int rv = 0;
 
-	if (e == NULL)
-		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	record(&b, key, e);
-	pthread_mutex_lock(&l->mu);
 	if (!ax_buf_ok(&b))
 		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	else if (l->fd >= 0 && write_all(l->fd, b.p, b.len) != 0)
@@ -293,9 +296,101 @@ int ar_nflog_log(ar_nflog_t *l, const char *key, int64_t ts, const uint64_t *f,
 		l->dirty = 1;
 	} else
 		ar_nflog_entry_free(e);
-	pthread_mutex_unlock(&l->mu);
 	ax_buf_fini(&b);
 	return rv;
+}
+
+int ar_nflog_log(ar_nflog_t *l, const char *key, int64_t ts, const uint64_t *f,
+    size_t nf, const uint64_t *r, size_t nr, ax_err_t *err)
+{
+	ar_nflog_entry_t *e = entry_new(ts, f, nf, r, nr);
+	int rv;
+
+	if (e == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	pthread_mutex_lock(&l->mu);
+	rv = put_locked(l, key, e, err);
+	if (rv == 0 && l->on_log)
+		l->on_log(l->on_log_arg, key, e);
+	pthread_mutex_unlock(&l->mu);
+	return rv;
+}
+
+int ar_nflog_merge(
+    ar_nflog_t *l, const char *key, const ar_nflog_entry_t *in, int64_t now)
+{
+	ar_nflog_entry_t *cur, *e;
+	ax_err_t err;
+	int rv = 1;
+
+	if (in->ts_ms + l->retention_ms < now)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	cur = ax_hmap_get(&l->entries, key, strlen(key));
+	if (cur && cur->ts_ms >= in->ts_ms)
+		rv = 0;
+	else if ((e = entry_new(in->ts_ms, in->firing, in->nfiring,
+	              in->resolved, in->nresolved)) == NULL)
+		rv = AX_ENOMEM;
+	else if (put_locked(l, key, e, &err) != 0)
+		rv = err.code;
+	pthread_mutex_unlock(&l->mu);
+	return rv;
+}
+
+int ar_nflog_snapshot(ar_nflog_t *l, int64_t now, char ***keys,
+    ar_nflog_entry_t ***entries, size_t *n)
+{
+	size_t pos = 0, k = 0;
+	ax_hmap_ent_t *he;
+	char **ks;
+	ar_nflog_entry_t **es;
+
+	pthread_mutex_lock(&l->mu);
+	ks = calloc(l->entries.n ? l->entries.n : 1, sizeof(*ks));
+	es = calloc(l->entries.n ? l->entries.n : 1, sizeof(*es));
+	if (ks == NULL || es == NULL)
+		goto oom;
+	while ((he = ax_hmap_next(&l->entries, &pos)) != NULL) {
+		const ar_nflog_entry_t *e = he->val;
+
+		if (e->ts_ms + l->retention_ms < now)
+			continue;
+		ks[k] = strndup(he->key, he->klen);
+		es[k] = entry_new(
+		    e->ts_ms, e->firing, e->nfiring, e->resolved, e->nresolved);
+		if (ks[k] == NULL || es[k] == NULL) {
+			k++;
+			goto oom;
+		}
+		k++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	*keys = ks;
+	*entries = es;
+	*n = k;
+	return 0;
+oom:
+	pthread_mutex_unlock(&l->mu);
+	if (ks && es)
+		ar_nflog_snapshot_free(ks, es, k);
+	else {
+		free(ks);
+		free(es);
+	}
+	return AX_ENOMEM;
+}
+
+void ar_nflog_snapshot_free(char **keys, ar_nflog_entry_t **entries, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(keys[i]);
+		ar_nflog_entry_free(entries[i]);
+	}
+	free(keys);
+	free(entries);
 }
 
 /* Rewrite the log with the live entries only (lock held). */

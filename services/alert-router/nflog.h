@@ -19,6 +19,10 @@
  * log is replayed; a torn last line is cut; damage elsewhere is an error
  * naming the file and line.
  *
+ * Replication (HA, cluster.h): on_log, when set, is told of every local
+ * ar_nflog_log (under the log's lock: it must not call back into the
+ * log); ar_nflog_merge takes a peer's entry when it is newer than ours.
+ *
  * Threads: all functions lock.
  */
 #ifndef AR_NFLOG_H
@@ -46,6 +50,9 @@ typedef struct ar_nflog {
 	size_t log_records;
 	int64_t retention_ms;
 	int dirty; /* written since the last fsync */
+	/* set before other threads use the log */
+	void (*on_log)(void *arg, const char *key, const ar_nflog_entry_t *e);
+	void *on_log_arg;
 } ar_nflog_t;
 
 int ar_nflog_open(
@@ -60,6 +67,20 @@ void ar_nflog_entry_free(ar_nflog_entry_t *e);
 int ar_nflog_log(ar_nflog_t *l, const char *key, int64_t ts_ms,
     const uint64_t *firing, size_t nf, const uint64_t *resolved, size_t nr,
     ax_err_t *err);
+/* A peer's entry for key (borrowed): kept, and written to the log, when
+ * we have none or an older one and it is within retention.  Returns 1
+ * when taken, 0 when not, <0 on error (AX_ENOMEM, AX_EIO). */
+int ar_nflog_merge(
+    ar_nflog_t *l, const char *key, const ar_nflog_entry_t *e, int64_t now_ms);
+/* Copies of every live entry.  OUT: *keys, *entries (parallel arrays,
+ * malloc'd; free with ar_nflog_snapshot_free), *n. */
+int ar_nflog_snapshot(ar_nflog_t *l, int64_t now_ms, char ***keys,
+    ar_nflog_entry_t ***entries, size_t *n);
+void ar_nflog_snapshot_free(char **keys, ar_nflog_entry_t **entries, size_t n);
+/* A new entry (arrays copied and sorted), or NULL. */
+ar_nflog_entry_t *ar_nflog_entry_new(
+    int64_t ts_ms, const uint64_t *f, size_t nf, const uint64_t *r, size_t nr);
+
 /* fsync the log if written since the last call; compact it when large. */
 void ar_nflog_sync(ar_nflog_t *l, int64_t now_ms);
 

@@ -474,7 +474,76 @@ static int commit(ar_silences_t *s, ssize_t i, ar_silence_t *sil, ssize_t j,
 	ar_silence_unref(old_i);
 	ar_silence_unref(old_j);
 	s->version++;
+	if (s->on_change) {
+		s->on_change(s->on_change_arg, sil);
+		if (j >= 0)
+			s->on_change(s->on_change_arg, sil2);
+	}
 	return 0;
+}
+
+int ar_silences_merge(ar_silences_t *s, ar_silence_t *const *in, size_t n,
+    int64_t now, ax_err_t *err)
+{
+	ar_silence_t **nv, **gone;
+	size_t nn, ngone = 0, i;
+	int taken = 0, rv;
+
+	pthread_mutex_lock(&s->mu);
+	nv = malloc((s->n + n + 1) * sizeof(*nv));
+	gone = malloc((n + 1) * sizeof(*gone));
+	if (nv == NULL || gone == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		free(nv);
+		free(gone);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	memcpy(nv, s->v, s->n * sizeof(*nv));
+	nn = s->n;
+	for (i = 0; i < n; i++) {
+		size_t k;
+
+		if (in[i]->id[0] == '\0' ||
+		    in[i]->ends_ms + s->retention_ms < now)
+			continue;
+		for (k = 0; k < nn; k++)
+			if (strcmp(nv[k]->id, in[i]->id) == 0)
+				break;
+		if (k < nn && nv[k]->updated_ms >= in[i]->updated_ms)
+			continue;
+		if (k < s->n && nv[k] == s->v[k])
+			gone[ngone++] = nv[k]; /* an old one, replaced */
+		else if (k == nn)
+			nn++;
+		nv[k] = in[i];
+		taken++;
+	}
+	if (taken == 0) {
+		pthread_mutex_unlock(&s->mu);
+		free(nv);
+		free(gone);
+		return 0;
+	}
+	if ((rv = persist(s, nv, nn, err)) != 0) {
+		pthread_mutex_unlock(&s->mu);
+		free(nv);
+		free(gone);
+		return rv;
+	}
+	/* references: the new ones are taken, the replaced ones dropped */
+	for (i = 0; i < nn; i++)
+		if (i >= s->n || nv[i] != s->v[i])
+			ar_silence_ref(nv[i]);
+	for (i = 0; i < ngone; i++)
+		ar_silence_unref(gone[i]);
+	free(s->v);
+	s->v = nv;
+	s->n = nn;
+	s->cap = s->n + n + 1;
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	free(gone);
+	return taken;
 }
 
 int ar_silences_set(ar_silences_t *s, const ar_silence_t *in, int64_t now,

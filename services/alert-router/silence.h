@@ -24,6 +24,11 @@
  *    "endsAt":<ms>,"updatedAt":<ms>,"createdBy":"..","comment":".."}]}
  * A damaged file is an error naming it: starting without the silences
  * would page people who silenced a known problem.
+ *
+ * Replication (HA, cluster.h): on_change, when set, is told of every
+ * silence stored by a local set or expire (under the lock: it must not
+ * call back); ar_silences_merge takes peers' silences, last writer (by
+ * updated_ms) wins.
  */
 #ifndef AR_SILENCE_H
 #define AR_SILENCE_H
@@ -53,6 +58,9 @@ typedef struct ar_silences {
 	char *dir; /* NULL: not persisted */
 	int64_t retention_ms;
 	uint64_t version; /* bumped on every change */
+	/* set before other threads use the silences */
+	void (*on_change)(void *arg, ar_silence_t *sil);
+	void *on_change_arg;
 } ar_silences_t;
 
 /* Open: load <dir>/silences.json when it exists.  dir NULL keeps
@@ -87,6 +95,12 @@ void ar_silences_list_free(ar_silence_t **v, size_t n);
  * or AX_ENOMEM. */
 int ar_silences_mutes(ar_silences_t *s, const ax_labels_t *ls, int64_t now_ms,
     char ***ids, size_t *n);
+/* Merge peers' silences in[0..n) (borrowed; references taken): one is
+ * kept when we have no silence of its id or an older one (updated_ms),
+ * unless it ended more than retention ago.  Persisted once.  Returns how
+ * many were taken, or AX_ENOMEM / AX_EIO (nothing changed then). */
+int ar_silences_merge(ar_silences_t *s, ar_silence_t *const *in, size_t n,
+    int64_t now_ms, ax_err_t *err);
 /* Drop silences that ended more than retention ago; returns how many. */
 size_t ar_silences_gc(ar_silences_t *s, int64_t now_ms);
 

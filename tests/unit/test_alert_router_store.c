@@ -2,7 +2,8 @@
  * Unit tests: the alert router's alert store (fingerprints as
  * Alertmanager computes them, merge rules, GC) and silences (set, update
  * in place or replace, expire, validation, persistence, damaged
- * snapshot, GC).
+ * snapshot, GC), the notification log, and the merges that replicate
+ * both between HA replicas.
  */
 #include "ax_test.h"
 #include "alert-router/nflog.h"
@@ -248,6 +249,115 @@ static void test_nflog(void **state)
 	rmdir(dir);
 }
 
+/* Replication: hooks see local changes only; merges are last-writer-wins
+ * on updated_ms / ts_ms, skip what is past retention, and persist. */
+static int hook_calls;
+static void count_sil(void *arg, ar_silence_t *s)
+{
+	(void)arg;
+	(void)s;
+	hook_calls++;
+}
+static void count_log(void *arg, const char *key, const ar_nflog_entry_t *e)
+{
+	(void)arg;
+	(void)key;
+	(void)e;
+	hook_calls++;
+}
+
+static void test_merges(void **state)
+{
+	ar_silences_t ss;
+	ar_nflog_t l;
+	ar_silence_t *a, *b, *old, *dup[2], *got;
+	ar_nflog_entry_t *e, *in;
+	char id[40], **keys;
+	ar_nflog_entry_t **ents;
+	uint64_t f[] = {1, 2};
+	size_t n;
+	ax_err_t err = {0};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ar-mrg-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ar_silences_open(&ss, dir, 1000, &err), 0);
+	ss.on_change = count_sil;
+	hook_calls = 0;
+	a = sil("svc=\"api\"", 1000, 100000);
+	assert_int_equal(ar_silences_set(&ss, a, 1000, id, &err), 0);
+	assert_int_equal(hook_calls, 1);
+	/* a peer's newer version of it wins; an older one does not */
+	b = sil("svc=\"api\"", 1000, 50000);
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	b->updated_ms = 5000;
+	old = sil("svc=\"api\"", 1000, 70000);
+	snprintf(old->id, sizeof(old->id), "%s", id);
+	old->updated_ms = 10;
+	dup[0] = b;
+	dup[1] = old;
+	assert_int_equal(ar_silences_merge(&ss, dup, 2, 6000, &err), 1);
+	assert_int_equal(hook_calls, 1); /* merges are not re-gossiped */
+	got = ar_silences_get(&ss, id);
+	assert_int_equal(got->ends_ms, 50000);
+	ar_silence_unref(got);
+	/* the same one twice in a batch, and a new id */
+	snprintf(a->id, sizeof(a->id), "peer-1");
+	a->updated_ms = 7000;
+	dup[0] = a;
+	dup[1] = a;
+	assert_int_equal(ar_silences_merge(&ss, dup, 2, 8000, &err), 1);
+	assert_int_equal(ar_silences_merge(&ss, dup, 1, 8000, &err), 0);
+	/* ended longer than retention ago: not taken */
+	old->ends_ms = 100;
+	snprintf(old->id, sizeof(old->id), "peer-2");
+	assert_int_equal(ar_silences_merge(&ss, &old, 1, 8000, &err), 0);
+	ar_silence_unref(a);
+	ar_silence_unref(b);
+	ar_silence_unref(old);
+	ar_silences_close(&ss);
+	assert_int_equal(ar_silences_open(&ss, dir, 1000, &err), 0);
+	got = ar_silences_get(&ss, "peer-1");
+	assert_non_null(got);
+	assert_int_equal(got->updated_ms, 7000);
+	ar_silence_unref(got);
+	got = ar_silences_get(&ss, id);
+	assert_int_equal(got->ends_ms, 50000);
+	ar_silence_unref(got);
+	ar_silences_close(&ss);
+
+	assert_int_equal(ar_nflog_open(&l, dir, 100000, &err), 0);
+	l.on_log = count_log;
+	hook_calls = 0;
+	assert_int_equal(ar_nflog_log(&l, "k", 5000, f, 2, NULL, 0, &err), 0);
+	assert_int_equal(hook_calls, 1);
+	in = ar_nflog_entry_new(4000, f, 1, NULL, 0);
+	assert_int_equal(ar_nflog_merge(&l, "k", in, 6000), 0); /* older */
+	in->ts_ms = 9000;
+	assert_int_equal(ar_nflog_merge(&l, "k", in, 9500), 1);
+	assert_int_equal(ar_nflog_merge(&l, "k2", in, 9500), 1);
+	assert_int_equal(ar_nflog_merge(&l, "k3", in, 500000), 0); /* expired */
+	assert_int_equal(hook_calls, 1);
+	ar_nflog_entry_free(in);
+	ar_nflog_close(&l);
+	assert_int_equal(ar_nflog_open(&l, dir, 100000, &err), 0);
+	assert_int_equal(ar_nflog_get(&l, "k", &e), 0);
+	assert_int_equal(e->ts_ms, 9000);
+	assert_int_equal(e->nfiring, 1);
+	ar_nflog_entry_free(e);
+	assert_int_equal(ar_nflog_snapshot(&l, 9500, &keys, &ents, &n), 0);
+	assert_int_equal(n, 2);
+	ar_nflog_snapshot_free(keys, ents, n);
+	ar_nflog_close(&l);
+	{
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/nflog", dir);
+		unlink(p);
+	}
+	rm_dir();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +365,7 @@ int main(void)
 	    cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_silences),
 	    cmocka_unit_test(test_nflog),
+	    cmocka_unit_test(test_merges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
