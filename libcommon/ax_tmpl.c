@@ -1778,6 +1778,7 @@ struct ax_tmpl_exec {
 	int line;
 	const char *at; /* the operand being evaluated */
 	int at_line, at_col;
+	int html; /* escape action output (ax_tmpl_exec_html) */
 };
 
 ax_arena_t *ax_tmpl_arena(ax_tmpl_exec_t *x)
@@ -2176,13 +2177,50 @@ enum { WALK_OK = 0, WALK_BREAK = 1, WALK_CONTINUE = 2 };
 static int walk_list(
     ax_tmpl_exec_t *x, ax_tval_t *dot, const nlist_t *l, int *ctl);
 
+const ax_tclass_t ax_tclass_safe_html = {"template.HTML", NULL, NULL};
+
+/* html/template's escaping of text content. */
+static void html_escape(ax_buf_t *out, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		switch (s[i]) {
+		case '&': ax_buf_puts(out, "&amp;"); break;
+		case '<': ax_buf_puts(out, "&lt;"); break;
+		case '>': ax_buf_puts(out, "&gt;"); break;
+		case '"': ax_buf_puts(out, "&#34;"); break;
+		case '\'': ax_buf_puts(out, "&#39;"); break;
+		case '+': ax_buf_puts(out, "&#43;"); break;
+		case '\0': ax_buf_puts(out, "\xef\xbf\xbd"); break;
+		default: ax_buf_putc(out, s[i]);
+		}
+}
+
 static int print_value(ax_tmpl_exec_t *x, const ax_tval_t *v)
 {
-	if (v == NULL || v->kind == AX_TV_NIL) {
-		ax_buf_puts(x->out, "<no value>");
+	ax_buf_t tmp = AX_BUF_INIT;
+
+	if (x->html && v && v->cls == &ax_tclass_safe_html &&
+	    v->kind == AX_TV_STRING) {
+		ax_buf_append(x->out, v->u.s.p, v->u.s.n);
 		return 0;
 	}
-	ax_tv_print(v, x->out);
+	if (v == NULL || v->kind == AX_TV_NIL) {
+		/* html/template prints nothing for a missing value */
+		if (!x->html)
+			ax_buf_puts(x->out, "<no value>");
+		return 0;
+	}
+	if (!x->html) {
+		ax_tv_print(v, x->out);
+		return 0;
+	}
+	ax_tv_print(v, &tmp);
+	if (!ax_buf_ok(&tmp))
+		return ax_err_set(x->err, AX_ENOMEM, "out of memory");
+	html_escape(x->out, tmp.p ? tmp.p : "", tmp.len);
+	ax_buf_fini(&tmp);
 	return 0;
 }
 
@@ -2348,13 +2386,14 @@ static int exec_def(ax_tmpl_exec_t *x, const char *name, ax_tval_t *dot)
 	return rv;
 }
 
-int ax_tmpl_exec(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
-    ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err)
+static int exec_mode(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
+    ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err, int html)
 {
 	ax_tmpl_exec_t x;
 	int rv;
 
 	memset(&x, 0, sizeof(x));
+	x.html = html;
 	x.t = t;
 	x.arena = arena;
 	x.user = user;
@@ -2375,6 +2414,18 @@ int ax_tmpl_exec(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
 	if (rv == 0 && !ax_buf_ok(out))
 		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	return rv;
+}
+
+int ax_tmpl_exec(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
+    ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err)
+{
+	return exec_mode(t, name, dot, arena, user, out, err, 0);
+}
+
+int ax_tmpl_exec_html(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
+    ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err)
+{
+	return exec_mode(t, name, dot, arena, user, out, err, 1);
 }
 
 /* ---- fmt ---- */

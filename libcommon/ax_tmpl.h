@@ -172,6 +172,18 @@ int ax_tmpl_has(const ax_tmpl_t *t, const char *name);
 int ax_tmpl_exec(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
     ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err);
 
+/* The class of html/template's template.HTML strings (Alertmanager's
+ * safeHtml returns one): ax_tmpl_exec_html prints them unescaped. */
+extern const ax_tclass_t ax_tclass_safe_html;
+/* ax_tmpl_exec, with every action's output HTML-escaped as html/template
+ * escapes text (& < > " ' + and NUL), except values of class
+ * ax_tclass_safe_html; Alertmanager renders e-mail HTML bodies with
+ * html/template.  Attribute, URL and script contexts get the same
+ * escaping: safe, though not always byte-identical to html/template's
+ * contextual escapers. */
+int ax_tmpl_exec_html(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
+    ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err);
+
 /* Go's fmt.Sprintf over template values (for printf and for hosts). */
 int ax_tmpl_sprintf(ax_arena_t *a, const char *fmt, ax_tval_t **args,
     size_t nargs, ax_buf_t *out);

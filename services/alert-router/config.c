@@ -248,6 +248,7 @@ static int decode_http(
 
 	if ((rv = ax_cfg_decode(c, n, path, http_fields, h, err)) != 0)
 		return rv;
+	h->set = 1;
 	n_auth = (h->basic_auth.username || h->basic_auth.password ||
 	             h->basic_auth.password_file) +
 	    (h->bearer_token || h->bearer_token_file) +
@@ -636,8 +637,7 @@ static const ax_cfg_field_t email_fields[] = {
     {0},
 };
 
-/* Go's textproto.CanonicalMIMEHeaderKey, for the duplicate check. */
-static void canonical_header(const char *in, char *out, size_t cap)
+void ar_config_canonical_header(const char *in, char *out, size_t cap)
 {
 	size_t i;
 	int up = 1;
@@ -671,9 +671,10 @@ static int decode_email(
 	for (i = 0; i < e->headers.n; i++) {
 		char a[256], b[256];
 
-		canonical_header(e->headers.k[i], a, sizeof(a));
+		ar_config_canonical_header(e->headers.k[i], a, sizeof(a));
 		for (j = 0; j < i; j++) {
-			canonical_header(e->headers.k[j], b, sizeof(b));
+			ar_config_canonical_header(
+			    e->headers.k[j], b, sizeof(b));
 			if (strcmp(a, b) == 0)
 				return ax_cfg_errorf(c, n, path, err,
 				    "duplicate header \"%s\" in email config",

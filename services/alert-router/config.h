@@ -65,6 +65,8 @@ typedef struct ar_http_cfg {
 	char *proxy_url;
 	int follow_redirects; /* true */
 	int enable_http2;     /* true */
+	int set; /* given in the file; an integration without one uses
+	            global.http_config, as in Alertmanager */
 } ar_http_cfg_t;
 
 typedef struct ar_global {
@@ -265,5 +267,8 @@ int ar_time_interval_contains(const ar_time_interval_t *t, int64_t now_ms);
 const ar_receiver_t *ar_config_receiver(const ar_config_t *c, const char *name);
 const ar_time_interval_t *ar_config_time_interval(
     const ar_config_t *c, const char *name);
+
+/* Go's textproto.CanonicalMIMEHeaderKey ("x-foo" -> "X-Foo") into out. */
+void ar_config_canonical_header(const char *in, char *out, size_t cap);
 
 #endif

@@ -12,10 +12,12 @@
 
 #include "alert-router/api.h"
 #include "alert-router/cluster.h"
+#include "alert-router/email.h"
 #include "alert-router/inhibit.h"
 #include "alert-router/notify.h"
 #include "alert-router/topo.h"
 #include "ax_hmap.h"
+#include "ax_rw.h"
 #include "ax_log.h"
 #include "ax_units.h"
 
@@ -56,8 +58,9 @@ struct ar_dispatch {
 	int nworkers, started_workers, timer_started;
 	int stopping;
 	int kick; /* something changed since the timer last looked */
-	ax_metric_t *sent_total, *failed_total, *groups_gauge;
-	ax_metric_t *pd_sent_total, *pd_failed_total;
+	ax_metric_t *groups_gauge;
+	/* per integration kind (integ_kind_t) */
+	ax_metric_t *sent_total[4], *failed_total[4];
 };
 
 /* ---- groups ---- */
@@ -350,15 +353,44 @@ static int needs_update(const ar_nflog_entry_t *e, const flush_set_t *fs,
 }
 
 /* Notify one webhook integration; 0 when done (sent or nothing to do). */
-/* One integration of a receiver: a webhook or a PagerDuty config. */
+typedef enum { IK_WEBHOOK, IK_PAGERDUTY, IK_EMAIL, IK_SLACK } integ_kind_t;
+static const char *const integ_names[] = {
+    "webhook", "pagerduty", "email", "slack"};
+
+/* One integration of a receiver. */
 typedef struct integ {
-	const char *kind; /* "webhook", "pagerduty" */
+	integ_kind_t kind;
 	size_t idx;
 	int send_resolved;
-	const ar_http_cfg_t *http;
+	const ar_http_cfg_t *http; /* NULL for email */
 	const ar_webhook_cfg_t *webhook;
 	const ar_pagerduty_cfg_t *pagerduty;
+	const ar_email_cfg_t *email;
+	const ar_slack_cfg_t *slack;
 } integ_t;
+
+/* Slack's URL: api_url, api_url_file, else the global ones.  OUT: *url
+ * (malloc'd). */
+static int slack_url(
+    const ar_slack_cfg_t *s, const ar_global_t *g, char **url, ax_err_t *err)
+{
+	const char *u = s->api_url, *f = s->api_url_file;
+
+	if (u == NULL && f == NULL) {
+		u = g->slack_api_url;
+		f = g->slack_api_url_file;
+	}
+	if (u)
+		*url = strdup(u);
+	else if (f)
+		*url = ax_rw_read_secret_file(f, err);
+	else
+		return ax_err_set(err, AX_ECONFIG, "no api_url for slack");
+	if (*url == NULL)
+		return err->code ? err->code
+		                 : ax_err_set(err, AX_ENOMEM, "out of memory");
+	return 0;
+}
 
 /* Notify one integration; 0 when done (sent or nothing to do). */
 static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
@@ -374,10 +406,11 @@ static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
 	ax_buf_t body = AX_BUF_INIT;
 	ax_err_t err = {0};
 	const char *url = NULL;
+	char *owned_url = NULL;
 	int rv, need, retry_403 = 0;
 
 	snprintf(nkey, sizeof(nkey), "%s\x1f%s\x1f%s/%zu", g->key, g->receiver,
-	    in->kind, in->idx);
+	    integ_names[in->kind], in->idx);
 	rv = ar_nflog_get(d->nflog, nkey, &e);
 	if (rv == AX_ENOMEM)
 		return rv;
@@ -413,7 +446,27 @@ static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
 		nt.suppressed_alerts = fs->sup_alerts;
 		nt.suppressed_services = fs->sup_svc;
 		nt.n_suppressed_services = fs->n_sup_svc;
-		if (in->webhook) {
+		if (in->kind == IK_EMAIL) {
+			ar_email_msg_t m;
+
+			rv = ar_email_build(&nt, in->email, &cref->cfg->global,
+			    cref->tmpl, &m, &err);
+			if (rv == 0) {
+				rv = ar_email_send_retry(in->email,
+				    &cref->cfg->global, &m, deadline,
+				    &d->stopping, &err);
+				ar_email_msg_fini(&m);
+			}
+			goto sent;
+		}
+		if (in->kind == IK_SLACK) {
+			rv = slack_url(
+			    in->slack, &cref->cfg->global, &owned_url, &err);
+			if (rv == 0)
+				rv = ar_slack_body(
+				    &nt, in->slack, cref->tmpl, &body, &err);
+			url = owned_url;
+		} else if (in->webhook) {
 			url = in->webhook->url;
 			rv = ar_webhook_body(&nt, in->webhook, &body);
 		} else {
@@ -430,13 +483,14 @@ static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
 			rv = ar_http_post_retry(in->http, url, body.p, body.len,
 			    deadline, &d->stopping, retry_403, &err);
 		ax_buf_fini(&body);
-		ax_counter_inc(in->webhook ? d->sent_total : d->pd_sent_total);
+		free(owned_url);
+	sent:
+		ax_counter_inc(d->sent_total[in->kind]);
 		if (rv != 0) {
-			ax_counter_inc(
-			    in->webhook ? d->failed_total : d->pd_failed_total);
+			ax_counter_inc(d->failed_total[in->kind]);
 			ax_log_error("notify failed", "receiver", g->receiver,
-			    "integration", in->kind, "group", g->key, "err",
-			    err.msg);
+			    "integration", integ_names[in->kind], "group",
+			    g->key, "err", err.msg);
 		}
 	}
 	if (sv != fs->v) {
@@ -449,6 +503,13 @@ static int notify_one(ar_dispatch_t *d, const ar_group_t *g,
 		ax_log_error(
 		    "cannot write the notification log", "err", err.msg);
 	return rv;
+}
+
+/* An integration's http_config, or the global one when it has none. */
+static const ar_http_cfg_t *http_of(
+    const ar_http_cfg_t *h, const ar_cfgref_t *cref)
+{
+	return h->set ? h : &cref->cfg->global.http_config;
 }
 
 static int muted_by_time(
@@ -596,24 +657,41 @@ static int flush(
 	{
 		const ar_webhook_cfg_t *w = rcv->webhook.items;
 		const ar_pagerduty_cfg_t *pd = rcv->pagerduty.items;
+		const ar_email_cfg_t *em = rcv->email.items;
+		const ar_slack_cfg_t *sl = rcv->slack.items;
+		size_t nw = rcv->webhook.n, np = rcv->pagerduty.n,
+		       ne = rcv->email.n, ns = rcv->slack.n;
 
-		for (i = 0; i < rcv->webhook.n + rcv->pagerduty.n &&
+		for (i = 0; i < nw + np + ne + ns &&
 		     !__atomic_load_n(&d->stopping, __ATOMIC_RELAXED);
 		     i++) {
 			integ_t in = {0};
 
-			if (i < rcv->webhook.n) {
-				in.kind = "webhook";
+			if (i < nw) {
+				in.kind = IK_WEBHOOK;
 				in.idx = i;
 				in.webhook = &w[i];
 				in.send_resolved = w[i].send_resolved;
-				in.http = &w[i].http_config;
-			} else {
-				in.kind = "pagerduty";
-				in.idx = i - rcv->webhook.n;
+				in.http = http_of(&w[i].http_config, cref);
+			} else if (i < nw + np) {
+				in.kind = IK_PAGERDUTY;
+				in.idx = i - nw;
 				in.pagerduty = &pd[in.idx];
 				in.send_resolved = pd[in.idx].send_resolved;
-				in.http = &pd[in.idx].http_config;
+				in.http =
+				    http_of(&pd[in.idx].http_config, cref);
+			} else if (i < nw + np + ne) {
+				in.kind = IK_EMAIL;
+				in.idx = i - nw - np;
+				in.email = &em[in.idx];
+				in.send_resolved = em[in.idx].send_resolved;
+			} else {
+				in.kind = IK_SLACK;
+				in.idx = i - nw - np - ne;
+				in.slack = &sl[in.idx];
+				in.send_resolved = sl[in.idx].send_resolved;
+				in.http =
+				    http_of(&sl[in.idx].http_config, cref);
 			}
 			if (notify_one(d, g, cref, &in, &fs, tick, deadline) !=
 			    0)
@@ -830,10 +908,8 @@ int ar_dispatch_start(ar_core_t *core, ar_nflog_t *nflog, ax_metrics_t *metrics,
 {
 	ar_dispatch_t *d = calloc(1, sizeof(*d));
 	static const char *const lbl[] = {"integration"};
-	static const char *const webhook[] = {"webhook"};
-	static const char *const pagerduty[] = {"pagerduty"};
 	ax_mfam_t *sent, *failed;
-	int i;
+	int i, missing = 0;
 
 	if (d == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -856,17 +932,19 @@ int ar_dispatch_start(ar_core_t *core, ar_nflog_t *nflog, ax_metrics_t *metrics,
 	failed = ax_metrics_family(metrics, AX_METRIC_COUNTER,
 	    "alertmanager_notifications_failed_total",
 	    "The total number of failed notifications.", 1, lbl, NULL, 0);
-	d->sent_total = sent ? ax_mfam_with(sent, webhook) : NULL;
-	d->failed_total = failed ? ax_mfam_with(failed, webhook) : NULL;
-	d->pd_sent_total = sent ? ax_mfam_with(sent, pagerduty) : NULL;
-	d->pd_failed_total = failed ? ax_mfam_with(failed, pagerduty) : NULL;
+	for (i = 0; i < 4; i++) {
+		const char *const v[] = {integ_names[i]};
+
+		d->sent_total[i] = sent ? ax_mfam_with(sent, v) : NULL;
+		d->failed_total[i] = failed ? ax_mfam_with(failed, v) : NULL;
+		missing |=
+		    d->sent_total[i] == NULL || d->failed_total[i] == NULL;
+	}
 	d->groups_gauge = ax_metrics_gauge(metrics,
 	    "alertmanager_dispatcher_aggregation_groups",
 	    "Number of active aggregation groups");
 	d->workers = calloc((size_t)workers, sizeof(pthread_t));
-	if (d->sent_total == NULL || d->failed_total == NULL ||
-	    d->pd_sent_total == NULL || d->pd_failed_total == NULL ||
-	    d->groups_gauge == NULL || d->workers == NULL) {
+	if (missing || d->groups_gauge == NULL || d->workers == NULL) {
 		ar_dispatch_stop(d);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}

@@ -28,29 +28,6 @@
 #include "ax_log.h"
 #include "ax_units.h"
 
-/* Integrations this version sends to. */
-static int check_sendable(const ar_config_t *c, ax_err_t *err)
-{
-	const ar_receiver_t *r = c->receivers.items;
-	size_t i;
-
-	for (i = 0; i < c->receivers.n; i++) {
-		const char *kind = r[i].email.n ? "email_configs"
-		    : r[i].slack.n              ? "slack_configs"
-		                                : NULL;
-
-		if (kind)
-			return ax_err_set(err, AX_ECONFIG,
-			    "%s:%d:%d: receivers: receiver \"%s\": %s are "
-			    "not sent by this version of axon-alert-router "
-			    "(webhook_configs and pagerduty_configs are); "
-			    "refusing rather than "
-			    "dropping its notifications",
-			    c->file, r[i].line, r[i].col, r[i].name, kind);
-	}
-	return 0;
-}
-
 /* Load and check the file, including that its routing tree builds. */
 static int load_config(
     ax_daemon_t *d, const char *path, void **out, ax_err_t *err)
@@ -63,8 +40,7 @@ static int load_config(
 	(void)d;
 	if ((rv = ar_config_load(path, 0, &c, err)) != 0)
 		return rv;
-	if ((rv = check_sendable(c, err)) != 0 ||
-	    (rv = ar_route_build(c, &root, err)) != 0) {
+	if ((rv = ar_route_build(c, &root, err)) != 0) {
 		ar_config_free(c);
 		return rv;
 	}

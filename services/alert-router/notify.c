@@ -220,7 +220,7 @@ static void curl_key_init(void)
 	pthread_key_create(&curl_key, curl_key_free);
 }
 
-static CURL *thread_curl(void)
+void *ar_notify_thread_curl(void)
 {
 	CURL *c;
 
@@ -241,7 +241,7 @@ static CURL *thread_curl(void)
 static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
     size_t len, long timeout_ms, const int *stop, ax_buf_t *resp, ax_err_t *err)
 {
-	CURL *c = thread_curl();
+	CURL *c = ar_notify_thread_curl();
 	struct curl_slist *hdrs = NULL;
 	char *secret = NULL, hdr[4200], *pw = NULL;
 	long status = 0;
@@ -364,27 +364,34 @@ int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
 		ax_buf_fini(&resp);
 		if (err->code == AX_ECONFIG)
 			return AX_ECONFIG; /* an unreadable secret file */
-		/* backoff with jitter in [0.5, 1.5) x */
-		{
-			int64_t wait = backoff / 2 +
-			    (int64_t)(rand_r(&seed) % (unsigned)(backoff + 1));
-			struct timespec ts;
-
-			if (ax_now_ms() + wait >= deadline_ms)
-				return err->code;
-			for (; wait > 0; wait -= 100) {
-				if (stop &&
-				    __atomic_load_n(stop, __ATOMIC_RELAXED))
-					return ax_err_set(err, AX_ECLOSED,
-					    "%s: shutting down", url);
-				ts.tv_sec = 0;
-				ts.tv_nsec =
-				    (wait < 100 ? wait : 100) * 1000000L;
-				nanosleep(&ts, NULL);
-			}
+		switch (ar_notify_backoff(&backoff, &seed, deadline_ms, stop)) {
+		case 1: return err->code;
+		case -1:
+			return ax_err_set(
+			    err, AX_ECLOSED, "%s: shutting down", url);
 		}
-		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
+}
+
+int ar_notify_backoff(
+    int64_t *backoff, unsigned *seed, int64_t deadline_ms, const int *stop)
+{
+	/* jitter in [0.5, 1.5) x */
+	int64_t wait =
+	    *backoff / 2 + (int64_t)(rand_r(seed) % (unsigned)(*backoff + 1));
+	struct timespec ts;
+
+	if (ax_now_ms() + wait >= deadline_ms)
+		return 1;
+	for (; wait > 0; wait -= 100) {
+		if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+			return -1;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (wait < 100 ? wait : 100) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+	*backoff = *backoff * 2 > 30000 ? 30000 : *backoff * 2;
+	return 0;
 }
 
 /* ---- PagerDuty ---- */
@@ -683,5 +690,209 @@ int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
 	 * (`url` is the v2 endpoint) */
 	if (rv == 0)
 		*url = v1 ? PD_V1_URL : c->url;
+	return rv;
+}
+
+/* ---- Slack ---- */
+
+/* Members are written with a leading comma; the one right after the
+ * object's opening brace (at mark) is cut. */
+static void cut_comma(ax_buf_t *b, size_t mark)
+{
+	if (!ax_buf_ok(b) || b->len <= mark || b->p[mark] != ',')
+		return;
+	memmove(b->p + mark, b->p + mark + 1, b->len - mark - 1);
+	b->len--;
+	b->p[b->len] = '\0';
+}
+
+/* ,"key":"rendered" when not empty (Go's omitempty). */
+static int sl_opt(const pd_ctx_t *tc, ax_buf_t *b, const char *key,
+    const char *text, ax_err_t *err)
+{
+	return pd_put(tc, b, key, text, 0, err);
+}
+
+static int slack_fields(const pd_ctx_t *tc, const ar_notice_t *nt,
+    const ar_slack_cfg_t *c, ax_buf_t *b, ax_err_t *err)
+{
+	const ar_slack_field_t *f = c->fields.items;
+	size_t i;
+	int rv = 0;
+
+	if (c->fields.n == 0 && nt->suppressed_alerts == 0)
+		return 0;
+	ax_buf_puts(b, ",\"fields\":[");
+	for (i = 0; i < c->fields.n && rv == 0; i++) {
+		int shrt = f[i].short_ >= 0 ? f[i].short_ : c->short_fields;
+
+		size_t mark;
+
+		ax_buf_puts(b, i ? ",{" : "{");
+		mark = b->len;
+		rv = sl_opt(tc, b, "title", f[i].title, err);
+		if (rv == 0)
+			rv = sl_opt(tc, b, "value", f[i].value, err);
+		ax_buf_printf(b, ",\"short\":%s}", shrt ? "true" : "false");
+		cut_comma(b, mark);
+	}
+	/* topology inhibition: what the cause suppresses */
+	if (rv == 0 && nt->suppressed_alerts > 0) {
+		ax_buf_t v = AX_BUF_INIT;
+
+		ax_buf_printf(&v, "%zu alert%s from %zu dependent service%s: ",
+		    nt->suppressed_alerts,
+		    nt->suppressed_alerts == 1 ? "" : "s",
+		    nt->n_suppressed_services,
+		    nt->n_suppressed_services == 1 ? "" : "s");
+		join_services(nt, &v);
+		ax_buf_puts(b, c->fields.n ? "," : "");
+		ax_buf_puts(b, "{\"title\":\"Suppressed\",\"value\":");
+		ax_buf_put_json_str(b, v.p ? v.p : "");
+		ax_buf_puts(b, ",\"short\":false}");
+		ax_buf_fini(&v);
+	}
+	ax_buf_putc(b, ']');
+	return rv;
+}
+
+static int slack_actions(
+    const pd_ctx_t *tc, const ar_slack_cfg_t *c, ax_buf_t *b, ax_err_t *err)
+{
+	const ar_slack_action_t *a = c->actions.items;
+	size_t i;
+	int rv = 0;
+
+	if (c->actions.n == 0)
+		return 0;
+	ax_buf_puts(b, ",\"actions\":[");
+	for (i = 0; i < c->actions.n && rv == 0; i++) {
+		size_t mark;
+
+		ax_buf_puts(b, i ? ",{" : "{");
+		mark = b->len;
+		rv = sl_opt(tc, b, "type", a[i].type, err);
+		if (rv == 0)
+			rv = sl_opt(tc, b, "text", a[i].text, err);
+		if (rv == 0)
+			rv = sl_opt(tc, b, "url", a[i].url, err);
+		if (rv == 0)
+			rv = sl_opt(tc, b, "style", a[i].style, err);
+		if (rv == 0)
+			rv = sl_opt(tc, b, "name", a[i].name, err);
+		if (rv == 0)
+			rv = sl_opt(tc, b, "value", a[i].value, err);
+		/* confirm is read from the config but, as Alertmanager
+		 * 0.25 does, not sent */
+		cut_comma(b, mark);
+		ax_buf_putc(b, '}');
+	}
+	ax_buf_putc(b, ']');
+	return rv;
+}
+
+#define SL_DEF(field, name)                                                    \
+	((field) ? (field) : "{{ template \"slack.default." name "\" . }}")
+
+int ar_slack_body(const ar_notice_t *nt, const ar_slack_cfg_t *c,
+    const struct ax_tmpl *tmpl, ax_buf_t *b, ax_err_t *err)
+{
+	pd_ctx_t tc;
+	ax_buf_t title = AX_BUF_INIT;
+	size_t i, req_mark;
+	int rv;
+	static const char *const mrkdwn_default[] = {
+	    "fallback", "pretext", "text"};
+
+	tc.tmpl = tmpl;
+	if ((tc.arena = ax_arena_new()) == NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	if ((tc.data = ar_tmpl_data(tc.arena, nt)) == NULL) {
+		ax_arena_free(tc.arena);
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
+	/* {"channel","username","icon_emoji","icon_url","link_names",
+	 *  "attachments":[{...}]}, empty strings left out as Go does */
+	ax_buf_putc(b, '{');
+	req_mark = b->len;
+	rv = sl_opt(&tc, b, "channel", c->channel, err);
+	if (rv == 0)
+		rv = sl_opt(
+		    &tc, b, "username", SL_DEF(c->username, "username"), err);
+	if (rv == 0)
+		rv = sl_opt(&tc, b, "icon_emoji",
+		    SL_DEF(c->icon_emoji, "iconemoji"), err);
+	if (rv == 0)
+		rv = sl_opt(
+		    &tc, b, "icon_url", SL_DEF(c->icon_url, "iconurl"), err);
+	if (c->link_names)
+		ax_buf_puts(b, ",\"link_names\":true");
+	ax_buf_puts(b, ",\"attachments\":[{");
+	{
+		size_t mark = b->len;
+
+		if (rv == 0)
+			rv = pd_field(
+			    &tc, SL_DEF(c->title, "title"), &title, err);
+		if (rv == 0 && title.len > 0) {
+			/* Alertmanager truncates the title to 1024 runes */
+			truncate_runes(&title, 1024);
+			ax_buf_puts(b, ",\"title\":");
+			ax_buf_put_json_str(b, title.p);
+		}
+
+		if (rv == 0)
+			rv = sl_opt(&tc, b, "title_link",
+			    SL_DEF(c->title_link, "titlelink"), err);
+		if (rv == 0)
+			rv = sl_opt(&tc, b, "pretext",
+			    SL_DEF(c->pretext, "pretext"), err);
+		if (rv == 0)
+			rv = pd_put(
+			    &tc, b, "text", SL_DEF(c->text, "text"), 1, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "fallback",
+			    SL_DEF(c->fallback, "fallback"), 1, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "callback_id",
+			    SL_DEF(c->callback_id, "callbackid"), 1, err);
+		if (rv == 0)
+			rv = slack_fields(&tc, nt, c, b, err);
+		if (rv == 0)
+			rv = slack_actions(&tc, c, b, err);
+		if (rv == 0)
+			rv = sl_opt(&tc, b, "image_url", c->image_url, err);
+		if (rv == 0)
+			rv = sl_opt(&tc, b, "thumb_url", c->thumb_url, err);
+		if (rv == 0)
+			rv = pd_put(&tc, b, "footer",
+			    SL_DEF(c->footer, "footer"), 1, err);
+		if (rv == 0)
+			rv = sl_opt(&tc, b, "color",
+			    c->color ? c->color
+			             : "{{ if eq .Status \"firing\" }}danger"
+			               "{{ else }}good{{ end }}",
+			    err);
+		cut_comma(b, mark);
+	}
+	ax_buf_puts(b, ",\"mrkdwn_in\":[");
+	if (c->mrkdwn_in.n > 0)
+		for (i = 0; i < c->mrkdwn_in.n; i++) {
+			if (i)
+				ax_buf_putc(b, ',');
+			ax_buf_put_json_str(b, c->mrkdwn_in.v[i]);
+		}
+	else
+		for (i = 0; i < 3; i++) {
+			if (i)
+				ax_buf_putc(b, ',');
+			ax_buf_put_json_str(b, mrkdwn_default[i]);
+		}
+	ax_buf_puts(b, "]}]}");
+	cut_comma(b, req_mark);
+	ax_buf_fini(&title);
+	ax_arena_free(tc.arena);
+	if (rv == 0 && !ax_buf_ok(b))
+		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	return rv;
 }

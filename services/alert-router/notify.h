@@ -80,11 +80,39 @@ struct ax_tmpl;
 int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
     const struct ax_tmpl *tmpl, ax_buf_t *out, const char **url, ax_err_t *err);
 
+/*
+ * Slack: the incoming-webhook body as Alertmanager 0.25 builds it:
+ * {"channel","username","icon_emoji","icon_url","link_names",
+ *  "attachments":[{"title" (at most 1024 runes),"title_link","pretext",
+ *  "text","fallback","callback_id","fields":[{"title","value","short"}],
+ *  "actions":[{"type","text","url","style","name","value"}] (an
+ *  action's confirm is accepted and, as Alertmanager 0.25, not sent),
+ *  "image_url","thumb_url","footer","color","mrkdwn_in"}]}
+ * with Alertmanager's defaults (slack.default.* templates; color danger
+ * or good; mrkdwn_in fallback, pretext, text; a field's short from
+ * short_fields unless set) and empty optional strings left out, as Go's
+ * omitempty does.  Under topology inhibition a field "Suppressed" says
+ * how many alerts of which dependent services the cause suppresses.
+ */
+int ar_slack_body(const ar_notice_t *nt, const ar_slack_cfg_t *c,
+    const struct ax_tmpl *tmpl, ax_buf_t *out, ax_err_t *err);
+
 /* POST body to url with http_config h, retrying until deadline_ms (wall
  * clock).  0 on a 2xx; otherwise err says why (the last status and the
  * start of the answer). */
 int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
     const char *body, size_t len, int64_t deadline_ms, const int *stop,
     int retry_403, ax_err_t *err);
+
+/* Sleep a jittered backoff (500 ms doubling to 30 s, updated in
+ * *backoff) between two attempts: 0 to try again, 1 when the deadline
+ * would pass first, -1 when *stop was set. */
+int ar_notify_backoff(
+    int64_t *backoff, unsigned *seed, int64_t deadline_ms, const int *stop);
+
+/* The easy handle of the calling thread, reset (kept between sends so
+ * connections are reused; freed when the thread exits).  NULL when out of
+ * memory. */
+void *ar_notify_thread_curl(void);
 
 #endif

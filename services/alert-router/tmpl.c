@@ -60,7 +60,37 @@ static const char builtin_templates[] =
     "{{ define \"slack.default.text\" }}{{ end }}"
     "{{ define \"slack.default.footer\" }}{{ end }}"
     "{{ define \"email.default.subject\" }}"
-    "{{ template \"__subject\" . }}{{ end }}";
+    "{{ template \"__subject\" . }}{{ end }}"
+    /* Axon's own HTML body (Alertmanager's is a long inlined-CSS page;
+     * Debian's Alertmanager ships without it): the subject, a link to
+     * the alert list, then each firing and resolved alert's labels,
+     * annotations and source. */
+    "{{ define \"email.default.html\" }}<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"UTF-8\">"
+    "<title>{{ template \"__subject\" . }}</title></head>\n"
+    "<body style=\"font-family: sans-serif; font-size: 14px; color: #222;\">\n"
+    "<h2 style=\"color: {{ if eq .Status \"firing\" }}#b3261e{{ else }}"
+    "#1e7b34{{ end }};\">{{ template \"__subject\" . }}</h2>\n"
+    "<p><a href=\"{{ template \"__alertmanagerURL\" . }}\">"
+    "View in {{ template \"__alertmanager\" . }}</a></p>\n"
+    "{{ if .Alerts.Firing }}<h3>[{{ .Alerts.Firing | len }}] Firing</h3>\n"
+    "{{ range .Alerts.Firing }}{{ template \"axon.email.alert\" . }}"
+    "{{ end }}{{ end }}"
+    "{{ if .Alerts.Resolved }}<h3>[{{ .Alerts.Resolved | len }}] "
+    "Resolved</h3>\n{{ range .Alerts.Resolved }}"
+    "{{ template \"axon.email.alert\" . }}{{ end }}{{ end }}"
+    "</body></html>\n{{ end }}"
+    "{{ define \"axon.email.alert\" }}"
+    "<table style=\"border-collapse: collapse; margin-bottom: 12px;\">\n"
+    "{{ range .Labels.SortedPairs }}<tr><td style=\"padding: 2px 8px;"
+    " color: #555;\">{{ .Name }}</td><td style=\"padding: 2px 8px;\">"
+    "{{ .Value }}</td></tr>\n{{ end }}"
+    "{{ range .Annotations.SortedPairs }}<tr><td style=\"padding: 2px 8px;"
+    " color: #555;\">{{ .Name }}</td><td style=\"padding: 2px 8px;\">"
+    "{{ .Value }}</td></tr>\n{{ end }}"
+    "{{ if .GeneratorURL }}<tr><td colspan=\"2\" style=\"padding: 2px "
+    "8px;\"><a href=\"{{ .GeneratorURL }}\">Source</a></td></tr>\n"
+    "{{ end }}</table>\n{{ end }}";
 
 /* ---- helpers ---- */
 
@@ -275,11 +305,14 @@ static int f_safe(
 {
 	int rv;
 
-	(void)x;
 	(void)n;
 	if ((rv = want_str(a[0], err)) != 0)
 		return rv;
-	*out = a[0];
+	/* a template.HTML: html/template prints it as it is */
+	if ((*out = ax_tv_strn(ax_tmpl_arena(x), a[0]->u.s.p, a[0]->u.s.n)) ==
+	    NULL)
+		return ax_err_set(err, AX_ENOMEM, "out of memory");
+	(*out)->cls = &ax_tclass_safe_html;
 	return 0;
 }
 
@@ -1040,8 +1073,8 @@ int ar_tmpl_load(const char *const *globs, size_t n, const char *base_dir,
 	return 0;
 }
 
-int ar_tmpl_render(ax_tmpl_t *t, const char *text, ax_tval_t *data,
-    ax_arena_t *a, ax_buf_t *out, ax_err_t *err)
+static int render(ax_tmpl_t *t, const char *text, ax_tval_t *data,
+    ax_arena_t *a, ax_buf_t *out, ax_err_t *err, int html)
 {
 	ax_tmpl_t *c = ax_tmpl_child(t);
 	int rv;
@@ -1050,7 +1083,20 @@ int ar_tmpl_render(ax_tmpl_t *t, const char *text, ax_tval_t *data,
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	rv = ax_tmpl_parse(c, "", text, err);
 	if (rv == 0)
-		rv = ax_tmpl_exec(c, "", data, a, NULL, out, err);
+		rv = html ? ax_tmpl_exec_html(c, "", data, a, NULL, out, err)
+		          : ax_tmpl_exec(c, "", data, a, NULL, out, err);
 	ax_tmpl_free(c);
 	return rv;
+}
+
+int ar_tmpl_render(ax_tmpl_t *t, const char *text, ax_tval_t *data,
+    ax_arena_t *a, ax_buf_t *out, ax_err_t *err)
+{
+	return render(t, text, data, a, out, err, 0);
+}
+
+int ar_tmpl_render_html(ax_tmpl_t *t, const char *text, ax_tval_t *data,
+    ax_arena_t *a, ax_buf_t *out, ax_err_t *err)
+{
+	return render(t, text, data, a, out, err, 1);
 }

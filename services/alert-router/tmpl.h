@@ -41,6 +41,11 @@ int ar_tmpl_data_json(
 int ar_tmpl_render(ax_tmpl_t *t, const char *text, ax_tval_t *data,
     ax_arena_t *a, ax_buf_t *out, ax_err_t *err);
 
+/* The same with html/template's escaping of action output (e-mail HTML
+ * bodies; ax_tmpl_exec_html). */
+int ar_tmpl_render_html(ax_tmpl_t *t, const char *text, ax_tval_t *data,
+    ax_arena_t *a, ax_buf_t *out, ax_err_t *err);
+
 /* Alertmanager's function set (NULL-name terminated). */
 extern const ax_tmpl_func_t ar_tmpl_funcs[];
 
