@@ -139,7 +139,7 @@ $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
 CLI_SRC := $(wildcard services/cli/*.c)
 CLI_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
-$(BUILD)/bin/axon: $(CLI_O) $(BUILD)/libaxalert_router.a $(COMMON_A)
+$(BUILD)/bin/axon: $(CLI_O) $(BUILD)/libaxalert_router.a $(BUILD)/libaxruler.a $(COMMON_A)
 	@mkdir -p $(BUILD)/bin
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)

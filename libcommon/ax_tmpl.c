@@ -866,12 +866,16 @@ static const char *tokstr(token_t t, char *buf, size_t cap)
 {
 	if (t.t == T_EOF)
 		return "EOF";
-	if (t.t >= T_IF)
+	/* Go's item.String: keywords and the dot as <x>, values quoted,
+	 * those over 10 bytes cut to 10 and followed by "..." */
+	if (t.t >= T_IF || (t.t == T_FIELD && t.n == 1))
 		snprintf(buf, cap, "<%.*s>", (int)t.n, t.p);
 	else if (t.t == T_RIGHT)
 		snprintf(buf, cap, "\"}}\"");
+	else if (t.n > 10)
+		snprintf(buf, cap, "\"%.10s\"...", t.p);
 	else
-		snprintf(buf, cap, "\"%.*s\"", (int)(t.n > 40 ? 40 : t.n), t.p);
+		snprintf(buf, cap, "\"%.*s\"", (int)t.n, t.p);
 	return buf;
 }
 
@@ -1335,10 +1339,22 @@ static pipe_t *parse_pipeline(
 			return NULL;
 		{
 			operand_t *o = parse_operand(p, t);
+			token_t nx;
 
 			if (o == NULL ||
 			    push_ptr(p, (void ***)&cmd->args, &cmd->n, o) != 0)
 				return NULL;
+			/* operands are separated by spaces (Go: ".A." is
+			 * "unexpected <.> in operand") */
+			nx = lex_next(&p->lx);
+			lex_back(&p->lx, nx);
+			if (!nx.space_before && nx.t != end && nx.t != T_PIPE &&
+			    nx.t != T_RPAREN && nx.t != T_RIGHT &&
+			    nx.t != T_EOF && nx.t != T_ERROR)
+				return perr(p, nx.line,
+				           "unexpected %s in operand",
+				           tokstr(nx, b, sizeof(b))),
+				       NULL;
 		}
 	}
 	if (!pp->assign) {
@@ -2576,9 +2592,10 @@ static void fmt_float(ax_buf_t *out, const spec_t *sp, double v)
 	int n;
 
 	if (isnan(v) || isinf(v)) {
-		const char *s = isnan(v) ? "NaN"
-		    : v > 0              ? (sp->plus ? "+Inf" : "Inf")
-		                         : "-Inf";
+		/* Go: "+Inf" (" Inf" with the space flag), "-Inf", "NaN" */
+		const char *s = isnan(v) ? (sp->plus ? "+NaN" : "NaN")
+		    : v > 0 ? (sp->space && !sp->plus ? " Inf" : "+Inf")
+		            : "-Inf";
 		spec_t s2 = *sp;
 
 		s2.zero = 0;

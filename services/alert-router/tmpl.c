@@ -14,6 +14,7 @@
 #include <wctype.h>
 
 #include "ax_regex.h"
+#include "ax_tmplfn.h"
 #include "ax_units.h"
 
 /* ---- the built-in templates ----
@@ -92,168 +93,9 @@ static const char builtin_templates[] =
     "8px;\"><a href=\"{{ .GeneratorURL }}\">Source</a></td></tr>\n"
     "{{ end }}</table>\n{{ end }}";
 
-/* ---- helpers ---- */
-
-static int want_str(ax_tval_t *v, ax_err_t *err)
-{
-	if (v->kind != AX_TV_STRING)
-		return ax_err_set(err, AX_EINVAL,
-		    "wrong type for value; expected string; got %s",
-		    v->cls && v->cls->type_name  ? v->cls->type_name
-		        : v->kind == AX_TV_INT   ? "int"
-		        : v->kind == AX_TV_FLOAT ? "float64"
-		        : v->kind == AX_TV_BOOL  ? "bool"
-		                                 : "interface {}");
-	return 0;
-}
-
-static int ret(ax_tmpl_exec_t *x, ax_buf_t *b, ax_tval_t **out, ax_err_t *err)
-{
-	if (!ax_buf_ok(b)) {
-		ax_buf_fini(b);
-		return ax_err_set(err, AX_ENOMEM, "out of memory");
-	}
-	*out = ax_tv_strn(ax_tmpl_arena(x), b->p ? b->p : "", b->len);
-	ax_buf_fini(b);
-	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
-}
-
-static locale_t the_locale;
-static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
-
-static void locale_init(void)
-{
-	the_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-}
-
-/* C.UTF-8 for Unicode case mapping ((locale_t)0 if unavailable: ASCII). */
-static locale_t utf8_locale(void)
-{
-	pthread_once(&locale_once, locale_init);
-	return the_locale;
-}
-
-/* Decode one UTF-8 code point at s (n bytes left); its length in *len. */
-static wint_t utf8_dec(const char *s, size_t n, size_t *len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	if (u[0] < 0x80 || n < 2) {
-		*len = 1;
-		return u[0];
-	}
-	if ((u[0] & 0xe0) == 0xc0) {
-		*len = 2;
-		return (wint_t)((u[0] & 0x1f) << 6 | (u[1] & 0x3f));
-	}
-	if ((u[0] & 0xf0) == 0xe0 && n >= 3) {
-		*len = 3;
-		return (wint_t)((u[0] & 0x0f) << 12 | (u[1] & 0x3f) << 6 |
-		    (u[2] & 0x3f));
-	}
-	if ((u[0] & 0xf8) == 0xf0 && n >= 4) {
-		*len = 4;
-		return (wint_t)((u[0] & 0x07) << 18 | (u[1] & 0x3f) << 12 |
-		    (u[2] & 0x3f) << 6 | (u[3] & 0x3f));
-	}
-	*len = 1;
-	return u[0];
-}
-
-static void utf8_enc(ax_buf_t *b, wint_t c)
-{
-	if (c < 0x80)
-		ax_buf_putc(b, (char)c);
-	else if (c < 0x800) {
-		ax_buf_putc(b, (char)(0xc0 | (c >> 6)));
-		ax_buf_putc(b, (char)(0x80 | (c & 0x3f)));
-	} else if (c < 0x10000) {
-		ax_buf_putc(b, (char)(0xe0 | (c >> 12)));
-		ax_buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-		ax_buf_putc(b, (char)(0x80 | (c & 0x3f)));
-	} else {
-		ax_buf_putc(b, (char)(0xf0 | (c >> 18)));
-		ax_buf_putc(b, (char)(0x80 | ((c >> 12) & 0x3f)));
-		ax_buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-		ax_buf_putc(b, (char)(0x80 | (c & 0x3f)));
-	}
-}
-
-/* mode: 'U' upper, 'L' lower, 'T' title (first letter of each word up,
- * the rest down, as golang.org/x/text's cases.Title). */
-static void map_case(const char *s, size_t n, int mode, ax_buf_t *b)
-{
-	locale_t loc = utf8_locale();
-	size_t i = 0, len;
-	int in_word = 0;
-
-	while (i < n) {
-		wint_t c = utf8_dec(s + i, n - i, &len);
-		wint_t m = c;
-		int alpha =
-		    loc ? iswalpha_l(c, loc) : (c < 0x80 && iswalpha(c));
-		int digit = c >= '0' && c <= '9';
-
-		if (mode == 'U')
-			m = loc ? towupper_l(c, loc) : (wint_t)towupper(c);
-		else if (mode == 'L')
-			m = loc ? towlower_l(c, loc) : (wint_t)towlower(c);
-		else {
-			if (!in_word && alpha)
-				m = loc ? towupper_l(c, loc)
-				        : (wint_t)towupper(c);
-			else if (in_word)
-				m = loc ? towlower_l(c, loc)
-				        : (wint_t)towlower(c);
-			/* a word starts at a letter; digits, apostrophes and
-			 * underscores continue one ("3Rd", "O'neil") */
-			in_word = alpha ||
-			    (in_word && (digit || c == '\'' || c == '_'));
-		}
-		if (m == c)
-			ax_buf_append(b, s + i, len);
-		else
-			utf8_enc(b, m);
-		i += len;
-	}
-}
-
-/* ---- functions ---- */
+/* ---- functions: the shared ones are libcommon's (ax_tmplfn) ---- */
 
 static const ax_tclass_t strlist_class = {"[]string", NULL, NULL};
-
-static int f_case(
-    ax_tmpl_exec_t *x, ax_tval_t **a, ax_tval_t **out, ax_err_t *err, int mode)
-{
-	ax_buf_t b = AX_BUF_INIT;
-	int rv;
-
-	if ((rv = want_str(a[0], err)) != 0)
-		return rv;
-	map_case(a[0]->u.s.p, a[0]->u.s.n, mode, &b);
-	return ret(x, &b, out, err);
-}
-
-static int f_upper(
-    ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
-{
-	(void)n;
-	return f_case(x, a, out, err, 'U');
-}
-
-static int f_lower(
-    ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
-{
-	(void)n;
-	return f_case(x, a, out, err, 'L');
-}
-
-static int f_title(
-    ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
-{
-	(void)n;
-	return f_case(x, a, out, err, 'T');
-}
 
 static int f_join(
     ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
@@ -263,7 +105,7 @@ static int f_join(
 	int rv;
 
 	(void)n;
-	if ((rv = want_str(a[0], err)) != 0)
+	if ((rv = ax_tmplfn_want_str(a[0], err)) != 0)
 		return rv;
 	if (a[1]->kind != AX_TV_LIST)
 		return ax_err_set(err, AX_EINVAL,
@@ -278,65 +120,7 @@ static int f_join(
 		ax_buf_append(
 		    &b, a[1]->u.list.v[i]->u.s.p, a[1]->u.list.v[i]->u.s.n);
 	}
-	return ret(x, &b, out, err);
-}
-
-static int f_match(
-    ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
-{
-	ax_regex_t *re;
-	int rv;
-
-	(void)n;
-	if ((rv = want_str(a[0], err)) != 0 || (rv = want_str(a[1], err)) != 0)
-		return rv;
-	if ((rv = ax_regex_compile_search(a[0]->u.s.p, &re, err)) != 0)
-		return rv;
-	rv = ax_regex_match(re, a[1]->u.s.p, a[1]->u.s.n);
-	ax_regex_free(re);
-	if (rv < 0)
-		return ax_err_set(err, rv, "regex match failed");
-	*out = ax_tv_bool(ax_tmpl_arena(x), rv == 1);
-	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
-}
-
-static int f_safe(
-    ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
-{
-	int rv;
-
-	(void)n;
-	if ((rv = want_str(a[0], err)) != 0)
-		return rv;
-	/* a template.HTML: html/template prints it as it is */
-	if ((*out = ax_tv_strn(ax_tmpl_arena(x), a[0]->u.s.p, a[0]->u.s.n)) ==
-	    NULL)
-		return ax_err_set(err, AX_ENOMEM, "out of memory");
-	(*out)->cls = &ax_tclass_safe_html;
-	return 0;
-}
-
-static int f_rerepl(
-    ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
-{
-	ax_buf_t b = AX_BUF_INIT;
-	ax_regex_t *re;
-	int rv;
-
-	(void)n;
-	if ((rv = want_str(a[0], err)) != 0 ||
-	    (rv = want_str(a[1], err)) != 0 || (rv = want_str(a[2], err)) != 0)
-		return rv;
-	if ((rv = ax_regex_compile_search(a[0]->u.s.p, &re, err)) != 0)
-		return rv;
-	rv =
-	    ax_regex_replace_all(re, a[2]->u.s.p, a[2]->u.s.n, a[1]->u.s.p, &b);
-	ax_regex_free(re);
-	if (rv != 0) {
-		ax_buf_fini(&b);
-		return ax_err_set(err, rv, "regex replace failed");
-	}
-	return ret(x, &b, out, err);
+	return ax_tmplfn_ret(x, &b, out, err);
 }
 
 static int f_strslice(
@@ -350,7 +134,7 @@ static int f_strslice(
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	l->cls = &strlist_class;
 	for (i = 0; i < n; i++) {
-		if ((rv = want_str(a[i], err)) != 0)
+		if ((rv = ax_tmplfn_want_str(a[i], err)) != 0)
 			return rv;
 		l->u.list.v[i] = a[i];
 	}
@@ -359,181 +143,16 @@ static int f_strslice(
 }
 
 const ax_tmpl_func_t ar_tmpl_funcs[] = {
-    {"toUpper", f_upper, 1, 1, "s"},
-    {"toLower", f_lower, 1, 1, "s"},
-    {"title", f_title, 1, 1, "s"},
+    {"toUpper", ax_tmplfn_upper, 1, 1, "s"},
+    {"toLower", ax_tmplfn_lower, 1, 1, "s"},
+    {"title", ax_tmplfn_title, 1, 1, "s"},
     {"join", f_join, 2, 2, "sL"},
-    {"match", f_match, 2, 2, "ss"},
-    {"safeHtml", f_safe, 1, 1, "s"},
-    {"reReplaceAll", f_rerepl, 3, 3, "sss"},
+    {"match", ax_tmplfn_match, 2, 2, "ss"},
+    {"safeHtml", ax_tmplfn_safe_html, 1, 1, "s"},
+    {"reReplaceAll", ax_tmplfn_re_replace_all, 3, 3, "sss"},
     {"stringSlice", f_strslice, 0, -1, "s*"},
     {NULL, NULL, 0, 0, NULL},
 };
-
-/* ---- time values (Go's time.Time, in UTC) ---- */
-
-typedef struct tvtime {
-	int64_t ms;
-	int zero;
-} tvtime_t;
-
-static void go_layout(const tvtime_t *t, const char *lay, ax_buf_t *b)
-{
-	static const char *const mon[] = {"January", "February", "March",
-	    "April", "May", "June", "July", "August", "September", "October",
-	    "November", "December"};
-	static const char *const day[] = {"Sunday", "Monday", "Tuesday",
-	    "Wednesday", "Thursday", "Friday", "Saturday"};
-	time_t sec;
-	struct tm tm;
-	int frac;
-	int64_t ms = t->zero ? AX_TIME_GO_ZERO_MS : t->ms;
-	const char *p = lay;
-
-	sec = (time_t)(ms / 1000 - (ms % 1000 < 0));
-	frac = (int)(ms - (int64_t)sec * 1000);
-	gmtime_r(&sec, &tm);
-	while (*p) {
-#define TAKE(s) (strncmp(p, s, strlen(s)) == 0 ? (p += strlen(s), 1) : 0)
-		if (TAKE("January"))
-			ax_buf_puts(b, mon[tm.tm_mon]);
-		else if (TAKE("Jan"))
-			ax_buf_printf(b, "%.3s", mon[tm.tm_mon]);
-		else if (TAKE("Monday"))
-			ax_buf_puts(b, day[tm.tm_wday]);
-		else if (TAKE("Mon"))
-			ax_buf_printf(b, "%.3s", day[tm.tm_wday]);
-		else if (TAKE("MST"))
-			ax_buf_puts(b, "UTC");
-		else if (TAKE("2006"))
-			ax_buf_printf(b, "%04d", tm.tm_year + 1900);
-		else if (TAKE("002"))
-			ax_buf_printf(b, "%03d", tm.tm_yday + 1);
-		else if (TAKE("01"))
-			ax_buf_printf(b, "%02d", tm.tm_mon + 1);
-		else if (TAKE("02"))
-			ax_buf_printf(b, "%02d", tm.tm_mday);
-		else if (TAKE("03"))
-			ax_buf_printf(
-			    b, "%02d", tm.tm_hour % 12 ? tm.tm_hour % 12 : 12);
-		else if (TAKE("04"))
-			ax_buf_printf(b, "%02d", tm.tm_min);
-		else if (TAKE("05"))
-			ax_buf_printf(b, "%02d", tm.tm_sec);
-		else if (TAKE("06"))
-			ax_buf_printf(b, "%02d", tm.tm_year % 100);
-		else if (TAKE("15"))
-			ax_buf_printf(b, "%02d", tm.tm_hour);
-		else if (TAKE("_2"))
-			ax_buf_printf(b, "%2d", tm.tm_mday);
-		else if (TAKE("Z07:00") || TAKE("Z0700") || TAKE("Z07"))
-			ax_buf_putc(b, 'Z');
-		else if (TAKE("-07:00"))
-			ax_buf_puts(b, "+00:00");
-		else if (TAKE("-0700"))
-			ax_buf_puts(b, "+0000");
-		else if (TAKE("-07"))
-			ax_buf_puts(b, "+00");
-		else if (TAKE("PM"))
-			ax_buf_puts(b, tm.tm_hour >= 12 ? "PM" : "AM");
-		else if (TAKE("pm"))
-			ax_buf_puts(b, tm.tm_hour >= 12 ? "pm" : "am");
-		else if ((p[0] == '.' || p[0] == ',') &&
-		    (p[1] == '0' || p[1] == '9')) {
-			char dig = p[1], sep = p[0];
-			int k = 1,
-			    digits[9] = {frac / 100, frac / 10 % 10, frac % 10,
-			        0, 0, 0, 0, 0, 0};
-
-			while (p[k] == dig)
-				k++;
-			if (isdigit((unsigned char)p[k])) {
-				ax_buf_putc(b, *p++); /* not a fraction */
-				continue;
-			}
-			{
-				int nd = k - 1, last = nd, i;
-
-				if (dig == '9') /* trailing zeros dropped */
-					while (
-					    last > 0 && digits[last - 1] == 0)
-						last--;
-				if (last > 0)
-					ax_buf_putc(b, sep);
-				for (i = 0; i < last; i++)
-					ax_buf_putc(b, (char)('0' + digits[i]));
-				if (dig == '0' && last == 0 && nd > 0) {
-					ax_buf_putc(b, sep);
-					for (i = 0; i < nd; i++)
-						ax_buf_putc(b, '0');
-				}
-			}
-			p += k;
-		} else if (TAKE("1"))
-			ax_buf_printf(b, "%d", tm.tm_mon + 1);
-		else if (TAKE("2"))
-			ax_buf_printf(b, "%d", tm.tm_mday);
-		else if (TAKE("3"))
-			ax_buf_printf(
-			    b, "%d", tm.tm_hour % 12 ? tm.tm_hour % 12 : 12);
-		else if (TAKE("4"))
-			ax_buf_printf(b, "%d", tm.tm_min);
-		else if (TAKE("5"))
-			ax_buf_printf(b, "%d", tm.tm_sec);
-		else
-			ax_buf_putc(b, *p++);
-#undef TAKE
-	}
-}
-
-static void time_str(ax_tval_t *self, ax_buf_t *out)
-{
-	go_layout(self->u.obj, "2006-01-02 15:04:05.999999999 -0700 MST", out);
-}
-
-static int time_get(ax_tmpl_exec_t *x, ax_tval_t *self, const char *name,
-    ax_tval_t **args, size_t nargs, ax_tval_t **out, ax_err_t *err)
-{
-	tvtime_t *t = self->u.obj;
-	ax_arena_t *a = ax_tmpl_arena(x);
-	ax_buf_t b = AX_BUF_INIT;
-
-	if (strcmp(name, "Format") == 0) {
-		if (nargs != 1 || args[0]->kind != AX_TV_STRING)
-			return ax_err_set(err, AX_EINVAL,
-			    "wrong number of args for Format: want 1 got %zu",
-			    nargs);
-		go_layout(t, args[0]->u.s.p, &b);
-		return ret(x, &b, out, err);
-	}
-	if (nargs != 0)
-		return AX_ENOENT;
-	if (strcmp(name, "Unix") == 0)
-		*out = ax_tv_int(
-		    a, t->zero ? AX_TIME_GO_ZERO_MS / 1000 : t->ms / 1000);
-	else if (strcmp(name, "UnixMilli") == 0)
-		*out = ax_tv_int(a, t->zero ? AX_TIME_GO_ZERO_MS : t->ms);
-	else if (strcmp(name, "IsZero") == 0)
-		*out = ax_tv_bool(a, t->zero);
-	else if (strcmp(name, "UTC") == 0 || strcmp(name, "Local") == 0)
-		*out = self;
-	else
-		return AX_ENOENT;
-	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
-}
-
-static const ax_tclass_t time_class = {"time.Time", time_get, time_str};
-
-static ax_tval_t *tv_time(ax_arena_t *a, int64_t ms, int zero)
-{
-	tvtime_t *t = ax_arena_alloc(a, sizeof(*t));
-
-	if (t == NULL)
-		return NULL;
-	t->ms = ms;
-	t->zero = zero;
-	return ax_tv_obj(a, &time_class, t);
-}
 
 /* ---- KV, Pairs, Alerts, Alert, Data ---- */
 
@@ -895,8 +514,8 @@ ax_tval_t *ar_tmpl_data(ax_arena_t *a, const ar_notice_t *nt)
 		f[0] = ax_tv_str(a, nt->resolved[i] ? "resolved" : "firing");
 		f[1] = labels[i] = kv_labels(a, al->labels);
 		f[2] = anns[i] = kv_labels(a, al->annotations);
-		f[3] = tv_time(a, al->starts_ms, al->starts_ms == 0);
-		f[4] = tv_time(a, nt->resolved[i] ? al->ends_ms : 0,
+		f[3] = ax_tmplfn_time(a, al->starts_ms, al->starts_ms == 0);
+		f[4] = ax_tmplfn_time(a, nt->resolved[i] ? al->ends_ms : 0,
 		    !nt->resolved[i] || al->ends_ms == 0);
 		f[5] = ax_tv_str(a, al->generator_url ? al->generator_url : "");
 		f[6] = ax_tv_str(a, fp);
@@ -921,7 +540,7 @@ static int json_time(const cJSON *o, const char *k, ax_arena_t *a,
 
 	if (cJSON_IsString(t) && ax_time_parse(t->valuestring, &ms, &e) != 0)
 		return ax_err_set(err, AX_EINVAL, "%s: %s", k, e.msg);
-	*out = tv_time(a, ms, t == NULL || ms <= AX_TIME_GO_ZERO_MS);
+	*out = ax_tmplfn_time(a, ms, t == NULL || ms <= AX_TIME_GO_ZERO_MS);
 	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
 }
 

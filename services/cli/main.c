@@ -10,6 +10,7 @@
 
 #include "cli/check.h"
 #include "cli/routes.h"
+#include "cli/slo.h"
 #include "cli/tmpl.h"
 
 typedef struct cmd {
@@ -29,12 +30,17 @@ static int cmd_version(int argc, char **argv)
 static const cmd_t cmds[] = {
     {"check",
         "Validate files offline: check metrics [--openmetrics] "
-        "FILE; check config FILE (alertmanager.yml).",
+        "FILE; check config FILE (alertmanager.yml); check rules "
+        "FILE (Prometheus rule files).",
         cli_check},
     {"routes",
         "The alert router's routing tree: routes [show] | routes "
         "test --config.file=F label=value...",
         cli_routes},
+    {"slo",
+        "SLOs as Prometheus rules: slo render FILE (multi-window, "
+        "multi-burn-rate alerts).",
+        cli_slo},
     {"template",
         "Render notification templates: template render "
         "--template.glob=G --template.text=T [--template.data=F]",
