@@ -104,7 +104,22 @@ struct ax_msg_client {
 	nng_dialer dialer;
 	ax_msg_opts_t opts;
 	char *addr;
+	int pipes; /* connected pipes (atomic) */
 };
+
+static void client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	ax_msg_client_t *c = arg;
+
+	(void)p;
+	__atomic_add_fetch(
+	    &c->pipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1, __ATOMIC_RELAXED);
+}
+
+int ax_msg_client_connected(ax_msg_client_t *c)
+{
+	return __atomic_load_n(&c->pipes, __ATOMIC_RELAXED) > 0;
+}
 
 static int dial_bg(nng_socket sock, const char *addr, const ax_msg_opts_t *o,
     nng_dialer *d, ax_err_t *err)
@@ -147,6 +162,8 @@ int ax_msg_client_open(const char *addr, const ax_msg_opts_t *opts,
 	nng_socket_set_ms(
 	    c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, c->opts.max_msg_bytes);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, client_pipe_cb, c);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, client_pipe_cb, c);
 	if ((rv = dial_bg(c->sock, addr, &c->opts, &c->dialer, err)) != 0) {
 		nng_close(c->sock);
 		free(c->addr);

@@ -65,6 +65,9 @@ typedef struct ax_msg_client ax_msg_client_t;
 int ax_msg_client_open(const char *addr, const ax_msg_opts_t *opts,
     ax_msg_client_t **out, ax_err_t *err);
 void ax_msg_client_close(ax_msg_client_t *c);
+/* Is a connection to the peer up now?  (A dialer reconnects in the
+ * background; callers use this to tell "peer down" from "slow answer".) */
+int ax_msg_client_connected(ax_msg_client_t *c);
 /*
  * Send req and wait for the reply, unpacked as resp_desc.  OUT: *resp
  * (free with protobuf_c_message_free_unpacked).  AX_ETIMEDOUT when no
