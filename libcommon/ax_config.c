@@ -763,12 +763,18 @@ void ax_prom_global_init(ax_prom_global_t *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->scrape_interval_ms = 60000;
-	g->scrape_timeout_ms = 10000;
+	g->scrape_timeout_ms = -1; /* unset: 10s, at most scrape_interval */
 	g->evaluation_interval_ms = 60000;
 }
 
-int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g, ax_err_t *err)
+int ax_prom_global_check(ax_cfg_t *c, ax_prom_global_t *g, ax_err_t *err)
 {
+	/* Prometheus: an unset scrape_timeout is 10s, or the interval when
+	 * that is shorter */
+	if (g->scrape_timeout_ms < 0)
+		g->scrape_timeout_ms = g->scrape_interval_ms < 10000
+		    ? g->scrape_interval_ms
+		    : 10000;
 	if (g->scrape_timeout_ms > g->scrape_interval_ms) {
 		char a[32], b[32];
 

@@ -146,8 +146,11 @@ typedef struct ax_prom_global {
 
 extern const ax_cfg_field_t ax_prom_global_fields[];
 void ax_prom_global_init(ax_prom_global_t *g);
-/* Cross-field checks (scrape_timeout <= scrape_interval). */
-int ax_prom_global_check(ax_cfg_t *c, const ax_prom_global_t *g, ax_err_t *err);
+/* Defaults that depend on other fields (an unset scrape_timeout is 10s,
+ * or scrape_interval when shorter, as Prometheus sets it) and cross-field
+ * checks (scrape_timeout <= scrape_interval).  c may be NULL when no
+ * global section was read. */
+int ax_prom_global_check(ax_cfg_t *c, ax_prom_global_t *g, ax_err_t *err);
 
 /* A custom decoder for a char * field holding an nng address (checked
  * with ax_cfg_check_nng_addr), and the matching free_fn. */

@@ -140,13 +140,12 @@ int ax_promyml_load(const char *path, ax_yml_kind_t kind, const char *daemon,
 				if (strcmp(ax_cfg_scalar(k), "global") == 0) {
 					rv = ax_cfg_decode(&c, v, "global",
 					    ax_prom_global_fields, global, err);
-					if (rv == 0)
-						rv = ax_prom_global_check(
-						    &c, global, err);
 					break;
 				}
 			}
 		}
+		if (rv == 0)
+			rv = ax_prom_global_check(&c, global, err);
 		if (rv != 0)
 			ax_cfg_free_fields(ax_prom_global_fields, global);
 	}

@@ -205,7 +205,7 @@ int tsdb_qsvc_start(
 		free(q);
 		return rv;
 	}
-	ax_log_info("query service listening on %s", addr);
+	ax_log_info("query service listening", "address", addr);
 	*out = q;
 	return 0;
 }

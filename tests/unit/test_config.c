@@ -270,6 +270,7 @@ static void test_promyml_sections(void **st)
 	    ax_promyml_load(p, AX_YML_PROMETHEUS, "tsdb", NULL, &g, &g, 1, &e),
 	    0);
 	assert_int_equal(g.scrape_interval_ms, 15000);
+	assert_int_equal(g.scrape_timeout_ms, 10000);
 	assert_int_equal(g.evaluation_interval_ms, 60000);
 	assert_string_equal(ax_labels_get(g.external_labels, "dc"), "x");
 	ax_cfg_free_fields(ax_prom_global_fields, &g);
@@ -289,6 +290,15 @@ static void test_promyml_sections(void **st)
 	    ax_promyml_load(p, AX_YML_PROMETHEUS, "tsdb", NULL, &g, &g, 1, &e),
 	    0);
 	assert_str_contains(e.msg, ":2:1: scrape_config: unknown field");
+	unlink(p);
+	/* an unset scrape_timeout is at most the interval, as Prometheus */
+	p = write_tmp("global:\n  scrape_interval: 1s\n");
+	ax_prom_global_init(&g);
+	assert_int_equal(
+	    ax_promyml_load(p, AX_YML_PROMETHEUS, "tsdb", NULL, &g, &g, 1, &e),
+	    0);
+	assert_int_equal(g.scrape_timeout_ms, 1000);
+	ax_cfg_free_fields(ax_prom_global_fields, &g);
 	unlink(p);
 	/* cross-field check */
 	p = write_tmp(
