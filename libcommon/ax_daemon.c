@@ -125,6 +125,23 @@ int64_t ax_daemon_flag_int(ax_daemon_t *d, const char *name)
 	return i < 0 ? 0 : d->ivalues[i];
 }
 
+char *ax_daemon_external_url(ax_daemon_t *d)
+{
+	const char *flag = ax_daemon_flag(d, "web.external-url");
+	const char *listen = ax_daemon_flag(d, "web.listen-address");
+	const char *port = listen ? strrchr(listen, ':') : NULL;
+	char host[256] = "localhost", buf[512];
+
+	if (flag && *flag) {
+		size_t n = strlen(flag);
+
+		return strndup(flag, flag[n - 1] == '/' ? n - 1 : n);
+	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(buf, sizeof(buf), "http://%s%s", host, port ? port : "");
+	return strdup(buf);
+}
+
 size_t ax_daemon_flag_list(
     ax_daemon_t *d, const char *name, const char **out, size_t max)
 {

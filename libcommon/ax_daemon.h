@@ -95,6 +95,11 @@ int64_t ax_daemon_flag_int(ax_daemon_t *d, const char *name); /* ms/bytes/int */
  * max of them into out; returns how many were given. */
 size_t ax_daemon_flag_list(
     ax_daemon_t *d, const char *name, const char **out, size_t max);
+/* The URL the daemon is reached at from outside: --web.external-url
+ * without a trailing slash, else http://<hostname>:<port of
+ * --web.listen-address>, as Prometheus and Alertmanager default it.
+ * malloc'd (caller frees); NULL when out of memory. */
+char *ax_daemon_external_url(ax_daemon_t *d);
 /* Per-daemon state for the callbacks. */
 void ax_daemon_set_state(ax_daemon_t *d, void *state);
 void *ax_daemon_state(ax_daemon_t *d);

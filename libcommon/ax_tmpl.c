@@ -3091,23 +3091,29 @@ static int f_js(
 	return ret_str(x, &b, out, err);
 }
 
+void ax_tmpl_query_escape(const char *s, size_t n, ax_buf_t *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+			ax_buf_putc(b, (char)c);
+		else if (c == ' ')
+			ax_buf_putc(b, '+');
+		else
+			ax_buf_printf(b, "%%%02X", c);
+	}
+}
+
 static int f_urlquery(
     ax_tmpl_exec_t *x, ax_tval_t **a, size_t n, ax_tval_t **out, ax_err_t *err)
 {
 	ax_buf_t s = AX_BUF_INIT, b = AX_BUF_INIT;
-	size_t i;
 
 	eval_args_text(a, n, &s);
-	for (i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-			ax_buf_putc(&b, (char)c);
-		else if (c == ' ')
-			ax_buf_putc(&b, '+');
-		else
-			ax_buf_printf(&b, "%%%02X", c);
-	}
+	ax_tmpl_query_escape(s.p ? s.p : "", s.len, &b);
 	ax_buf_fini(&s);
 	return ret_str(x, &b, out, err);
 }

@@ -184,6 +184,10 @@ extern const ax_tclass_t ax_tclass_safe_html;
 int ax_tmpl_exec_html(const ax_tmpl_t *t, const char *name, ax_tval_t *dot,
     ax_arena_t *arena, void *user, ax_buf_t *out, ax_err_t *err);
 
+/* Go's url.QueryEscape of s[0..n), appended to b (urlquery, and links
+ * such as Prometheus' graphLink). */
+void ax_tmpl_query_escape(const char *s, size_t n, ax_buf_t *b);
+
 /* Go's fmt.Sprintf over template values (for printf and for hosts). */
 int ax_tmpl_sprintf(ax_arena_t *a, const char *fmt, ax_tval_t **args,
     size_t nargs, ax_buf_t *out);

@@ -643,23 +643,6 @@ static int f_args(
 	return 0;
 }
 
-/* url.QueryEscape */
-static void query_escape(const char *s, size_t n, ax_buf_t *b)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-			ax_buf_putc(b, (char)c);
-		else if (c == ' ')
-			ax_buf_putc(b, '+');
-		else
-			ax_buf_printf(b, "%%%02X", c);
-	}
-}
-
 static int graph_link(
     ax_tmpl_exec_t *x, ax_tval_t **a, ax_tval_t **out, ax_err_t *err, int tab)
 {
@@ -669,7 +652,7 @@ static int graph_link(
 	if ((rv = ax_tmplfn_want_str(a[0], err)) != 0)
 		return rv;
 	ax_buf_puts(&b, "/graph?g0.expr=");
-	query_escape(a[0]->u.s.p, a[0]->u.s.n, &b);
+	ax_tmpl_query_escape(a[0]->u.s.p, a[0]->u.s.n, &b);
 	ax_buf_printf(&b, "&g0.tab=%d", tab);
 	return ax_tmplfn_ret(x, &b, out, err);
 }

@@ -522,18 +522,6 @@ static size_t read_cb(char *buf, size_t sz, size_t n, void *arg)
 	return k;
 }
 
-static int abort_cb(
-    void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	const int *stop = arg;
-
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
-}
-
 static int send_once(const ar_email_cfg_t *c, const ar_global_t *g,
     const ar_email_msg_t *m, long timeout_ms, const int *stop, ax_err_t *err)
 {
@@ -599,7 +587,7 @@ static int send_once(const ar_email_cfg_t *c, const ar_global_t *g,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, ar_notify_abort_cb);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
 	if (strcmp(port + 1, "465") != 0)
 		curl_easy_setopt(h, CURLOPT_USE_SSL,

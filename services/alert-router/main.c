@@ -122,27 +122,6 @@ static void *gc_main(void *arg)
 
 static void ar_stop(ax_daemon_t *d);
 
-/* --web.external-url, or http://<hostname>:<port> as Alertmanager. */
-static int external_url(ax_daemon_t *d, char **out, ax_err_t *err)
-{
-	const char *flag = ax_daemon_flag(d, "web.external-url");
-	const char *listen = ax_daemon_flag(d, "web.listen-address");
-	const char *port = listen ? strrchr(listen, ':') : NULL;
-	char host[256] = "localhost", buf[512];
-
-	if (flag && *flag) {
-		size_t n = strlen(flag);
-
-		*out = strndup(flag, flag[n - 1] == '/' ? n - 1 : n);
-	} else {
-		gethostname(host, sizeof(host) - 1);
-		snprintf(
-		    buf, sizeof(buf), "http://%s%s", host, port ? port : "");
-		*out = strdup(buf);
-	}
-	return *out ? 0 : ax_err_set(err, AX_ENOMEM, "out of memory");
-}
-
 /* "host:port" as Alertmanager takes it, or an nng URL.  OUT: buf. */
 static const char *nng_url(const char *a, char *buf, size_t cap)
 {
@@ -197,7 +176,7 @@ static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 {
 	ar_state_t *s = calloc(1, sizeof(*s));
 	const char *dir = ax_daemon_flag(d, "storage.path");
-	int rv;
+	int rv = 0;
 
 	if (s == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
@@ -209,7 +188,9 @@ static int ar_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	s->core.cfg = s->core.cfgref->cfg;
 	s->core.start_ms = ax_now_ms();
 	ax_daemon_set_state(d, s);
-	if ((rv = external_url(d, &s->core.external_url, err)) != 0 ||
+	if ((s->core.external_url = ax_daemon_external_url(d)) == NULL)
+		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	if (rv != 0 ||
 	    (rv = ar_silences_open(&s->core.silences, dir,
 	         ax_daemon_flag_int(d, "data.retention"), err)) != 0 ||
 	    (rv = ar_nflog_open(&s->nflog, dir,

@@ -190,9 +190,7 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-/* One attempt.  Returns the HTTP status, or 0 on a transport error
- * (err set).  AX_ENOMEM. */
-static int abort_cb(
+int ar_notify_abort_cb(
     void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	const int *stop = arg;
@@ -295,7 +293,7 @@ static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, ar_notify_abort_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
 	if (h->proxy_url)
 		curl_easy_setopt(c, CURLOPT_PROXY, h->proxy_url);

@@ -30,6 +30,8 @@
 #ifndef AR_NOTIFY_H
 #define AR_NOTIFY_H
 
+#include <curl/curl.h>
+
 #include "alert-router/config.h"
 #include "alert-router/store.h"
 #include "ax_buf.h"
@@ -109,6 +111,11 @@ int ar_http_post_retry(const ar_http_cfg_t *h, const char *url,
  * would pass first, -1 when *stop was set. */
 int ar_notify_backoff(
     int64_t *backoff, unsigned *seed, int64_t deadline_ms, const int *stop);
+
+/* libcurl progress callback (arg: the stop flag, read atomically) that
+ * aborts a transfer at shutdown. */
+int ar_notify_abort_cb(
+    void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un);
 
 /* The easy handle of the calling thread, reset (kept between sends so
  * connections are reused; freed when the thread exits).  NULL when out of

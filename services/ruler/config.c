@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ax_promyml.h"
+#include "ruler/slo.h"
 
 static const ax_cfg_field_t static_fields[] = {
     {.name = "targets",
@@ -129,6 +130,9 @@ static const ax_cfg_field_t axon_fields[] = {
         .offset = offsetof(rl_axon_t, tsdb_ingest),
         .decode = ax_cfg_decode_nng_addr,
         .free_fn = ax_cfg_free_str},
+    {.name = "slo_files",
+        .type = AX_CFG_STRINGS,
+        .offset = offsetof(rl_axon_t, slo_files)},
     {0},
 };
 
@@ -199,35 +203,52 @@ static int load_rules(rl_config_t *c, const char *path, ax_err_t *err)
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
 	ax_buf_t errs = AX_BUF_INIT;
-	size_t i, k;
+	size_t i, k, all = c->rule_files.n + c->axon.slo_files.n;
 	int bad = 0;
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
 	    slash ? path : ".");
-	for (i = 0; i < c->rule_files.n; i++) {
+	for (i = 0; i < all; i++) {
+		int slo = i >= c->rule_files.n;
+		const char *gl = slo ? c->axon.slo_files.v[i - c->rule_files.n]
+		                     : c->rule_files.v[i];
 		char pat[8192];
 		glob_t g;
 		int grv;
 
-		if (c->rule_files.v[i][0] == '/')
-			snprintf(pat, sizeof(pat), "%s", c->rule_files.v[i]);
+		if (gl[0] == '/')
+			snprintf(pat, sizeof(pat), "%s", gl);
 		else
-			snprintf(
-			    pat, sizeof(pat), "%s/%s", dir, c->rule_files.v[i]);
+			snprintf(pat, sizeof(pat), "%s/%s", dir, gl);
 		grv = glob(pat, 0, NULL, &g);
 		if (grv == GLOB_NOMATCH)
 			continue; /* as Prometheus: a glob may match nothing */
 		if (grv != 0) {
-			ax_buf_printf(&errs,
-			    "%s: rule_files[%zu]: bad glob %s\n", path, i,
-			    c->rule_files.v[i]);
+			ax_buf_printf(&errs, "%s: %s: bad glob %s\n", path,
+			    slo ? "axon_ruler.slo_files" : "rule_files", gl);
 			bad = 1;
 			continue;
 		}
 		for (k = 0; k < g.gl_pathc; k++) {
-			int rv =
-			    rl_rules_load_file(&c->rules, g.gl_pathv[k], &errs);
+			int rv;
 
+			if (slo) {
+				/* the rules `axon slo render` prints */
+				ax_buf_t text = AX_BUF_INIT;
+				ax_err_t se;
+
+				rv = rl_slo_render_file(
+				    g.gl_pathv[k], &text, &se);
+				if (rv == 0)
+					rv = rl_rules_load_text(&c->rules,
+					    g.gl_pathv[k], text.p, text.len,
+					    &errs);
+				else if (rv != AX_ENOMEM)
+					ax_buf_printf(&errs, "%s\n", se.msg);
+				ax_buf_fini(&text);
+			} else
+				rv = rl_rules_load_file(
+				    &c->rules, g.gl_pathv[k], &errs);
 			if (rv == AX_ENOMEM) {
 				globfree(&g);
 				ax_buf_fini(&errs);
@@ -264,8 +285,8 @@ int rl_config_load(const char *path, rl_config_t **out, ax_err_t *err)
 	if (rv == 0 && (c->file = strdup(path)) == NULL)
 		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	if (rv == 0 &&
-	    (c->rule_files.n > 0 || c->alert_routers.n > 0 ||
-	        c->alerting.alertmanagers.n > 0)) {
+	    (c->rule_files.n > 0 || c->axon.slo_files.n > 0 ||
+	        c->alert_routers.n > 0 || c->alerting.alertmanagers.n > 0)) {
 		if (c->axon.tsdb_query == NULL || c->axon.tsdb_ingest == NULL)
 			rv = ax_err_set(err, AX_ECONFIG,
 			    "%s: axon_ruler: tsdb_query and tsdb_ingest (the "

@@ -21,6 +21,10 @@
  *     tsdb_query: <nng address>    axon-tsdb's QueryRequest socket
  *     tsdb_ingest: <nng address>   axon-tsdb's SampleBatch socket (rule
  *                                   results, ALERTS, ALERTS_FOR_STATE)
+ *     slo_files: [<glob>, ...]     SLO files (slo.h), relative to the
+ *                                   config file; their rules (as `axon slo
+ *                                   render` prints them) are evaluated
+ *                                   with the rule files'
  * Loading the config loads the rule files too: a rule file that does not
  * pass the checks of rules.h makes the config invalid (at start: no
  * start; on reload: the old config and rules stay).
@@ -62,6 +66,7 @@ typedef struct rl_alerting {
 typedef struct rl_axon {
 	char *tsdb_query;
 	char *tsdb_ingest;
+	ax_cfg_strings_t slo_files;
 } rl_axon_t;
 
 typedef struct rl_config {

@@ -99,44 +99,12 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void kv_free(rl_kv_t *kv)
-{
-	size_t i;
-
-	for (i = 0; i < kv->n; i++) {
-		free(kv->k[i]);
-		free(kv->v[i]);
-	}
-	free(kv->k);
-	free(kv->v);
-	memset(kv, 0, sizeof(*kv));
-}
-
-static int kv_copy(rl_kv_t *d, const rl_kv_t *s)
-{
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	d->k = calloc(s->n + 1, sizeof(char *));
-	d->v = calloc(s->n + 1, sizeof(char *));
-	if (d->k == NULL || d->v == NULL)
-		return AX_ENOMEM;
-	for (i = 0; i < s->n; i++) {
-		d->k[i] = strdup(s->k[i]);
-		d->v[i] = strdup(s->v[i]);
-		d->n++;
-		if (d->k[i] == NULL || d->v[i] == NULL)
-			return AX_ENOMEM;
-	}
-	return 0;
-}
-
 static void alert_free(alert_t *a)
 {
 	if (a == NULL)
 		return;
 	ax_labels_free(a->labels);
-	kv_free(&a->ann);
+	rl_kv_free(&a->ann);
 	free(a);
 }
 
@@ -149,8 +117,8 @@ static void rule_fini(rule_t *r)
 	free(r->name);
 	free(r->expr);
 	free(r->expr_fmt);
-	kv_free(&r->labels);
-	kv_free(&r->annotations);
+	rl_kv_free(&r->labels);
+	rl_kv_free(&r->annotations);
 	while ((a = ax_u64map_next(&r->active, &pos, &k)) != NULL)
 		alert_free(a);
 	ax_u64map_fini(&r->active);
@@ -617,7 +585,7 @@ static int eval_alerting(
 		a = ax_u64map_get(&r->active, h);
 		if (a && a->state != ST_INACTIVE) {
 			a->value = fresh[i]->value;
-			kv_free(&a->ann);
+			rl_kv_free(&a->ann);
 			a->ann = fresh[i]->ann;
 			memset(&fresh[i]->ann, 0, sizeof(fresh[i]->ann));
 			continue;
@@ -738,22 +706,10 @@ static void send_alerts(group_t *g, rule_t *r, int64_t ts)
 
 	{
 		ax_buf_t b = AX_BUF_INIT;
-		const char *p;
 
 		ax_buf_puts(&b, e->external_url ? e->external_url : "");
 		ax_buf_puts(&b, "/graph?g0.expr=");
-		for (p = r->expr_fmt; *p; p++) {
-			unsigned char c = (unsigned char)*p;
-
-			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-			    c == '.' || c == '~')
-				ax_buf_putc(&b, (char)c);
-			else if (c == ' ')
-				ax_buf_putc(&b, '+');
-			else
-				ax_buf_printf(&b, "%%%02X", c);
-		}
+		ax_tmpl_query_escape(r->expr_fmt, strlen(r->expr_fmt), &b);
 		ax_buf_puts(&b, "&g0.tab=1");
 		url = ax_buf_ok(&b) ? strdup(b.p) : NULL;
 		ax_buf_fini(&b);
@@ -1040,8 +996,8 @@ static group_t *group_new(rl_engine_t *e, const rl_group_t *src)
 		r->for_ms = s->for_ms;
 		r->keep_ms = s->keep_firing_for_ms;
 		if (r->name == NULL || r->expr == NULL || r->expr_fmt == NULL ||
-		    kv_copy(&r->labels, &s->labels) != 0 ||
-		    kv_copy(&r->annotations, &s->annotations) != 0) {
+		    rl_kv_copy(&r->labels, &s->labels) != 0 ||
+		    rl_kv_copy(&r->annotations, &s->annotations) != 0) {
 			group_free(g);
 			return NULL;
 		}
@@ -1330,16 +1286,32 @@ static const char *health_name(int h)
 	return h == H_OK ? "ok" : h == H_ERR ? "err" : "unknown";
 }
 
+static int cmp_group(const void *a, const void *b)
+{
+	const group_t *x = *(group_t *const *)a, *y = *(group_t *const *)b;
+	int r = strcmp(x->file, y->file);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
 int rl_engine_rules_json(rl_engine_t *e, const char *type, cJSON *data)
 {
 	cJSON *groups = cJSON_AddArrayToObject(data, "groups");
+	group_t **sorted;
 	size_t i, k;
 
 	if (groups == NULL)
 		return AX_ENOMEM;
 	pthread_mutex_lock(&e->mu);
+	/* as Prometheus lists them: by file, then name */
+	if ((sorted = malloc((e->ngroups + 1) * sizeof(*sorted))) == NULL) {
+		pthread_mutex_unlock(&e->mu);
+		return AX_ENOMEM;
+	}
+	memcpy(sorted, e->groups, e->ngroups * sizeof(*sorted));
+	qsort(sorted, e->ngroups, sizeof(*sorted), cmp_group);
 	for (i = 0; i < e->ngroups; i++) {
-		group_t *g = e->groups[i];
+		group_t *g = sorted[i];
 		cJSON *go = cJSON_CreateObject(), *rules;
 
 		if (go == NULL)
@@ -1394,8 +1366,13 @@ int rl_engine_rules_json(rl_engine_t *e, const char *type, cJSON *data)
 				cJSON_AddStringToObject(ro, "name", r->name);
 				cJSON_AddStringToObject(
 				    ro, "query", r->expr_fmt);
-				cJSON_AddItemToObject(
-				    ro, "labels", kv_json(&r->labels));
+				/* Prometheus: null for a recording rule without
+				 * labels ({} for an alerting rule) */
+				if (r->labels.n > 0)
+					cJSON_AddItemToObject(
+					    ro, "labels", kv_json(&r->labels));
+				else
+					cJSON_AddNullToObject(ro, "labels");
 			}
 			cJSON_AddStringToObject(
 			    ro, "health", health_name(r->health));
@@ -1417,6 +1394,7 @@ int rl_engine_rules_json(rl_engine_t *e, const char *type, cJSON *data)
 		cJSON_AddItemToArray(groups, go);
 	}
 	pthread_mutex_unlock(&e->mu);
+	free(sorted);
 	return 0;
 }
 

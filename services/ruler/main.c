@@ -11,7 +11,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -92,24 +91,6 @@ static void get_alerts(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 
 static void rl_stop(ax_daemon_t *d);
 
-/* --web.external-url, or http://<hostname>:<port> as Prometheus. */
-static char *external_url(ax_daemon_t *d)
-{
-	const char *flag = ax_daemon_flag(d, "web.external-url");
-	const char *listen = ax_daemon_flag(d, "web.listen-address");
-	const char *port = listen ? strrchr(listen, ':') : NULL;
-	char host[256] = "localhost", buf[512];
-
-	if (flag && *flag) {
-		size_t n = strlen(flag);
-
-		return strndup(flag, flag[n - 1] == '/' ? n - 1 : n);
-	}
-	gethostname(host, sizeof(host) - 1);
-	snprintf(buf, sizeof(buf), "http://%s%s", host, port ? port : "");
-	return strdup(buf);
-}
-
 static int rl_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 {
 	rl_config_t *cfg = cfgp;
@@ -117,7 +98,8 @@ static int rl_start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 	rl_engine_opts_t o = {0};
 	int rv;
 
-	if (s == NULL || (s->external_url = external_url(d)) == NULL) {
+	if (s == NULL ||
+	    (s->external_url = ax_daemon_external_url(d)) == NULL) {
 		free(s);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}

@@ -57,15 +57,8 @@ struct rl_notify {
 
 static void qalert_free(qalert_t *a)
 {
-	size_t i;
-
 	ax_labels_free(a->labels);
-	for (i = 0; i < a->ann.n; i++) {
-		free(a->ann.k[i]);
-		free(a->ann.v[i]);
-	}
-	free(a->ann.k);
-	free(a->ann.v);
+	rl_kv_free(&a->ann);
 	free(a->url);
 	memset(a, 0, sizeof(*a));
 }
@@ -592,19 +585,8 @@ void rl_notify_send(rl_notify_t *n, const rl_out_alert_t *a, size_t count)
 		q->starts_ms = a[i].starts_ms;
 		q->ends_ms = a[i].ends_ms;
 		q->url = dupz(a[i].generator_url);
-		q->ann.k = calloc(a[i].annotations->n + 1, sizeof(char *));
-		q->ann.v = calloc(a[i].annotations->n + 1, sizeof(char *));
-		for (k = 0; q->ann.k && q->ann.v && k < a[i].annotations->n;
-		     k++) {
-			q->ann.k[k] = strdup(a[i].annotations->k[k]);
-			q->ann.v[k] = strdup(a[i].annotations->v[k]);
-			if (q->ann.k[k] == NULL || q->ann.v[k] == NULL) {
-				free(q->ann.k[k]);
-				free(q->ann.v[k]);
-				break;
-			}
-			q->ann.n++;
-		}
+		if (rl_kv_copy(&q->ann, a[i].annotations) != 0)
+			rl_kv_free(&q->ann); /* sent without annotations */
 		n->qlen++;
 	}
 	ax_gauge_set(n->queue_len, (double)n->qlen);

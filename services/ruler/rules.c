@@ -15,7 +15,7 @@
 
 /* ---- freeing ---- */
 
-static void kv_free(rl_kv_t *kv)
+void rl_kv_free(rl_kv_t *kv)
 {
 	size_t i;
 
@@ -28,14 +28,33 @@ static void kv_free(rl_kv_t *kv)
 	memset(kv, 0, sizeof(*kv));
 }
 
+int rl_kv_copy(rl_kv_t *d, const rl_kv_t *s)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->k = calloc(s->n + 1, sizeof(char *));
+	d->v = calloc(s->n + 1, sizeof(char *));
+	if (d->k == NULL || d->v == NULL)
+		return AX_ENOMEM;
+	for (i = 0; i < s->n; i++) {
+		d->k[i] = strdup(s->k[i]);
+		d->v[i] = strdup(s->v[i]);
+		d->n++;
+		if (d->k[i] == NULL || d->v[i] == NULL)
+			return AX_ENOMEM;
+	}
+	return 0;
+}
+
 static void rule_free(rl_rule_t *r)
 {
 	free(r->record);
 	free(r->alert);
 	free(r->expr);
 	ax_pq_free(r->ast);
-	kv_free(&r->labels);
-	kv_free(&r->annotations);
+	rl_kv_free(&r->labels);
+	rl_kv_free(&r->annotations);
 }
 
 static void group_free(rl_group_t *g)
@@ -380,7 +399,22 @@ static void read_group(rd_t *r, const yaml_node_t *n, rl_group_t *g,
 	}
 }
 
+static int load(rl_ruleset_t *rs, const char *path, const char *text,
+    size_t len, ax_buf_t *errs);
+
 int rl_rules_load_file(rl_ruleset_t *rs, const char *path, ax_buf_t *errs)
+{
+	return load(rs, path, NULL, 0, errs);
+}
+
+int rl_rules_load_text(rl_ruleset_t *rs, const char *name, const char *text,
+    size_t len, ax_buf_t *errs)
+{
+	return load(rs, name, text, len, errs);
+}
+
+static int load(rl_ruleset_t *rs, const char *path, const char *text,
+    size_t len, ax_buf_t *errs)
 {
 	rd_t r;
 	ax_err_t e;
@@ -402,7 +436,8 @@ int rl_rules_load_file(rl_ruleset_t *rs, const char *path, ax_buf_t *errs)
 	memset(&r, 0, sizeof(r));
 	r.file = path;
 	r.errs = errs;
-	if (ax_cfg_load_file(&r.cfg, path, &e) != 0) {
+	if ((text ? ax_cfg_load_string(&r.cfg, path, text, len, &e)
+	          : ax_cfg_load_file(&r.cfg, path, &e)) != 0) {
 		ax_buf_printf(errs, "%s\n", e.msg);
 		return e.code == AX_ENOMEM ? AX_ENOMEM : AX_ECONFIG;
 	}

@@ -47,6 +47,11 @@ typedef struct rl_kv {
 	size_t n;
 } rl_kv_t;
 
+/* Free (kv is left empty); deep-copy (OUT: d, to be freed with
+ * rl_kv_free also on AX_ENOMEM). */
+void rl_kv_free(rl_kv_t *kv);
+int rl_kv_copy(rl_kv_t *d, const rl_kv_t *s);
+
 typedef struct rl_rule {
 	char *record; /* recording rule: the metric it writes */
 	char *alert;  /* alerting rule: the alert's name */
@@ -83,6 +88,9 @@ typedef struct rl_ruleset {
  * one per line; returns AX_ECONFIG when there were any (rs then holds
  * nothing from this file), AX_ENOMEM, or 0. */
 int rl_rules_load_file(rl_ruleset_t *rs, const char *path, ax_buf_t *errs);
+/* The same for a rule file's text (name is used as its file name). */
+int rl_rules_load_text(rl_ruleset_t *rs, const char *name, const char *text,
+    size_t len, ax_buf_t *errs);
 void rl_ruleset_free(rl_ruleset_t *rs);
 /* Number of rules in all groups. */
 size_t rl_ruleset_count(const rl_ruleset_t *rs);

@@ -6,8 +6,8 @@
 # /api/v1/rules in Prometheus' shape), both receivers notify firing and
 # resolved with the external label; a ruler killed while the alert is
 # pending keeps its `for` clock (restored from ALERTS_FOR_STATE) instead
-# of starting over; with the tsdb down, iterations are skipped and the
-# firing alert stays firing.
+# of starting over; an alert router restart is healed by the resends; with
+# the tsdb down, iterations are skipped and the firing alert stays firing.
 . "$(dirname "$0")/lib.sh"
 
 command -v prometheus-alertmanager >/dev/null || fail "prometheus-alertmanager not installed (make deps)"
@@ -175,6 +175,21 @@ sys.exit(1)
 PY
 done
 pass "axon-alert-router (nng) and Alertmanager 0.25 (HTTP) both receive the firing alert"
+
+# the alert router restarts (alerts live in memory): the ruler's resends
+# bring the firing alert back
+kill -9 "$router_PID"
+wait_exit "$router_PID" 5
+start router2 "$BIN/axon-alert-router" --config.file="$TMP/router.yml" --web.listen-address="127.0.0.1:$aport" \
+	--storage.path="$TMP/ar"
+wait_http "http://127.0.0.1:$aport/-/ready"
+for i in $(seq 40); do
+	n=$(curl -fsS "http://127.0.0.1:$aport/api/v2/alerts" | jq '[.[] | select(.labels.alertname == "DemoHigh")] | length')
+	[ "$n" = 1 ] && break
+	sleep 0.25
+done
+[ "$n" = 1 ] || fail "the restarted alert router did not get the firing alert again"
+pass "an alert router outage is survived: the ruler re-sends the firing alert"
 
 # back down: resolved, and both receivers notify the resolution
 set_value 1

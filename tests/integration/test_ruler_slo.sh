@@ -27,3 +27,30 @@ done
 rc=0; "$BIN/axon" slo render >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "usage error: exit $rc, want 2"
 pass "bad SLO files: exit 1 with file:line:col and the reason"
+
+# the same SLOs evaluated live by axon-ruler (axon_ruler.slo_files)
+tport=$(freeport); iport=$(freeport); qport=$(freeport); rport=$(freeport)
+printf 'axon_tsdb:\n  ingest_listen: tcp://127.0.0.1:%s\n  query_listen: tcp://127.0.0.1:%s\n' "$iport" "$qport" >"$TMP/tsdb.yml"
+start tsdb "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" --storage.tsdb.path="$TMP/data" \
+	--web.listen-address="127.0.0.1:$tport"
+cp "$DIR/slos.yml" "$TMP/slos.yml"
+cat >"$TMP/ruler.yml" <<EOC
+global:
+  evaluation_interval: 1s
+axon_ruler:
+  tsdb_query: tcp://127.0.0.1:$qport
+  tsdb_ingest: tcp://127.0.0.1:$iport
+  slo_files: [slos.yml]
+EOC
+start ruler "$BIN/axon-ruler" --config.file="$TMP/ruler.yml" --web.listen-address="127.0.0.1:$rport"
+wait_http "http://127.0.0.1:$rport/-/ready"
+for i in $(seq 40); do
+	r=$(curl -fsS "http://127.0.0.1:$rport/api/v1/rules")
+	echo "$r" | jq -e '(.data.groups | length) == 3 and ([.data.groups[].rules[] | .health] | all(. == "ok")) and ([.data.groups[].rules[]] | length) == 38' >/dev/null && break
+	sleep 0.25
+done
+echo "$r" | jq -e '(.data.groups | length) == 3 and ([.data.groups[].rules[] | .health] | all(. == "ok"))' >/dev/null ||
+	fail "the ruler does not evaluate the SLO rules: $r"
+q=$(curl -fsS -G "http://127.0.0.1:$tport/api/v1/query" --data-urlencode 'query=slo:error_budget:ratio{slo="search-latency"}')
+echo "$q" | jq -e '.data.result[0].value[1] == "0.01"' >/dev/null || fail "budget series not written: $q"
+pass "axon-ruler evaluates the SLO rules of axon_ruler.slo_files (38 rules healthy, series written)"
