@@ -3,7 +3,8 @@
 # alerting rule, and sends its alerts both to axon-alert-router over nng
 # and to Debian's Alertmanager 0.25 over HTTP.  The alert walks pending ->
 # firing -> resolved on schedule (ALERTS series, /api/v1/alerts,
-# /api/v1/rules in Prometheus' shape), both receivers notify firing and
+# /api/v1/rules in Prometheus' shape, relayed by the tsdb too), both
+# receivers notify firing and
 # resolved with the external label; a ruler killed while the alert is
 # pending keeps its `for` clock (restored from ALERTS_FOR_STATE) instead
 # of starting over; an alert router restart is healed by the resends; with
@@ -34,6 +35,7 @@ cat >"$TMP/tsdb.yml" <<EOC
 axon_tsdb:
   ingest_listen: tcp://127.0.0.1:$iport
   query_listen: tcp://127.0.0.1:$qport
+  ruler: http://127.0.0.1:$rport
 EOC
 start tsdb "$BIN/axon-tsdb" --config.file="$TMP/tsdb.yml" --storage.tsdb.path="$TMP/data" \
 	--web.listen-address="127.0.0.1:$tport"
@@ -152,6 +154,11 @@ echo "$r" | jq -e '.status == "success" and .data.groups[0].name == "demo" and .
 	and .data.groups[0].rules[1].duration == 8 and (.data.groups[0].rules[1].alerts | length) == 1' >/dev/null ||
 	fail "/api/v1/rules: $r"
 [ "$(curl -fsS "$R/api/v1/rules?type=record" | jq '.data.groups[0].rules | length')" = 1 ] || fail "type=record filter"
+# the tsdb relays the ruler's API (one address for Grafana)
+curl -fsS "$T/api/v1/alerts" | jq -e '[.data.alerts[] | select(.labels.alertname == "DemoHigh" and .state == "firing")] | length == 1' >/dev/null ||
+	fail "the tsdb does not relay the ruler's alerts: $(curl -sS "$T/api/v1/alerts")"
+curl -fsS "$T/api/v1/rules" | jq -e '.data.groups[0].rules[1].name == "DemoHigh"' >/dev/null ||
+	fail "the tsdb does not relay the ruler's rules: $(curl -sS "$T/api/v1/rules")"
 pass "pending -> firing after for (${dt}s); ALERTS series, /api/v1/alerts and /api/v1/rules as Prometheus"
 
 # both receivers notify, with the external label
