@@ -4,7 +4,7 @@
 BUILD ?= build
 CC ?= cc
 SAN ?=
-PKGS = libprotobuf-c libuv libcjson libcurl yaml-0.1 libmicrohttpd libpcre2-8 libxxhash zlib libcrypto
+PKGS = libprotobuf-c libuv libcjson libcurl yaml-0.1 libmicrohttpd libpcre2-8 libxxhash zlib libcrypto libssl
 VERSION := 0.1.0
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 

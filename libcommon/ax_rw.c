@@ -8,6 +8,8 @@
 #include "prometheus/remote.pb-c.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -412,6 +414,20 @@ static size_t discard_cb(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
+/* server_name: OpenSSL checks the certificate against it instead of the
+ * URL's host (curl's own host check is then off). */
+static CURLcode server_name_cb(CURL *c, void *ssl_ctx, void *arg)
+{
+	X509_VERIFY_PARAM *p = SSL_CTX_get0_param((SSL_CTX *)ssl_ctx);
+
+	(void)c;
+	X509_VERIFY_PARAM_set_hostflags(
+	    p, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (X509_VERIFY_PARAM_set1_host(p, (const char *)arg, 0) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	return CURLE_OK;
+}
+
 void ax_rw_tls_apply(void *curl, const ax_rw_tls_t *t)
 {
 	CURL *c = curl;
@@ -425,6 +441,11 @@ void ax_rw_tls_apply(void *curl, const ax_rw_tls_t *t)
 	if (t->insecure_skip_verify) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (t->server_name && *t->server_name) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, server_name_cb);
+		curl_easy_setopt(
+		    c, CURLOPT_SSL_CTX_DATA, (void *)t->server_name);
 	}
 }
 

@@ -89,7 +89,10 @@ extern const ax_cfg_field_t ax_rw_authorization_fields[];
 extern const ax_cfg_field_t ax_rw_tls_fields[];
 
 /* Apply a tls_config block to a libcurl easy handle (CA, client
- * certificate and key, insecure_skip_verify). */
+ * certificate and key, insecure_skip_verify, and server_name: the
+ * certificate must match it instead of the URL's host; SNI stays the
+ * URL's host, which libcurl does not let us change).  t must outlive the
+ * transfers of the handle. */
 void ax_rw_tls_apply(void *curl, const ax_rw_tls_t *t);
 
 /* The secret in a password or credentials file (at most 4 KiB, trailing
