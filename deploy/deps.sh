@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential pkg-config clang clang-format libnng-dev libprotobuf-c-dev \
 protobuf-c-compiler libuv1-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
 libsnappy-dev libmicrohttpd-dev libpcre2-dev libxxhash-dev zlib1g-dev libssl-dev \
-libcmocka-dev curl jq procps python3-consul \
+libcmocka-dev curl jq procps openssl python3-consul \
 prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway"
 
 missing=""
