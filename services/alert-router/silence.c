@@ -498,7 +498,8 @@ int ar_silences_merge(ar_silences_t *s, ar_silence_t *const *in, size_t n,
 		free(gone);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
-	memcpy(nv, s->v, s->n * sizeof(*nv));
+	if (s->n > 0)
+		memcpy(nv, s->v, s->n * sizeof(*nv));
 	nn = s->n;
 	for (i = 0; i < n; i++) {
 		size_t k;
