@@ -414,6 +414,48 @@ static size_t discard_cb(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
+int ax_rw_auth_apply(void *curl, const ax_rw_basic_auth_t *ba,
+    const ax_rw_authorization_t *az, const char *bearer,
+    const char *bearer_file, struct curl_slist **hdrs, ax_err_t *err)
+{
+	CURL *c = curl;
+	char *secret = NULL, hdr[4200];
+	struct curl_slist *n;
+
+	if (ba->username) {
+		if (ba->password_file &&
+		    (secret = ax_rw_read_secret_file(ba->password_file, err)) ==
+		        NULL)
+			return err->code;
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, ba->username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD,
+		    secret             ? secret
+		        : ba->password ? ba->password
+		                       : "");
+		free(secret);
+		secret = NULL;
+	}
+	if (az->credentials || az->credentials_file || bearer || bearer_file) {
+		const char *file =
+		    az->credentials_file ? az->credentials_file : bearer_file;
+
+		if (file &&
+		    (secret = ax_rw_read_secret_file(file, err)) == NULL)
+			return err->code;
+		snprintf(hdr, sizeof(hdr), "Authorization: %s %s",
+		    az->type ? az->type : "Bearer",
+		    secret                ? secret
+		        : az->credentials ? az->credentials
+		                          : bearer);
+		free(secret);
+		if ((n = curl_slist_append(*hdrs, hdr)) == NULL)
+			return ax_err_set(err, AX_ENOMEM, "out of memory");
+		*hdrs = n;
+	}
+	return 0;
+}
+
 /* server_name: OpenSSL checks the certificate against it instead of the
  * URL's host (curl's own host check is then off). */
 static CURLcode server_name_cb(CURL *c, void *ssl_ctx, void *arg)

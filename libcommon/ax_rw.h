@@ -88,6 +88,17 @@ extern const ax_cfg_field_t ax_rw_basic_auth_fields[];
 extern const ax_cfg_field_t ax_rw_authorization_fields[];
 extern const ax_cfg_field_t ax_rw_tls_fields[];
 
+struct curl_slist;
+/* Apply Prometheus' HTTP client credentials to a libcurl easy handle:
+ * basic_auth (password or password_file), or an "Authorization: <type>
+ * <credentials>" header from authorization or bearer_token(_file)
+ * (appended to *hdrs).  Secret files are read on every call; libcurl
+ * copies what it is given, so nothing need outlive the call.  AX_ECONFIG
+ * when a file cannot be read, AX_ENOMEM. */
+int ax_rw_auth_apply(void *curl, const ax_rw_basic_auth_t *ba,
+    const ax_rw_authorization_t *az, const char *bearer,
+    const char *bearer_file, struct curl_slist **hdrs, ax_err_t *err);
+
 /* Apply a tls_config block to a libcurl easy handle (CA, client
  * certificate and key, insecure_skip_verify, and server_name: the
  * certificate must match it instead of the URL's host; SNI stays the

@@ -3,6 +3,7 @@
  */
 #include "alert-router/notify.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -241,7 +242,6 @@ static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
 {
 	CURL *c = ar_notify_thread_curl();
 	struct curl_slist *hdrs = NULL;
-	char *secret = NULL, hdr[4200], *pw = NULL;
 	long status = 0;
 	CURLcode cc;
 
@@ -250,36 +250,9 @@ static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = curl_slist_append(
 	    hdrs, "User-Agent: axon-alert-router/" AX_VERSION);
-	if (h->basic_auth.username) {
-		if (h->basic_auth.password_file &&
-		    (pw = ax_rw_read_secret_file(
-		         h->basic_auth.password_file, err)) == NULL)
-			goto out;
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, h->basic_auth.username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-		    pw ? pw
-		       : (h->basic_auth.password ? h->basic_auth.password
-		                                 : ""));
-	}
-	if (h->authorization.credentials || h->authorization.credentials_file ||
-	    h->bearer_token || h->bearer_token_file) {
-		const char *type =
-		    h->authorization.type ? h->authorization.type : "Bearer";
-		const char *file = h->authorization.credentials_file
-		    ? h->authorization.credentials_file
-		    : h->bearer_token_file;
-		const char *cred = h->authorization.credentials
-		    ? h->authorization.credentials
-		    : h->bearer_token;
-
-		if (file &&
-		    (secret = ax_rw_read_secret_file(file, err)) == NULL)
-			goto out;
-		snprintf(hdr, sizeof(hdr), "Authorization: %s %s", type,
-		    secret ? secret : cred);
-		hdrs = curl_slist_append(hdrs, hdr);
-	}
+	if (ax_rw_auth_apply(c, &h->basic_auth, &h->authorization,
+	        h->bearer_token, h->bearer_token_file, &hdrs, err) != 0)
+		goto out;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -308,8 +281,6 @@ static int post_once(const ar_http_cfg_t *h, const char *url, const char *body,
 	else
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 out:
-	free(secret);
-	free(pw);
 	curl_slist_free_all(hdrs);
 	return (int)status;
 }
@@ -693,100 +664,28 @@ int ar_pagerduty_body(const ar_notice_t *nt, const ar_pagerduty_cfg_t *c,
 
 /* ---- Slack ---- */
 
-/* Members are written with a leading comma; the one right after the
- * object's opening brace (at mark) is cut. */
-static void cut_comma(ax_buf_t *b, size_t mark)
+typedef struct sl_ctx {
+	pd_ctx_t tc;
+	ax_err_t *err;
+	int rv;
+} sl_ctx_t;
+
+/* Render text into o[key]; optional ones (Go's omitempty) are left out
+ * when empty. */
+static void sl_put(
+    sl_ctx_t *s, cJSON *o, const char *key, const char *text, int optional)
 {
-	if (!ax_buf_ok(b) || b->len <= mark || b->p[mark] != ',')
+	ax_buf_t v = AX_BUF_INIT;
+
+	if (s->rv != 0)
 		return;
-	memmove(b->p + mark, b->p + mark + 1, b->len - mark - 1);
-	b->len--;
-	b->p[b->len] = '\0';
-}
-
-/* ,"key":"rendered" when not empty (Go's omitempty). */
-static int sl_opt(const pd_ctx_t *tc, ax_buf_t *b, const char *key,
-    const char *text, ax_err_t *err)
-{
-	return pd_put(tc, b, key, text, 0, err);
-}
-
-static int slack_fields(const pd_ctx_t *tc, const ar_notice_t *nt,
-    const ar_slack_cfg_t *c, ax_buf_t *b, ax_err_t *err)
-{
-	const ar_slack_field_t *f = c->fields.items;
-	size_t i;
-	int rv = 0;
-
-	if (c->fields.n == 0 && nt->suppressed_alerts == 0)
-		return 0;
-	ax_buf_puts(b, ",\"fields\":[");
-	for (i = 0; i < c->fields.n && rv == 0; i++) {
-		int shrt = f[i].short_ >= 0 ? f[i].short_ : c->short_fields;
-
-		size_t mark;
-
-		ax_buf_puts(b, i ? ",{" : "{");
-		mark = b->len;
-		rv = sl_opt(tc, b, "title", f[i].title, err);
-		if (rv == 0)
-			rv = sl_opt(tc, b, "value", f[i].value, err);
-		ax_buf_printf(b, ",\"short\":%s}", shrt ? "true" : "false");
-		cut_comma(b, mark);
-	}
-	/* topology inhibition: what the cause suppresses */
-	if (rv == 0 && nt->suppressed_alerts > 0) {
-		ax_buf_t v = AX_BUF_INIT;
-
-		ax_buf_printf(&v, "%zu alert%s from %zu dependent service%s: ",
-		    nt->suppressed_alerts,
-		    nt->suppressed_alerts == 1 ? "" : "s",
-		    nt->n_suppressed_services,
-		    nt->n_suppressed_services == 1 ? "" : "s");
-		join_services(nt, &v);
-		ax_buf_puts(b, c->fields.n ? "," : "");
-		ax_buf_puts(b, "{\"title\":\"Suppressed\",\"value\":");
-		ax_buf_put_json_str(b, v.p ? v.p : "");
-		ax_buf_puts(b, ",\"short\":false}");
-		ax_buf_fini(&v);
-	}
-	ax_buf_putc(b, ']');
-	return rv;
-}
-
-static int slack_actions(
-    const pd_ctx_t *tc, const ar_slack_cfg_t *c, ax_buf_t *b, ax_err_t *err)
-{
-	const ar_slack_action_t *a = c->actions.items;
-	size_t i;
-	int rv = 0;
-
-	if (c->actions.n == 0)
-		return 0;
-	ax_buf_puts(b, ",\"actions\":[");
-	for (i = 0; i < c->actions.n && rv == 0; i++) {
-		size_t mark;
-
-		ax_buf_puts(b, i ? ",{" : "{");
-		mark = b->len;
-		rv = sl_opt(tc, b, "type", a[i].type, err);
-		if (rv == 0)
-			rv = sl_opt(tc, b, "text", a[i].text, err);
-		if (rv == 0)
-			rv = sl_opt(tc, b, "url", a[i].url, err);
-		if (rv == 0)
-			rv = sl_opt(tc, b, "style", a[i].style, err);
-		if (rv == 0)
-			rv = sl_opt(tc, b, "name", a[i].name, err);
-		if (rv == 0)
-			rv = sl_opt(tc, b, "value", a[i].value, err);
-		/* confirm is read from the config but, as Alertmanager
-		 * 0.25 does, not sent */
-		cut_comma(b, mark);
-		ax_buf_putc(b, '}');
-	}
-	ax_buf_putc(b, ']');
-	return rv;
+	s->rv = pd_field(&s->tc, text, &v, s->err);
+	if (s->rv == 0 && !ax_buf_ok(&v))
+		s->rv = ax_err_set(s->err, AX_ENOMEM, "out of memory");
+	if (s->rv == 0 && (v.len > 0 || !optional) &&
+	    cJSON_AddStringToObject(o, key, v.p ? v.p : "") == NULL)
+		s->rv = ax_err_set(s->err, AX_ENOMEM, "out of memory");
+	ax_buf_fini(&v);
 }
 
 #define SL_DEF(field, name)                                                    \
@@ -795,102 +694,136 @@ static int slack_actions(
 int ar_slack_body(const ar_notice_t *nt, const ar_slack_cfg_t *c,
     const struct ax_tmpl *tmpl, ax_buf_t *b, ax_err_t *err)
 {
-	pd_ctx_t tc;
-	ax_buf_t title = AX_BUF_INIT;
-	size_t i, req_mark;
-	int rv;
 	static const char *const mrkdwn_default[] = {
 	    "fallback", "pretext", "text"};
+	const ar_slack_field_t *f = c->fields.items;
+	const ar_slack_action_t *ac = c->actions.items;
+	sl_ctx_t s = {{0}, err, 0};
+	cJSON *req = cJSON_CreateObject(), *atts, *att, *arr;
+	ax_buf_t title = AX_BUF_INIT;
+	char *text;
+	size_t i;
 
-	tc.tmpl = tmpl;
-	if ((tc.arena = ax_arena_new()) == NULL)
-		return ax_err_set(err, AX_ENOMEM, "out of memory");
-	if ((tc.data = ar_tmpl_data(tc.arena, nt)) == NULL) {
-		ax_arena_free(tc.arena);
+	s.tc.tmpl = tmpl;
+	if (req == NULL || (s.tc.arena = ax_arena_new()) == NULL ||
+	    (s.tc.data = ar_tmpl_data(s.tc.arena, nt)) == NULL) {
+		cJSON_Delete(req);
+		ax_arena_free(s.tc.arena);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
-	/* {"channel","username","icon_emoji","icon_url","link_names",
-	 *  "attachments":[{...}]}, empty strings left out as Go does */
-	ax_buf_putc(b, '{');
-	req_mark = b->len;
-	rv = sl_opt(&tc, b, "channel", c->channel, err);
-	if (rv == 0)
-		rv = sl_opt(
-		    &tc, b, "username", SL_DEF(c->username, "username"), err);
-	if (rv == 0)
-		rv = sl_opt(&tc, b, "icon_emoji",
-		    SL_DEF(c->icon_emoji, "iconemoji"), err);
-	if (rv == 0)
-		rv = sl_opt(
-		    &tc, b, "icon_url", SL_DEF(c->icon_url, "iconurl"), err);
+	sl_put(&s, req, "channel", c->channel, 1);
+	sl_put(&s, req, "username", SL_DEF(c->username, "username"), 1);
+	sl_put(&s, req, "icon_emoji", SL_DEF(c->icon_emoji, "iconemoji"), 1);
+	sl_put(&s, req, "icon_url", SL_DEF(c->icon_url, "iconurl"), 1);
 	if (c->link_names)
-		ax_buf_puts(b, ",\"link_names\":true");
-	ax_buf_puts(b, ",\"attachments\":[{");
-	{
-		size_t mark = b->len;
-
-		if (rv == 0)
-			rv = pd_field(
-			    &tc, SL_DEF(c->title, "title"), &title, err);
-		if (rv == 0 && title.len > 0) {
-			/* Alertmanager truncates the title to 1024 runes */
-			truncate_runes(&title, 1024);
-			ax_buf_puts(b, ",\"title\":");
-			ax_buf_put_json_str(b, title.p);
-		}
-
-		if (rv == 0)
-			rv = sl_opt(&tc, b, "title_link",
-			    SL_DEF(c->title_link, "titlelink"), err);
-		if (rv == 0)
-			rv = sl_opt(&tc, b, "pretext",
-			    SL_DEF(c->pretext, "pretext"), err);
-		if (rv == 0)
-			rv = pd_put(
-			    &tc, b, "text", SL_DEF(c->text, "text"), 1, err);
-		if (rv == 0)
-			rv = pd_put(&tc, b, "fallback",
-			    SL_DEF(c->fallback, "fallback"), 1, err);
-		if (rv == 0)
-			rv = pd_put(&tc, b, "callback_id",
-			    SL_DEF(c->callback_id, "callbackid"), 1, err);
-		if (rv == 0)
-			rv = slack_fields(&tc, nt, c, b, err);
-		if (rv == 0)
-			rv = slack_actions(&tc, c, b, err);
-		if (rv == 0)
-			rv = sl_opt(&tc, b, "image_url", c->image_url, err);
-		if (rv == 0)
-			rv = sl_opt(&tc, b, "thumb_url", c->thumb_url, err);
-		if (rv == 0)
-			rv = pd_put(&tc, b, "footer",
-			    SL_DEF(c->footer, "footer"), 1, err);
-		if (rv == 0)
-			rv = sl_opt(&tc, b, "color",
-			    c->color ? c->color
-			             : "{{ if eq .Status \"firing\" }}danger"
-			               "{{ else }}good{{ end }}",
-			    err);
-		cut_comma(b, mark);
+		cJSON_AddTrueToObject(req, "link_names");
+	atts = cJSON_AddArrayToObject(req, "attachments");
+	att = cJSON_CreateObject();
+	if (atts == NULL || att == NULL || !cJSON_AddItemToArray(atts, att)) {
+		cJSON_Delete(att);
+		s.rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
-	ax_buf_puts(b, ",\"mrkdwn_in\":[");
-	if (c->mrkdwn_in.n > 0)
-		for (i = 0; i < c->mrkdwn_in.n; i++) {
-			if (i)
-				ax_buf_putc(b, ',');
-			ax_buf_put_json_str(b, c->mrkdwn_in.v[i]);
+	/* Alertmanager truncates the title to 1024 runes */
+	if (s.rv == 0)
+		s.rv = pd_field(&s.tc, SL_DEF(c->title, "title"), &title, err);
+	if (s.rv == 0 && title.len > 0) {
+		truncate_runes(&title, 1024);
+		cJSON_AddStringToObject(att, "title", title.p);
+	}
+	sl_put(&s, att, "title_link", SL_DEF(c->title_link, "titlelink"), 1);
+	sl_put(&s, att, "pretext", SL_DEF(c->pretext, "pretext"), 1);
+	sl_put(&s, att, "text", SL_DEF(c->text, "text"), 0);
+	sl_put(&s, att, "fallback", SL_DEF(c->fallback, "fallback"), 0);
+	sl_put(&s, att, "callback_id", SL_DEF(c->callback_id, "callbackid"), 0);
+	if (s.rv == 0 && (c->fields.n > 0 || nt->suppressed_alerts > 0) &&
+	    (arr = cJSON_AddArrayToObject(att, "fields")) != NULL) {
+		for (i = 0; i < c->fields.n && s.rv == 0; i++) {
+			cJSON *fo = cJSON_CreateObject();
+
+			if (fo == NULL || !cJSON_AddItemToArray(arr, fo)) {
+				cJSON_Delete(fo);
+				s.rv =
+				    ax_err_set(err, AX_ENOMEM, "out of memory");
+				break;
+			}
+			sl_put(&s, fo, "title", f[i].title, 1);
+			sl_put(&s, fo, "value", f[i].value, 1);
+			cJSON_AddBoolToObject(fo, "short",
+			    f[i].short_ >= 0 ? f[i].short_ : c->short_fields);
 		}
-	else
-		for (i = 0; i < 3; i++) {
-			if (i)
-				ax_buf_putc(b, ',');
-			ax_buf_put_json_str(b, mrkdwn_default[i]);
+		/* topology inhibition: what the cause suppresses */
+		if (s.rv == 0 && nt->suppressed_alerts > 0) {
+			cJSON *fo = cJSON_CreateObject();
+			ax_buf_t v = AX_BUF_INIT;
+
+			ax_buf_printf(&v,
+			    "%zu alert%s from %zu dependent service%s: ",
+			    nt->suppressed_alerts,
+			    nt->suppressed_alerts == 1 ? "" : "s",
+			    nt->n_suppressed_services,
+			    nt->n_suppressed_services == 1 ? "" : "s");
+			join_services(nt, &v);
+			if (fo && cJSON_AddItemToArray(arr, fo)) {
+				cJSON_AddStringToObject(
+				    fo, "title", "Suppressed");
+				cJSON_AddStringToObject(
+				    fo, "value", v.p ? v.p : "");
+				cJSON_AddFalseToObject(fo, "short");
+			} else
+				cJSON_Delete(fo);
+			ax_buf_fini(&v);
 		}
-	ax_buf_puts(b, "]}]}");
-	cut_comma(b, req_mark);
+	}
+	/* an action's confirm is not sent, as Alertmanager 0.25 */
+	if (s.rv == 0 && c->actions.n > 0 &&
+	    (arr = cJSON_AddArrayToObject(att, "actions")) != NULL)
+		for (i = 0; i < c->actions.n && s.rv == 0; i++) {
+			cJSON *ao = cJSON_CreateObject();
+
+			if (ao == NULL || !cJSON_AddItemToArray(arr, ao)) {
+				cJSON_Delete(ao);
+				s.rv =
+				    ax_err_set(err, AX_ENOMEM, "out of memory");
+				break;
+			}
+			sl_put(&s, ao, "type", ac[i].type, 1);
+			sl_put(&s, ao, "text", ac[i].text, 1);
+			sl_put(&s, ao, "url", ac[i].url, 1);
+			sl_put(&s, ao, "style", ac[i].style, 1);
+			sl_put(&s, ao, "name", ac[i].name, 1);
+			sl_put(&s, ao, "value", ac[i].value, 1);
+		}
+	sl_put(&s, att, "image_url", c->image_url, 1);
+	sl_put(&s, att, "thumb_url", c->thumb_url, 1);
+	sl_put(&s, att, "footer", SL_DEF(c->footer, "footer"), 0);
+	sl_put(&s, att, "color",
+	    c->color ? c->color
+	             : "{{ if eq .Status \"firing\" }}danger{{ else }}good"
+	               "{{ end }}",
+	    1);
+	if (s.rv == 0 &&
+	    (arr = cJSON_AddArrayToObject(att, "mrkdwn_in")) != NULL) {
+		size_t n = c->mrkdwn_in.n ? c->mrkdwn_in.n : 3;
+
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr,
+			    cJSON_CreateString(c->mrkdwn_in.n
+			            ? c->mrkdwn_in.v[i]
+			            : mrkdwn_default[i]));
+	}
+	if (s.rv == 0) {
+		if ((text = cJSON_PrintUnformatted(req)) == NULL)
+			s.rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+		else {
+			ax_buf_puts(b, text);
+			free(text);
+			if (!ax_buf_ok(b))
+				s.rv =
+				    ax_err_set(err, AX_ENOMEM, "out of memory");
+		}
+	}
+	cJSON_Delete(req);
 	ax_buf_fini(&title);
-	ax_arena_free(tc.arena);
-	if (rv == 0 && !ax_buf_ok(b))
-		rv = ax_err_set(err, AX_ENOMEM, "out of memory");
-	return rv;
+	ax_arena_free(s.tc.arena);
+	return s.rv;
 }

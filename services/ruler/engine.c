@@ -39,6 +39,7 @@ typedef struct rule {
 	int alerting;
 	char *expr;     /* as written */
 	char *expr_fmt; /* Prometheus' String() of it */
+	char *gen_url;  /* <external URL>/graph?g0.expr=<expr_fmt>&g0.tab=1 */
 	int64_t for_ms, keep_ms;
 	rl_kv_t labels, annotations;
 	ax_u64map_t active; /* label hash -> alert_t* */
@@ -117,6 +118,7 @@ static void rule_fini(rule_t *r)
 	free(r->name);
 	free(r->expr);
 	free(r->expr_fmt);
+	free(r->gen_url);
 	rl_kv_free(&r->labels);
 	rl_kv_free(&r->annotations);
 	while ((a = ax_u64map_next(&r->active, &pos, &k)) != NULL)
@@ -702,18 +704,7 @@ static void send_alerts(group_t *g, rule_t *r, int64_t ts)
 	int64_t delta = e->o.resend_delay_ms > g->interval_ms
 	    ? e->o.resend_delay_ms
 	    : g->interval_ms;
-	char *url = NULL;
 
-	{
-		ax_buf_t b = AX_BUF_INIT;
-
-		ax_buf_puts(&b, e->external_url ? e->external_url : "");
-		ax_buf_puts(&b, "/graph?g0.expr=");
-		ax_tmpl_query_escape(r->expr_fmt, strlen(r->expr_fmt), &b);
-		ax_buf_puts(&b, "&g0.tab=1");
-		url = ax_buf_ok(&b) ? strdup(b.p) : NULL;
-		ax_buf_fini(&b);
-	}
 	pthread_mutex_lock(&e->mu);
 	while ((a = ax_u64map_next(&r->active, &pos, &h)) != NULL) {
 		if (a->state == ST_PENDING)
@@ -737,7 +728,7 @@ static void send_alerts(group_t *g, rule_t *r, int64_t ts)
 		out[n].starts_ms = a->fired_at;
 		out[n].ends_ms =
 		    a->resolved_at ? a->resolved_at : a->valid_until;
-		out[n].generator_url = url;
+		out[n].generator_url = r->gen_url;
 		n++;
 	}
 	/* rl_notify_send copies; the alerts stay locked meanwhile */
@@ -745,7 +736,6 @@ static void send_alerts(group_t *g, rule_t *r, int64_t ts)
 		rl_notify_send(e->notify, out, n);
 	pthread_mutex_unlock(&e->mu);
 	free(out);
-	free(url);
 }
 
 /* ---- restoring `for` state ---- */
@@ -992,10 +982,20 @@ static group_t *group_new(rl_engine_t *e, const rl_group_t *src)
 		r->expr = strdup(s->expr);
 		ax_pq_format(s->ast, &f);
 		r->expr_fmt = ax_buf_ok(&f) ? strdup(f.p ? f.p : "") : NULL;
+		/* the generatorURL of its alerts, once */
+		f.len = 0;
+		ax_buf_puts(&f, e->external_url ? e->external_url : "");
+		ax_buf_puts(&f, "/graph?g0.expr=");
+		if (r->expr_fmt)
+			ax_tmpl_query_escape(
+			    r->expr_fmt, strlen(r->expr_fmt), &f);
+		ax_buf_puts(&f, "&g0.tab=1");
+		r->gen_url = ax_buf_ok(&f) ? strdup(f.p) : NULL;
 		ax_buf_fini(&f);
 		r->for_ms = s->for_ms;
 		r->keep_ms = s->keep_firing_for_ms;
 		if (r->name == NULL || r->expr == NULL || r->expr_fmt == NULL ||
+		    r->gen_url == NULL ||
 		    rl_kv_copy(&r->labels, &s->labels) != 0 ||
 		    rl_kv_copy(&r->annotations, &s->annotations) != 0) {
 			group_free(g);

@@ -263,7 +263,6 @@ static int send_am(
 {
 	const rl_am_t *a = d->am;
 	struct curl_slist *h = NULL;
-	char hdr[4200], *secret = NULL, *pw = NULL;
 	long status = 0;
 	CURLcode cc;
 	int rv = 0;
@@ -271,39 +270,10 @@ static int send_am(
 	curl_easy_reset(c);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "User-Agent: axon-ruler/" AX_VERSION);
-	if (a->basic_auth.username) {
-		if (a->basic_auth.password_file &&
-		    (pw = ax_rw_read_secret_file(
-		         a->basic_auth.password_file, err)) == NULL) {
-			curl_slist_free_all(h);
-			return err->code;
-		}
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, a->basic_auth.username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-		    pw ? pw
-		       : (a->basic_auth.password ? a->basic_auth.password
-		                                 : ""));
-	}
-	if (a->authorization.credentials || a->authorization.credentials_file ||
-	    a->bearer_token || a->bearer_token_file) {
-		const char *file = a->authorization.credentials_file
-		    ? a->authorization.credentials_file
-		    : a->bearer_token_file;
-
-		if (file &&
-		    (secret = ax_rw_read_secret_file(file, err)) == NULL) {
-			curl_slist_free_all(h);
-			free(pw);
-			return err->code;
-		}
-		snprintf(hdr, sizeof(hdr), "Authorization: %s %s",
-		    a->authorization.type ? a->authorization.type : "Bearer",
-		    secret ? secret
-		        : a->authorization.credentials
-		        ? a->authorization.credentials
-		        : a->bearer_token);
-		h = curl_slist_append(h, hdr);
+	if ((rv = ax_rw_auth_apply(c, &a->basic_auth, &a->authorization,
+	         a->bearer_token, a->bearer_token_file, &h, err)) != 0) {
+		curl_slist_free_all(h);
+		return rv;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, d->url);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -328,8 +298,6 @@ static int send_am(
 			rv = ax_err_set(err, AX_EPROTO, "HTTP %ld", status);
 	}
 	curl_slist_free_all(h);
-	free(secret);
-	free(pw);
 	return rv;
 }
 
