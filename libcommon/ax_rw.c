@@ -379,6 +379,7 @@ typedef struct shard {
 	size_t head, n, cap;
 	CURL *curl;
 	int started;
+	int overflowing; /* ax_rw_offer: dropping until a sample fits */
 } shard_t;
 
 typedef struct series_ent {
@@ -396,6 +397,7 @@ struct ax_rw_sender {
 	shard_t *shards;
 	size_t n_shards;
 	volatile int stopping;
+	int n_overflowing; /* shards in an ax_rw_offer overflow episode */
 	int64_t flush_deadline_ms;
 	pthread_rwlock_t series_mu;
 	series_ent_t *series; /* open addressing on ref */
@@ -675,6 +677,31 @@ static void add_stat(
 	*field += n;
 	pthread_mutex_unlock(&s->stat_mu);
 	ax_counter_add(m, (double)n);
+}
+
+int ax_rw_offer(ax_rw_sender_t *s, uint64_t ref, int64_t ts, double v)
+{
+	shard_t *sh = &s->shards[ref % s->n_shards];
+	int over = __atomic_load_n(&sh->overflowing, __ATOMIC_RELAXED);
+	int rv = ax_rw_append(s, ref, ts, v, over ? 0 : AX_RW_OFFER_GRACE_MS);
+
+	if (rv == 0) {
+		if (over &&
+		    __atomic_exchange_n(&sh->overflowing, 0, __ATOMIC_RELAXED))
+			__atomic_sub_fetch(&s->n_overflowing, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (rv != AX_EFULL)
+		return rv;
+	add_stat(s, &s->st.dropped, s->m_dropped, 1);
+	if (!__atomic_exchange_n(&sh->overflowing, 1, __ATOMIC_RELAXED)) {
+		if (__atomic_add_fetch(&s->n_overflowing, 1, __ATOMIC_RELAXED) ==
+		    1)
+			ax_log_warn("remote write: the queue is full; samples "
+			            "are dropped until it drains",
+			    "url", s->url);
+	}
+	return AX_EFULL;
 }
 
 void ax_rw_stats(ax_rw_sender_t *s, ax_rw_stats_t *out)
@@ -1219,8 +1246,8 @@ int ax_rw_sender_new(const ax_rw_config_t *cfg, ax_metrics_t *reg,
 			s->m_retried = ax_mfam_with(f, lvals);
 		if ((f = FAM(AX_METRIC_COUNTER,
 		         "axon_remote_storage_samples_dropped_total",
-		         "Samples dropped before sending because their series "
-		         "was unknown.")))
+		         "Samples dropped before sending: their series was "
+		         "unknown, or the queue was full (ax_rw_offer).")))
 			s->m_dropped = ax_mfam_with(f, lvals);
 		if ((f = FAM(AX_METRIC_COUNTER,
 		         "axon_remote_storage_bytes_total",

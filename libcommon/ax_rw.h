@@ -145,6 +145,17 @@ void ax_rw_drop_series(ax_rw_sender_t *s, uint64_t ref);
 int ax_rw_append(ax_rw_sender_t *s, uint64_t ref, int64_t ts_ms, double v,
     int64_t timeout_ms);
 
+/*
+ * Queue one sample for a producer that must not stall (the scrape loop).
+ * A full shard is waited on for at most AX_RW_OFFER_GRACE_MS, once per
+ * overflow episode of that shard; after that its samples are dropped at
+ * once, counted in samples_dropped_total (logged when the first shard
+ * overflows), until one fits again.  Thread-safe.  0 when
+ * queued, AX_EFULL when dropped, AX_ECLOSED while stopping.
+ */
+#define AX_RW_OFFER_GRACE_MS 50
+int ax_rw_offer(ax_rw_sender_t *s, uint64_t ref, int64_t ts_ms, double v);
+
 /* Queue an exemplar of series ref (labels copied) when send_exemplars is
  * on (otherwise a no-op): it goes with the next request of the series'
  * shard, as a TimeSeries of its own.  At most 10000 wait per shard; past
@@ -157,7 +168,7 @@ typedef struct ax_rw_stats {
 	uint64_t sent;      /* samples acknowledged by the receiver */
 	uint64_t failed;    /* samples dropped after a non-retriable answer */
 	uint64_t retried;   /* samples in retried attempts */
-	uint64_t dropped;   /* samples dropped for unknown series */
+	uint64_t dropped;   /* unknown series, or a full queue (offer) */
 	uint64_t relabeled; /* samples of series write_relabel_configs drop */
 	uint64_t pending;   /* samples queued now */
 } ax_rw_stats_t;

@@ -158,3 +158,27 @@ sleep 2
 q=$(curl -fsS -G "http://127.0.0.1:$aport/api/v1/query" --data-urlencode 'query=up{job="node"}')
 echo "$q" | jq -e '.data.result[0].value[1] == "1"' >/dev/null || fail "node job after reload: $q"
 pass "a reload swaps the targets; the kept ones keep being scraped"
+
+# the receiver goes away for good: once the queue is full, samples are
+# dropped and counted, and the scrape loop never stalls on the full queue
+kill -TERM "$recv_PID"
+wait_exit "$recv_PID" 30 || true
+drop_url='axon_remote_storage_samples_dropped_total{remote_name="",url="http://127.0.0.1:'$aport'/api/v1/write"}'
+d=
+for i in $(seq 40); do
+	d=$(metric_value "$S/metrics" "$drop_url")
+	[ -n "$d" ] && [ "${d%.*}" -gt 0 ] && break
+	sleep 0.5
+done
+[ -n "$d" ] && [ "${d%.*}" -gt 0 ] || fail "no samples counted as dropped with the receiver gone: $(grep -c . "$TMP/scraper.log") log lines"
+grep -q 'the queue is full' "$TMP/scraper.log" || fail "the overflow was not logged"
+last() { curl -fsS "$S/api/v1/targets" | jq -r '.data.activeTargets[] | select(.labels.job == "node") | .lastScrape'; }
+l0=$(last)
+sleep 3
+l1=$(last)
+t=$(curl -fsS "$S/api/v1/targets")
+[ "$l0" != "$l1" ] || fail "the node target was not scraped for 3 s while the queue overflowed: $l0"
+echo "$t" | jq -e '[.data.activeTargets[] | select(.health == "up")] | length == 5' >/dev/null || fail "targets while the queue overflowed: $t"
+d2=$(metric_value "$S/metrics" "$drop_url")
+[ "${d2%.*}" -gt "${d%.*}" ] || fail "drops stopped being counted: $d then $d2"
+pass "with the receiver gone the scrapes go on; ${d2%.*} samples dropped, counted and logged"
