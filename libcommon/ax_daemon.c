@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -554,6 +555,18 @@ static int setup_metrics(ax_daemon_t *d)
 	return 0;
 }
 
+/* Lift the soft open-files limit to the hard one, as Go's runtime does
+ * for Prometheus: a scraper keeps one connection per target. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 {
 	ax_daemon_t *d;
@@ -594,6 +607,7 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 
 	ax_log_info("starting", "version", AX_VERSION, "revision", AX_REVISION);
 	rv = spec->load_config(

@@ -348,7 +348,7 @@ static int deliver(scraper_engine_t *e, uint64_t ref, int64_t t, double v)
 	int rv = 0;
 
 	for (i = 0; i < e->n_rw; i++)
-		if (ax_rw_append(e->rw[i], ref, t, v, 1000) != 0)
+		if (ax_rw_offer(e->rw[i], ref, t, v) != 0)
 			rv = -1;
 	if (e->ship && ax_ship_append(e->ship, ref, t, v) != 0)
 		rv = -1;
@@ -1085,6 +1085,17 @@ static int easy_setup(target_t *t)
 	return 0;
 }
 
+/*
+ * Keep one idle connection per target between scrapes, as Prometheus
+ * does.  libcurl's default cache holds 4 x the handles in the multi at
+ * the moment, and with scrapes spread over the interval only a few are:
+ * every scrape would open a new TCP connection.  Loop thread only.
+ */
+static void conn_cache_fit(scraper_engine_t *e)
+{
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->n + 16);
+}
+
 static void on_scrape_timer(uv_timer_t *h)
 {
 	target_t *t = h->data;
@@ -1421,6 +1432,7 @@ static void apply_job(jobrt_t *jr)
 	e->t = keep;
 	e->n = nk;
 	pthread_mutex_unlock(&e->mu);
+	conn_cache_fit(e);
 	for (i = 0; i < ng; i++)
 		retire_target(e, gone[i]);
 	free(gone);
@@ -1545,6 +1557,7 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	conn_cache_fit(e);
 	uv_timer_init(&e->loop, &e->curl_timer);
 	e->curl_timer.data = e;
 	uv_async_init(&e->loop, &e->stop_async, on_stop);
