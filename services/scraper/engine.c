@@ -65,8 +65,25 @@ typedef struct pending_ex {
 	size_t off, n_labels;
 } pending_ex_t;
 
+/*
+ * The targets are spread over ENGINE_LANES libcurl multi handles, each
+ * with its own connection cache and timer, all on the one libuv loop.
+ * libcurl 7.88 walks a multi's whole connection cache whenever a
+ * finished transfer is removed (curl_multi_remove_handle), so with one
+ * multi and thousands of kept-alive connections every scrape cost a walk
+ * over all of them; per lane the walk is 1/ENGINE_LANES of that.
+ */
+#define ENGINE_LANES 32
+
+typedef struct lane {
+	scraper_engine_t *eng;
+	CURLM *multi;
+	uv_timer_t timer;
+} lane_t;
+
 typedef struct target {
 	scraper_engine_t *eng;
+	lane_t *lane; /* set when started */
 	const scraper_job_t *job;
 	ax_labels_t *discovered; /* before relabeling */
 	ax_labels_t *labels;     /* NULL when dropped */
@@ -108,8 +125,7 @@ struct scraper_engine {
 	pthread_mutex_t mu;
 	uv_loop_t loop;
 	uv_async_t stop_async;
-	uv_timer_t curl_timer;
-	CURLM *multi;
+	lane_t lanes[ENGINE_LANES];
 	pthread_t thread;
 	int started;
 	ax_rw_sender_t **rw;
@@ -142,7 +158,7 @@ typedef struct jobrt {
 typedef struct poll_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
-	scraper_engine_t *eng;
+	lane_t *lane;
 } poll_ctx_t;
 
 static const char *const report_names[5] = {"up", "scrape_duration_seconds",
@@ -879,12 +895,12 @@ static void scrape_done(target_t *t, CURLcode result, long code)
 
 /* ---- curl on libuv ---- */
 
-static void check_done(scraper_engine_t *e)
+static void check_done(lane_t *l)
 {
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(l->multi, &left)) != NULL) {
 		target_t *t = NULL;
 		long code = 0;
 
@@ -894,7 +910,7 @@ static void check_done(scraper_engine_t *e)
 		    m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 		curl_easy_getinfo(
 		    m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-		curl_multi_remove_handle(e->multi, m->easy_handle);
+		curl_multi_remove_handle(l->multi, m->easy_handle);
 		if (t)
 			scrape_done(t, m->data.result, code);
 	}
@@ -911,8 +927,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(pc->eng->multi, pc->fd, flags, &running);
-	check_done(pc->eng);
+	curl_multi_socket_action(pc->lane->multi, pc->fd, flags, &running);
+	check_done(pc->lane);
 }
 
 static void free_poll(uv_handle_t *h)
@@ -923,7 +939,7 @@ static void free_poll(uv_handle_t *h)
 static int on_socket(
     CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	scraper_engine_t *e = userp;
+	lane_t *l = userp;
 	poll_ctx_t *pc = socketp;
 	int ev = 0;
 
@@ -932,7 +948,7 @@ static int on_socket(
 		if (pc) {
 			uv_poll_stop(&pc->poll);
 			uv_close((uv_handle_t *)&pc->poll, free_poll);
-			curl_multi_assign(e->multi, s, NULL);
+			curl_multi_assign(l->multi, s, NULL);
 		}
 		return 0;
 	}
@@ -940,13 +956,13 @@ static int on_socket(
 		if ((pc = calloc(1, sizeof(*pc))) == NULL)
 			return -1;
 		pc->fd = s;
-		pc->eng = e;
-		if (uv_poll_init_socket(&e->loop, &pc->poll, s) != 0) {
+		pc->lane = l;
+		if (uv_poll_init_socket(&l->eng->loop, &pc->poll, s) != 0) {
 			free(pc);
 			return -1;
 		}
 		pc->poll.data = pc;
-		curl_multi_assign(e->multi, s, pc);
+		curl_multi_assign(l->multi, s, pc);
 	}
 	if (what & CURL_POLL_IN)
 		ev |= UV_READABLE;
@@ -958,23 +974,23 @@ static int on_socket(
 
 static void on_curl_timer(uv_timer_t *h)
 {
-	scraper_engine_t *e = h->data;
+	lane_t *l = h->data;
 	int running;
 
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(e);
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(l);
 }
 
 static int on_timer_set(CURLM *m, long timeout_ms, void *userp)
 {
-	scraper_engine_t *e = userp;
+	lane_t *l = userp;
 
 	(void)m;
 	if (timeout_ms < 0)
-		uv_timer_stop(&e->curl_timer);
+		uv_timer_stop(&l->timer);
 	else
 		uv_timer_start(
-		    &e->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0);
+		    &l->timer, on_curl_timer, (uint64_t)timeout_ms, 0);
 	return 0;
 }
 
@@ -1044,6 +1060,12 @@ static int easy_setup(target_t *t)
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
 	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	/* no DNS cache: libcurl 7.88 walks the whole cache at the end of
+	 * every transfer to prune it, and it holds one entry per host:port,
+	 * so with thousands of targets that walk dominated the scraper's CPU.
+	 * A kept-alive connection is reused without a lookup anyway, and a
+	 * new one resolves afresh, as Prometheus' dialer does. */
+	curl_easy_setopt(t->easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(
 	    t->easy, CURLOPT_USERAGENT, "axon-scraper/" AX_VERSION);
 	t->hdrs = curl_slist_append(t->hdrs, ACCEPT_HDR);
@@ -1089,11 +1111,17 @@ static int easy_setup(target_t *t)
  * Keep one idle connection per target between scrapes, as Prometheus
  * does.  libcurl's default cache holds 4 x the handles in the multi at
  * the moment, and with scrapes spread over the interval only a few are:
- * every scrape would open a new TCP connection.  Loop thread only.
+ * every scrape would open a new TCP connection.  A lane holds about
+ * n / ENGINE_LANES targets (by hash); twice that leaves room for an
+ * uneven spread.  Loop thread only.
  */
 static void conn_cache_fit(scraper_engine_t *e)
 {
-	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->n + 16);
+	size_t i;
+
+	for (i = 0; i < ENGINE_LANES; i++)
+		curl_multi_setopt(e->lanes[i].multi, CURLMOPT_MAXCONNECTS,
+		    (long)(e->n / ENGINE_LANES * 2 + 16));
 }
 
 static void on_scrape_timer(uv_timer_t *h)
@@ -1113,7 +1141,7 @@ static void on_scrape_timer(uv_timer_t *h)
 	t->start_ms = ax_now_ms();
 	t->start_mono = ax_mono_ms();
 	t->in_flight = 1;
-	if (curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(t->lane->multi, t->easy) != CURLM_OK) {
 		t->in_flight = 0;
 		return;
 	}
@@ -1132,7 +1160,7 @@ static void on_stop(uv_async_t *h)
 		uv_timer_stop(&t->timer);
 		uv_close((uv_handle_t *)&t->timer, NULL);
 		if (t->in_flight) {
-			curl_multi_remove_handle(e->multi, t->easy);
+			curl_multi_remove_handle(t->lane->multi, t->easy);
 			t->in_flight = 0;
 		}
 	}
@@ -1143,8 +1171,10 @@ static void on_stop(uv_async_t *h)
 		uv_close((uv_handle_t *)&e->jr[i].poll, NULL);
 	}
 	uv_close((uv_handle_t *)&e->refresh_async, NULL);
-	uv_timer_stop(&e->curl_timer);
-	uv_close((uv_handle_t *)&e->curl_timer, NULL);
+	for (i = 0; i < ENGINE_LANES; i++) {
+		uv_timer_stop(&e->lanes[i].timer);
+		uv_close((uv_handle_t *)&e->lanes[i].timer, NULL);
+	}
 	uv_close((uv_handle_t *)&e->stop_async, NULL);
 }
 
@@ -1342,6 +1372,7 @@ static void start_target(scraper_engine_t *e, target_t *t)
 {
 	if (t->labels == NULL)
 		return;
+	t->lane = &e->lanes[t->hash % ENGINE_LANES];
 	uv_timer_init(&e->loop, &t->timer);
 	t->timer.data = t;
 	uv_timer_start(&t->timer, on_scrape_timer, first_delay(t),
@@ -1357,12 +1388,13 @@ static void on_target_closed(uv_handle_t *h)
  * timer is closed (loop thread). */
 static void retire_target(scraper_engine_t *e, target_t *t)
 {
+	(void)e;
 	if (t->labels == NULL) {
 		target_free(t);
 		return;
 	}
 	if (t->in_flight) {
-		curl_multi_remove_handle(e->multi, t->easy);
+		curl_multi_remove_handle(t->lane->multi, t->easy);
 		t->in_flight = 0;
 	}
 	t->iter++;
@@ -1541,25 +1573,29 @@ int scraper_engine_start(const scraper_cfg_t *cfg, ax_metrics_t *reg,
 			jr->next_full = ax_mono_ms() + rmin;
 		}
 	}
-	if (rv == 0 &&
-	    ((e->multi = curl_multi_init()) == NULL ||
-	        uv_loop_init(&e->loop) != 0))
-		rv =
-		    ax_err_set(err, AX_EINTERNAL, "cannot start libcurl/libuv");
+	for (i = 0; rv == 0 && i < ENGINE_LANES; i++)
+		if ((e->lanes[i].multi = curl_multi_init()) == NULL)
+			rv = ax_err_set(
+			    err, AX_EINTERNAL, "cannot start libcurl");
+	if (rv == 0 && uv_loop_init(&e->loop) != 0)
+		rv = ax_err_set(err, AX_EINTERNAL, "cannot start libuv");
 	if (rv != 0) {
-		if (e->multi)
-			curl_multi_cleanup(e->multi);
 		scraper_engine_stop(e, NULL, 0);
 		return rv;
 	}
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	for (i = 0; i < ENGINE_LANES; i++) {
+		lane_t *l = &e->lanes[i];
+
+		l->eng = e;
+		curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+		curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
+		curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+		curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+		uv_timer_init(&e->loop, &l->timer);
+		l->timer.data = l;
+	}
 	conn_cache_fit(e);
-	uv_timer_init(&e->loop, &e->curl_timer);
-	e->curl_timer.data = e;
 	uv_async_init(&e->loop, &e->stop_async, on_stop);
 	e->stop_async.data = e;
 	uv_async_init(&e->loop, &e->refresh_async, on_refresh);
@@ -1622,8 +1658,9 @@ void scraper_engine_stop(
 		target_free(e->t[i]);
 	free(e->t);
 	free(e->jr);
-	if (e->multi)
-		curl_multi_cleanup(e->multi);
+	for (i = 0; i < ENGINE_LANES; i++)
+		if (e->lanes[i].multi)
+			curl_multi_cleanup(e->lanes[i].multi);
 	for (i = 0; i < e->n_rw; i++)
 		ax_rw_sender_stop_free(e->rw[i], flush_ms);
 	free(e->rw);
