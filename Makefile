@@ -39,9 +39,10 @@ BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon $(BUILD)/bi
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so $(BUILD)/tests/ax-bench-parse $(BUILD)/tests/ax-bench-fleet
+TEST_HELPERS := $(BUILD)/tests/ax-testpeer $(BUILD)/tests/ax-tsdbtool $(BUILD)/tests/ax-enospc.so $(BUILD)/tests/ax-bench-parse $(BUILD)/tests/ax-bench-fleet \
+	$(BUILD)/tests/ax-bench-backfill
 
-.PHONY: all deps run test unit integration asan fmt clean help clang bench
+.PHONY: all deps run test unit integration asan fmt clean help clang bench bench-large
 
 all: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
 
@@ -51,7 +52,11 @@ clang:
 # Side-by-side with Prometheus 2.42 (tests/bench/run.sh); about 5 minutes.
 bench: deps all
 	@bash tests/bench/run.sh
-	@cp build/bench/benchmarks.md docs/benchmarks.md
+
+# About 1M active series, backfilled by remote write (tests/bench/large.sh);
+# at most 30 minutes.
+bench-large: deps all
+	@bash tests/bench/large.sh
 
 help:
 	@echo "make deps         install missing Debian packages (apt-get)"
@@ -63,6 +68,7 @@ help:
 	@echo "make asan         unit tests under AddressSanitizer + UBSan"
 	@echo "make clang        build everything with clang into build/clang"
 	@echo "make bench        benchmarks against Prometheus 2.42 (docs/benchmarks.md)"
+	@echo "make bench-large  the 1M-series benchmarks (docs/benchmarks.md)"
 	@echo "make fmt          clang-format the sources"
 
 deps:
@@ -167,6 +173,11 @@ $(BUILD)/tests/ax-tsdbtool: $(BUILD)/obj/tests/integration/ax_tsdbtool.o $(BUILD
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/ax-bench-fleet: $(BUILD)/obj/tests/bench/fleet.o $(COMMON_A)
+	@mkdir -p $(BUILD)/tests
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/ax-bench-backfill: $(BUILD)/obj/tests/bench/backfill.o $(COMMON_A)
 	@mkdir -p $(BUILD)/tests
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)

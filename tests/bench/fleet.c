@@ -1,7 +1,7 @@
 /*
  * ax-bench-fleet: a synthetic fleet of scrape targets for `make bench`.
  *
- *   ax-bench-fleet TARGETS SERIES SEED TARGETFILE
+ *   ax-bench-fleet TARGETS SERIES SEED TARGETFILE [INTERVAL_S]
  *
  * Serves TARGETS targets on free loopback ports (one listener each; their
  * "127.0.0.1:port" addresses, one a line, go to TARGETFILE once all
@@ -14,6 +14,21 @@
  * target and are a pure function of (SEED, target, series, scrape count),
  * so two runs see the same workload.  The body is generated into a reused
  * buffer: the fleet is never the bottleneck.
+ *
+ * Scrape accounting (for the capacity row): with INTERVAL_S given, the
+ * fleet times every scrape of every target.  `GET /fleet/stats` on any
+ * target port answers, for the window since the last `GET /fleet/reset`,
+ * one "key value" line each:
+ *   scrapes     scrapes served in the window
+ *   expected    targets x window / interval
+ *   late        scrapes that came more than 10% of an interval late
+ *               (gap to the target's previous scrape > 1.1 x interval)
+ *   missed      scrapes that never came: a gap of g intervals counts
+ *               round(g) - 1, and a target's open gap at the time of the
+ *               query counts once it is over 1.5 intervals
+ *   max_gap_ms  the longest gap between two scrapes of one target
+ *   targets     targets scraped at least once in the window
+ *   conns       TCP connections accepted in the window (keep-alive reuse)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +41,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ax_buf.h"
@@ -33,6 +49,8 @@
 typedef struct target {
 	int lfd;
 	uint64_t scrapes;
+	int64_t last_ns;    /* the previous scrape, 0 = none yet */
+	uint64_t in_window; /* scrapes since the last reset */
 } target_t;
 
 typedef struct conn {
@@ -46,6 +64,78 @@ typedef struct conn {
 
 static uint64_t g_seed;
 static size_t g_series;
+
+/* scrape accounting; see the header comment */
+static int64_t g_interval_ns;
+static int64_t g_window_ns;
+static uint64_t g_scrapes, g_late, g_missed, g_conns;
+static int64_t g_max_gap_ns;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void account(target_t *t)
+{
+	int64_t now = now_ns();
+
+	if (g_interval_ns > 0 && t->last_ns > 0) {
+		int64_t gap = now - t->last_ns;
+		int64_t n = (gap + g_interval_ns / 2) / g_interval_ns;
+
+		if (gap * 10 > g_interval_ns * 11)
+			g_late++;
+		if (n > 1)
+			g_missed += (uint64_t)(n - 1);
+		if (gap > g_max_gap_ns)
+			g_max_gap_ns = gap;
+	}
+	t->last_ns = now;
+	t->in_window++;
+	g_scrapes++;
+}
+
+static void stats_reset(target_t *t, size_t nt)
+{
+	size_t i;
+
+	for (i = 0; i < nt; i++)
+		t[i].in_window = 0;
+	g_scrapes = g_late = g_missed = g_conns = 0;
+	g_max_gap_ns = 0;
+	g_window_ns = now_ns();
+}
+
+static void stats(ax_buf_t *b, const target_t *t, size_t nt)
+{
+	int64_t now = now_ns(), win = now - g_window_ns;
+	uint64_t missed = g_missed, seen = 0;
+	size_t i;
+
+	for (i = 0; i < nt; i++) {
+		int64_t from = t[i].last_ns > 0 ? t[i].last_ns : g_window_ns;
+		int64_t open = now - from;
+
+		if (t[i].in_window > 0)
+			seen++;
+		if (g_interval_ns > 0 && open * 2 > g_interval_ns * 3)
+			missed += (uint64_t)((open - g_interval_ns / 2) /
+			    g_interval_ns);
+	}
+	ax_buf_printf(b,
+	    "scrapes %llu\nexpected %.0f\nlate %llu\nmissed %llu\n"
+	    "max_gap_ms %.0f\ntargets %llu\nconns %llu\n",
+	    (unsigned long long)g_scrapes,
+	    g_interval_ns > 0 ? (double)nt * (double)win / (double)g_interval_ns
+	                      : 0.0,
+	    (unsigned long long)g_late, (unsigned long long)missed,
+	    (double)g_max_gap_ns / 1e6, (unsigned long long)seen,
+	    (unsigned long long)g_conns);
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -134,19 +224,32 @@ static void conn_close(int ep, conn_t *c)
 }
 
 /* Answer every complete request in c->in. */
-static int serve(conn_t *c, target_t *targets)
+static int serve(conn_t *c, target_t *targets, size_t nt)
 {
 	char *end;
 	ax_buf_t bd = AX_BUF_INIT;
 
 	while ((end = memmem(c->in, c->in_len, "\r\n\r\n", 4)) != NULL) {
 		size_t used = (size_t)(end - c->in) + 4;
+		const char *ctype = "text/plain; version=0.0.4; charset=utf-8";
 
-		body(&bd, (size_t)(c->t - targets), c->t->scrapes++);
+		if (c->in_len >= 17 && memcmp(c->in, "GET /fleet/reset ", 17) == 0) {
+			stats_reset(targets, nt);
+			ax_buf_reset(&bd);
+			ctype = "text/plain";
+		} else if (c->in_len >= 17 &&
+		    memcmp(c->in, "GET /fleet/stats ", 17) == 0) {
+			ax_buf_reset(&bd);
+			stats(&bd, targets, nt);
+			ctype = "text/plain";
+		} else {
+			account(c->t);
+			body(&bd, (size_t)(c->t - targets), c->t->scrapes++);
+		}
 		ax_buf_printf(&c->out,
-		    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
-		    "version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
-		    bd.len);
+		    "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+		    "Content-Length: %zu\r\n\r\n",
+		    ctype, bd.len);
 		ax_buf_append(&c->out, bd.p, bd.len);
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
@@ -179,11 +282,13 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	char tmp[4096];
 
-	if (argc != 5) {
-		fprintf(stderr,
-		    "usage: ax-bench-fleet TARGETS SERIES SEED TARGETFILE\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: ax-bench-fleet TARGETS SERIES SEED "
+		                "TARGETFILE [INTERVAL_S]\n");
 		return 2;
 	}
+	if (argc == 6)
+		g_interval_ns = (int64_t)(atof(argv[5]) * 1e9);
 	nt = (size_t)atol(argv[1]);
 	g_series = (size_t)atol(argv[2]);
 	g_seed = (uint64_t)atoll(argv[3]);
@@ -227,6 +332,7 @@ int main(int argc, char **argv)
 		fprintf(f, "127.0.0.1:%d\n", ntohs(sa.sin_port));
 	}
 	fclose(f);
+	stats_reset(t, nt);
 	if (rename(tmp, argv[4]) != 0) { /* appears whole */
 		perror(argv[4]);
 		return 1;
@@ -253,6 +359,7 @@ int main(int argc, char **argv)
 					}
 					c->fd = fd;
 					c->t = tg;
+					g_conns++;
 					ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
 					ev.data.ptr = c;
 					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -283,7 +390,7 @@ int main(int argc, char **argv)
 						}
 						c->in_len += (size_t)r;
 					}
-					if (!dead && serve(c, t) != 0)
+					if (!dead && serve(c, t, nt) != 0)
 						dead = 1;
 				}
 				if (!dead && flush_out(c) != 0)

@@ -2,72 +2,29 @@
 # make bench: the same synthetic fleet scraped by Debian's Prometheus 2.42
 # and by axon (axon-scraper + axon-tsdb), one after the other in this run,
 # with the same scrape configuration, warm-up excluded.  Prints the table,
-# writes build/bench/results.json and build/bench/benchmarks.md (copied to
-# docs/benchmarks.md by `make bench`).
+# writes build/bench/results.json and build/bench/benchmarks.md, which
+# becomes the "make bench" section of docs/benchmarks.md.
 #
 # Then axon-alert-router against Debian's Alertmanager 0.25: alerts
 # ingested per second, and a burst of ALERTS alerts in GROUPS_N groups to
 # the last group's webhook notification (tests/bench/alertbench.py).
 #
+# Then scrape capacity: CAP_TARGETS x CAP_SERIES at CAP_INTERVAL through
+# both systems, the fleet timing every scrape it serves (missed and late
+# scrapes, see tests/bench/fleet.c).
+#
 # Sizes (environment): TARGETS (100) x SERIES (1000) per target, INTERVAL
 # (10s), WARMUP (15 s), MEASURE (45 s), QUERY_RUNS (20), ALERTS (10000),
-# GROUPS_N (1000).
+# GROUPS_N (1000), CAP_TARGETS (5000) x CAP_SERIES (200) at CAP_INTERVAL
+# (15 s), measured over CAP_MEASURE (30 s).
 set -euo pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$TOP/build/bin
-T=$TOP/build/tests
-OUT=$TOP/build/bench
 TARGETS=${TARGETS:-100}
 SERIES=${SERIES:-1000}
 INTERVAL=${INTERVAL:-10}
 WARMUP=${WARMUP:-15}
 MEASURE=${MEASURE:-45}
 QUERY_RUNS=${QUERY_RUNS:-20}
-TMP=$(mktemp -d /tmp/axon-bench.XXXXXX)
-PIDS=()
-mkdir -p "$OUT"
-cleanup() {
-	local p
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "bench: $*" >&2; exit 1; }
-freeport() { "$T/ax-testpeer" freeport; }
-start() { # NAME CMD... -> PID in NAME_PID
-	local name=$1
-	shift
-	(cd "$TMP" && exec "$@") >"$TMP/$name.log" 2>&1 &
-	PIDS+=("$!")
-	printf -v "${name}_PID" '%s' "$!"
-}
-wait_http() {
-	local i
-	for i in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-	fail "$1 not ready"
-}
-cpu_s() { # PID... -> user+system CPU seconds, summed
-	local p t=0
-	for p in "$@"; do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-	done
-	awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
-}
-kb() { # FIELD PID... -> sum of a /proc/PID/status field in kB
-	local f=$1 p t=0
-	shift
-	for p in "$@"; do t=$((t + $(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$p/status"))); done
-	echo "$t"
-}
-metric() { # BASE NAME -> the sum of the family's samples
-	curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2; f = 1 } END { if (f) printf "%.0f", s }'
-}
-dub() { du -sb "$1" 2>/dev/null | awk '{ print $1 }'; }
-pct() { # P FILE -> the P-th percentile of the numbers in FILE
-	sort -g "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print v[i] }'
-}
+. "$(dirname "$0")/lib.sh"
 
 command -v prometheus >/dev/null || fail "prometheus not installed (make deps)"
 echo "bench: fleet of $TARGETS targets x $SERIES series, interval ${INTERVAL}s, warm-up ${WARMUP}s, measured ${MEASURE}s"
@@ -225,6 +182,72 @@ if ! cmp -s "$TMP/shape.prometheus" "$TMP/shape.axon"; then
 	diff "$TMP/shape.prometheus" "$TMP/shape.axon" | head -6 | cut -c1-200 >&2 || true
 fi
 
+# scrape capacity: CAP_TARGETS x CAP_SERIES at CAP_INTERVAL; the fleet
+# counts missed and late scrapes (the same accounting for both systems)
+CAP_TARGETS=${CAP_TARGETS:-5000}
+CAP_SERIES=${CAP_SERIES:-200}
+CAP_INTERVAL=${CAP_INTERVAL:-15}
+CAP_MEASURE=${CAP_MEASURE:-30}
+start capfleet "$T/ax-bench-fleet" "$CAP_TARGETS" "$CAP_SERIES" 7 "$TMP/cap-targets" "$CAP_INTERVAL"
+for i in $(seq 300); do [ -f "$TMP/cap-targets" ] && break; sleep 0.1; done
+[ -f "$TMP/cap-targets" ] || fail "the capacity fleet did not start"
+CAPF="http://$(head -1 "$TMP/cap-targets")/fleet"
+{
+	printf 'global:\n  scrape_interval: %ss\n  scrape_timeout: %ss\nscrape_configs:\n  - job_name: capacity\n    static_configs:\n      - targets:\n' "$CAP_INTERVAL" "$((CAP_INTERVAL * 2 / 3))"
+	sed 's/^/          - /' "$TMP/cap-targets"
+} >"$TMP/cap.yml"
+capstat() { curl -fsS "$CAPF/stats" | awk -v k="$1" '$1 == k { print $2 }'; }
+run_capacity() { # SYSTEM: fills C_<SYSTEM>_{bad,cores,scrapes,expected,conns}
+	local sys=$1 pids base c0 c1 i
+	if [ "$sys" = prometheus ]; then
+		local pp
+		pp=$(freeport)
+		base="http://127.0.0.1:$pp"
+		start capp prometheus --config.file="$TMP/cap.yml" --storage.tsdb.path="$TMP/cap-prom" \
+			--web.listen-address="127.0.0.1:$pp"
+		pids=$capp_PID
+	else
+		local tp ip sp
+		tp=$(freeport); ip=$(freeport); sp=$(freeport)
+		base="http://127.0.0.1:$tp"
+		printf 'axon_tsdb:\n  ingest_listen: tcp://127.0.0.1:%s\n' "$ip" >"$TMP/cap-tsdb.yml"
+		{ cat "$TMP/cap.yml"; printf 'axon_scraper:\n  tsdb: tcp://127.0.0.1:%s\n' "$ip"; } >"$TMP/cap-axon.yml"
+		start capt "$BIN/axon-tsdb" --config.file="$TMP/cap-tsdb.yml" --storage.tsdb.path="$TMP/cap-axon" \
+			--web.listen-address="127.0.0.1:$tp"
+		wait_http "$base/-/ready"
+		start caps "$BIN/axon-scraper" --config.file="$TMP/cap-axon.yml" --web.listen-address="127.0.0.1:$sp"
+		pids="$capt_PID $caps_PID"
+	fi
+	wait_http "$base/-/ready"
+	# warm-up: every target scraped once (series created), then one more
+	# interval
+	curl -fsS -o /dev/null "$CAPF/reset"
+	for i in $(seq $((CAP_INTERVAL * 8))); do
+		[ "$(capstat targets)" -ge "$CAP_TARGETS" ] && break
+		sleep 0.5
+	done
+	sleep "$CAP_INTERVAL"
+	curl -fsS -o /dev/null "$CAPF/reset"
+	c0=$(cpu_s $pids)
+	sleep "$CAP_MEASURE"
+	c1=$(cpu_s $pids)
+	curl -fsS "$CAPF/stats" >"$TMP/capstats.$sys"
+	local v
+	for v in scrapes expected late missed conns max_gap_ms; do
+		printf -v "C_${sys}_$v" '%s' "$(awk -v k="$v" '$1 == k { print $2 }' "$TMP/capstats.$sys")"
+	done
+	printf -v "C_${sys}_bad" '%s' "$(awk '$1 == "late" || $1 == "missed" { s += $2 } END { print s + 0 }' "$TMP/capstats.$sys")"
+	printf -v "C_${sys}_cores" '%s' "$(awk -v a="$c0" -v b="$c1" -v s="$CAP_MEASURE" 'BEGIN { printf "%.3f", (b - a) / s }')"
+	printf -v "C_${sys}_hwm" '%s' "$(kb VmHWM $pids)"
+	kill -TERM $pids 2>/dev/null || true
+	for i in $pids; do wait "$i" 2>/dev/null || true; done
+	rm -rf "$TMP/cap-prom" "$TMP/cap-axon"
+}
+echo "bench: scrape capacity, $CAP_TARGETS targets x $CAP_SERIES series at ${CAP_INTERVAL}s"
+run_capacity prometheus
+run_capacity axon
+kill -TERM "$capfleet_PID" 2>/dev/null || true
+
 # the parser on the real exporter bodies
 R=$TOP/../shared/exposition-samples/real
 bodies=()
@@ -283,11 +306,6 @@ YML
 run_alerts alertmanager
 run_alerts axon
 
-row() { # NAME UNIT AXON REF BETTER [REFERENCE-SYSTEM]
-	jq -n --arg n "$1" --arg u "$2" --argjson a "$3" --argjson r "$4" --arg b "$5" --arg rs "${6:-prometheus-2.42}" \
-		'{name: $n, unit: $u, axon: $a, reference: $r, reference_system: (if $r == null then null else $rs end),
-		  ratio: (if $r == null or $r == 0 then null else ($a / $r * 1000 | round / 1000) end), better: $b}'
-}
 per_series() { awk -v k="$1" -v n="$2" 'BEGIN { printf "%.0f", k * 1024 / n }'; }
 {
 	row "CPU per million ingested samples (scrape+storage processes)" "CPU-seconds" "$R_axon_cpu" "$R_prometheus_cpu" lower
@@ -301,15 +319,16 @@ per_series() { awk -v k="$1" -v n="$2" 'BEGIN { printf "%.0f", k * 1024 / n }'; 
 	row "agent mode: CPU per million samples remote-written (vs --enable-feature=agent)" "CPU-seconds" "$R_axon_agent" "$R_prometheus_agent" lower
 	row "parser throughput, real exporter bodies, one core" "MB/s" "$P_MBS" null higher
 	row "parser throughput, samples" "samples/s" "$P_SPS" null higher
+	row "scrape capacity: $CAP_TARGETS targets x $CAP_SERIES series at ${CAP_INTERVAL}s, missed or late scrapes in ${CAP_MEASURE}s (target: 0)" "scrapes" "$C_axon_bad" "$C_prometheus_bad" lower
+	row "scrape capacity: CPU used (scrape+storage processes)" "cores" "$C_axon_cores" "$C_prometheus_cores" lower
+	row "scrape capacity: peak RSS (scrape+storage processes)" "KiB" "$C_axon_hwm" "$C_prometheus_hwm" lower
 	row "alert router: alerts ingested per second (POST /api/v2/alerts, batches of 100; reference: Alertmanager 0.25)" "alerts/s" "$A_axon_ingest" "$A_alertmanager_ingest" higher alertmanager-0.25
 	row "alert router: burst of $ALERTS alerts in $GROUPS_N groups to the last notification (group_wait 0s; reference: Alertmanager 0.25)" "s" "$A_axon_burst" "$A_alertmanager_burst" lower alertmanager-0.25
 } | jq -s '{figures: .}' >"$OUT/results.json"
 
 rev=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
-	echo "# Benchmarks"
-	echo
-	echo "Produced by \`make bench\` (tests/bench/run.sh); do not edit by hand."
+	echo "## \`make bench\` (about 100k active series)"
 	echo
 	echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); commit: $rev"
 	echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
@@ -322,9 +341,15 @@ rev=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo
 	echo "The two alert-router rows compare with Debian's Alertmanager $(prometheus-alertmanager --version 2>&1 | awk 'NR == 1 { print $3 }') (reference column), same machine, same run."
 	echo
-	echo "Rows still to come (issue \"make bench\"): scrape capacity at 5,000 targets x 200 series, and \`make bench-large\` (1M series)."
+	echo "Scrape capacity, as the fleet counted the scrapes it served in the ${CAP_MEASURE}s window (late: more than 10% of an interval after the previous scrape; missed: a whole interval without one):"
+	echo
+	echo "| system | scrapes | expected | late | missed | longest gap (ms) | new TCP connections |"
+	echo "|---|---|---|---|---|---|---|"
+	echo "| axon | $C_axon_scrapes | $C_axon_expected | $C_axon_late | $C_axon_missed | $C_axon_max_gap_ms | $C_axon_conns |"
+	echo "| Prometheus | $C_prometheus_scrapes | $C_prometheus_expected | $C_prometheus_late | $C_prometheus_missed | $C_prometheus_max_gap_ms | $C_prometheus_conns |"
 } >"$OUT/benchmarks.md"
 echo
 column -t -s '|' <<<"$(jq -r '.figures[] | "\(.name)|\(.unit)|\(.axon)|\(.reference // "-")|\(.ratio // "-")|\(.better)"' "$OUT/results.json")"
 echo
-echo "bench: results in $OUT/results.json and $OUT/benchmarks.md"
+docs_section small "$OUT/benchmarks.md"
+echo "bench: results in $OUT/results.json and $OUT/benchmarks.md (docs/benchmarks.md)"
