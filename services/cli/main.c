@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cli/check.h"
+#include "cli/ops.h"
+#include "cli/query.h"
 #include "cli/routes.h"
 #include "cli/slo.h"
 #include "cli/tmpl.h"
@@ -28,6 +30,25 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const cmd_t cmds[] = {
+    {"query", "Instant query: query EXPR [--time T].", cli_query},
+    {"query-range",
+        "Range query drawn as a chart: query-range EXPR [--start T] "
+        "[--end T] [--step D].",
+        cli_query_range},
+    {"series", "Series matching selectors: series MATCHER...", cli_series},
+    {"labels", "Label names, or one label's values: labels [NAME].",
+        cli_labels},
+    {"targets", "Scrape targets of every scraper, with their health.",
+        cli_targets},
+    {"alerts",
+        "Firing and pending alerts with silence, inhibition and root "
+        "cause.",
+        cli_alerts},
+    {"silence", "Silences: silence add|ls|expire.", cli_silence},
+    {"rules", "The ruler's groups and rules, with their health.",
+        cli_rules},
+    {"status", "Every daemon: reachable or not, and its version.",
+        cli_status},
     {"check",
         "Validate files offline: check metrics [--openmetrics] "
         "FILE; check config FILE (alertmanager.yml); check rules "
@@ -61,7 +82,16 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", c->name, c->help);
 	fprintf(f,
 	    "\nFlags:\n  -h, --help   Show this help and exit.\n"
-	    "  --version    Show the version and exit.\n");
+	    "  --version    Show the version and exit.\n"
+	    "\nCommands that talk to the daemons also take:\n"
+	    "  -o json|table                 Output format (table).\n"
+	    "  --tsdb.url=URL                (AXON_TSDB_URL; :9090)\n"
+	    "  --scraper.url=URL[,URL...]    (AXON_SCRAPER_URL; :9091)\n"
+	    "  --ruler.url=URL               (AXON_RULER_URL; :9094)\n"
+	    "  --alert-router.url=URL        (AXON_ALERT_ROUTER_URL; :9093)\n"
+	    "  --discoverer.url=URL          (AXON_DISCOVERER_URL; :9092)\n"
+	    "  --config.file=FILE            (AXON_CONFIG; "
+	    "~/.config/axon/cli.yml)\n");
 }
 
 int main(int argc, char **argv)
