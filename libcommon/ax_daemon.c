@@ -555,6 +555,42 @@ static int setup_metrics(ax_daemon_t *d)
 	return 0;
 }
 
+/*
+ * A graceful stop that hangs (seen once in nng_close of a REP socket
+ * with contexts, nng 1.5.2, after a peer went away mid-request) must not
+ * leave a daemon that neither serves nor exits: after
+ * AX_SHUTDOWN_TIMEOUT_S the process logs it and exits 1.  Nothing
+ * accepted is lost by that: the tsdb acknowledges a batch only after its
+ * WAL write, and the other daemons' state is on disk as they go.
+ */
+#define AX_SHUTDOWN_TIMEOUT_S 60
+#define AX_SHUTDOWN_TIMEOUT_STR "60s"
+
+static void *shutdown_watchdog(void *arg)
+{
+	const char *name = arg;
+	struct timespec ts = {AX_SHUTDOWN_TIMEOUT_S, 0};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	ax_log_error("graceful shutdown did not finish in time; exiting",
+	    "daemon", name, "timeout", AX_SHUTDOWN_TIMEOUT_STR);
+	_exit(1);
+	return NULL;
+}
+
+static void start_shutdown_watchdog(const char *name)
+{
+	pthread_t th;
+	pthread_attr_t at;
+
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &at, shutdown_watchdog, (void *)name) != 0)
+		ax_log_warn("cannot start the shutdown watchdog");
+	pthread_attr_destroy(&at);
+}
+
 /* Lift the soft open-files limit to the hard one, as Go's runtime does
  * for Prometheus: a scraper keeps one connection per target. */
 static void raise_nofile(void)
@@ -697,6 +733,7 @@ int ax_daemon_main(const ax_daemon_spec_t *spec, int argc, char **argv)
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	}
+	start_shutdown_watchdog(spec->name);
 	ax_http_server_stop(d->http);
 	if (spec->stop)
 		spec->stop(d);
