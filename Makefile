@@ -49,12 +49,12 @@ all: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
 clang:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
-# Side-by-side with Prometheus 2.42 (tests/bench/run.sh); about 5 minutes.
+# Side-by-side with Prometheus 2.42 (tests/bench/run.sh); about 7 minutes.
 bench: deps all
 	@bash tests/bench/run.sh
 
 # About 1M active series, backfilled by remote write (tests/bench/large.sh);
-# at most 30 minutes.
+# about 10 minutes.
 bench-large: deps all
 	@bash tests/bench/large.sh
 

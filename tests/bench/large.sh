@@ -8,8 +8,8 @@
 # the whole history (after checking both answer with the same label sets),
 # and the restart time after kill -9 (WAL replay of N series x
 # LARGE_SAMPLES samples).  Writes build/bench/results-large.json and the
-# "make bench-large" section of docs/benchmarks.md.  At most 30 minutes,
-# within 24 GiB (one system at a time).
+# "make bench-large" section of docs/benchmarks.md.  About 10 minutes on
+# the 2-core machine, within 24 GiB (one system at a time).
 #
 # Sizes (environment): LARGE_SERIES (1000000), LARGE_SAMPLES (120) at
 # LARGE_STEP (15 s), LARGE_QUERY_RUNS (5), LARGE_CONC (4 requests in
