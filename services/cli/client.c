@@ -461,6 +461,16 @@ void cli_age(const char *rfc3339, char *buf, size_t n)
 	snprintf(buf, n, "%s ago", d < 1000 ? "0s" : dur);
 }
 
+void cli_print_json(const cJSON *v)
+{
+	char *s = cJSON_Print(v);
+
+	if (s) {
+		printf("%s\n", s);
+		free(s);
+	}
+}
+
 int cli_fail(const char *cmd, const ax_err_t *err)
 {
 	fprintf(stderr, "axon %s: %s\n", cmd, err->msg);

@@ -93,6 +93,9 @@ void cli_labels_str(ax_buf_t *b, const cJSON *metric);
 /* "3m12s ago" style age of an RFC 3339 time, into buf. */
 void cli_age(const char *rfc3339, char *buf, size_t n);
 
+/* Print v as indented JSON on stdout (-o json). */
+void cli_print_json(const cJSON *v);
+
 /* Print an error as "axon <cmd>: msg" on stderr; returns 1. */
 int cli_fail(const char *cmd, const ax_err_t *err);
 

@@ -24,16 +24,6 @@ static const char *jstr(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static void print_json(const cJSON *v)
-{
-	char *s = cJSON_Print(v);
-
-	if (s) {
-		printf("%s\n", s);
-		free(s);
-	}
-}
-
 /* The labels of an alert or target but its name label, as {a="b"}. */
 static void labels_but(ax_buf_t *b, const cJSON *labels, const char *skip)
 {
@@ -101,7 +91,7 @@ int cli_targets(int argc, char **argv)
 	if (answered == 0)
 		rv = 1;
 	else if (c.json)
-		print_json(all);
+		cli_print_json(all);
 	else
 		cli_table_print(&t, stdout);
 	cJSON_Delete(all);
@@ -177,7 +167,7 @@ int cli_alerts(int argc, char **argv)
 		if (out && rules_alerts)
 			cJSON_AddItemToObject(
 			    out, "rules", cJSON_Duplicate(rules_alerts, 1));
-		print_json(out);
+		cli_print_json(out);
 		goto out;
 	}
 	cli_table_init(&t, 5);
@@ -347,7 +337,7 @@ static int silence_add(cli_t *c, int argc, char **argv)
 	        "application/json", &ans, &st, &err) != 0)
 		rv = cli_fail("silence add", &err);
 	else if (c->json)
-		print_json(ans);
+		cli_print_json(ans);
 	else
 		printf("%s\n", jstr(ans, "silenceID"));
 	free(body);
@@ -376,7 +366,7 @@ static int silence_ls(cli_t *c, int argc, char **argv)
 	        NULL, &ans, &st, &err) != 0)
 		return cli_fail("silence ls", &err);
 	if (c->json) {
-		print_json(ans);
+		cli_print_json(ans);
 		cJSON_Delete(ans);
 		return 0;
 	}
@@ -494,7 +484,7 @@ int cli_rules(int argc, char **argv)
 	}
 	data = cJSON_GetObjectItemCaseSensitive(ans, "data");
 	if (c.json) {
-		print_json(data);
+		cli_print_json(data);
 		goto out;
 	}
 	cli_table_init(&t, 7);
@@ -578,7 +568,7 @@ int cli_status(int argc, char **argv)
 			cJSON_Delete(ans);
 		}
 	if (c.json)
-		print_json(all);
+		cli_print_json(all);
 	else
 		cli_table_print(&t, stdout);
 	cJSON_Delete(all);

@@ -34,16 +34,6 @@ static const char *flag_val(int argc, char **argv, int *i, const char *name)
 	return NULL;
 }
 
-static void print_json(const cJSON *data)
-{
-	char *s = cJSON_Print(data);
-
-	if (s) {
-		printf("%s\n", s);
-		free(s);
-	}
-}
-
 /* The value of a [t, "v"] pair as the API writes it. */
 static const char *pair_val(const cJSON *pair)
 {
@@ -66,19 +56,30 @@ static int usage(const char *cmd, const char *text)
 	return 2;
 }
 
-/* GET path on the tsdb; prints errors. */
-static int tsdb_get(cli_t *c, const char *cmd, ax_buf_t *path, cJSON **out)
+/*
+ * GET path on the tsdb.  OUT: *ans (the caller deletes it), *data its
+ * "data" (borrowed from *ans).  With -o json the data is printed here
+ * and *printed set.  Errors are printed; nonzero then.
+ */
+static int tsdb_data(cli_t *c, const char *cmd, ax_buf_t *path, cJSON **ans,
+    const cJSON **data, int *printed)
 {
 	ax_err_t err = {0};
 	long st;
 
+	*printed = 0;
 	if (!ax_buf_ok(path)) {
 		fprintf(stderr, "axon %s: out of memory\n", cmd);
 		return 1;
 	}
-	if (cli_call(c, CLI_TSDB, 0, "GET", path->p, NULL, NULL, out, &st,
+	if (cli_call(c, CLI_TSDB, 0, "GET", path->p, NULL, NULL, ans, &st,
 	        &err) != 0)
 		return cli_fail(cmd, &err);
+	*data = cJSON_GetObjectItemCaseSensitive(*ans, "data");
+	if (c->json) {
+		cli_print_json(*data);
+		*printed = 1;
+	}
 	return 0;
 }
 
@@ -91,7 +92,7 @@ int cli_query(int argc, char **argv)
 	cJSON *ans = NULL;
 	const cJSON *data, *type, *res, *el;
 	cli_table_t t;
-	int i, rv = 0;
+	int i, rv = 0, printed;
 	double secs;
 	char num[64];
 
@@ -122,13 +123,9 @@ int cli_query(int argc, char **argv)
 		snprintf(num, sizeof(num), "&time=%.3f", secs);
 		ax_buf_puts(&path, num);
 	}
-	if ((rv = tsdb_get(&c, "query", &path, &ans)) != 0)
+	if ((rv = tsdb_data(&c, "query", &path, &ans, &data, &printed)) != 0 ||
+	    printed)
 		goto out;
-	data = cJSON_GetObjectItemCaseSensitive(ans, "data");
-	if (c.json) {
-		print_json(data);
-		goto out;
-	}
 	type = cJSON_GetObjectItemCaseSensitive(data, "resultType");
 	res = cJSON_GetObjectItemCaseSensitive(data, "result");
 	if (!cJSON_IsString(type)) {
@@ -299,7 +296,7 @@ int cli_query_range(int argc, char **argv)
 	size_t np[MAX_DRAWN] = {0}, n = 0, total = 0, i;
 	char *names[MAX_DRAWN] = {0}, num[128];
 	int64_t step_ms = 0;
-	int a, rv = 0;
+	int a, rv = 0, printed;
 
 	if (cli_init(&c, &argc, argv, &err) != 0)
 		return cli_fail("query-range", &err);
@@ -342,13 +339,9 @@ int cli_query_range(int argc, char **argv)
 	snprintf(num, sizeof(num), "&start=%.3f&end=%.3f&step=%.3f", start,
 	    end, (double)step_ms / 1000.0);
 	ax_buf_puts(&path, num);
-	if ((rv = tsdb_get(&c, "query-range", &path, &ans)) != 0)
+	if ((rv = tsdb_data(&c, "query-range", &path, &ans, &data, &printed)) != 0 ||
+	    printed)
 		goto out;
-	data = cJSON_GetObjectItemCaseSensitive(ans, "data");
-	if (c.json) {
-		print_json(data);
-		goto out;
-	}
 	res = cJSON_GetObjectItemCaseSensitive(data, "result");
 	cJSON_ArrayForEach(el, res)
 	{
@@ -418,7 +411,7 @@ int cli_series(int argc, char **argv)
 	ax_buf_t path = AX_BUF_INIT, line = AX_BUF_INIT;
 	cJSON *ans = NULL;
 	const cJSON *data, *el;
-	int a, rv = 0, nm = 0;
+	int a, rv = 0, nm = 0, printed;
 	double secs;
 	char num[64];
 
@@ -460,13 +453,9 @@ int cli_series(int argc, char **argv)
 		snprintf(num, sizeof(num), "&end=%.3f", secs);
 		ax_buf_puts(&path, num);
 	}
-	if ((rv = tsdb_get(&c, "series", &path, &ans)) != 0)
+	if ((rv = tsdb_data(&c, "series", &path, &ans, &data, &printed)) != 0 ||
+	    printed)
 		goto out;
-	data = cJSON_GetObjectItemCaseSensitive(ans, "data");
-	if (c.json) {
-		print_json(data);
-		goto out;
-	}
 	cJSON_ArrayForEach(el, data)
 	{
 		ax_buf_reset(&line);
@@ -489,7 +478,7 @@ int cli_labels(int argc, char **argv)
 	ax_buf_t path = AX_BUF_INIT;
 	cJSON *ans = NULL;
 	const cJSON *data, *el;
-	int rv = 0;
+	int rv = 0, printed;
 
 	if (cli_init(&c, &argc, argv, &err) != 0)
 		return cli_fail("labels", &err);
@@ -503,13 +492,9 @@ int cli_labels(int argc, char **argv)
 		ax_buf_puts(&path, "/values");
 	} else
 		ax_buf_puts(&path, "/api/v1/labels");
-	if ((rv = tsdb_get(&c, "labels", &path, &ans)) != 0)
+	if ((rv = tsdb_data(&c, "labels", &path, &ans, &data, &printed)) != 0 ||
+	    printed)
 		goto out;
-	data = cJSON_GetObjectItemCaseSensitive(ans, "data");
-	if (c.json) {
-		print_json(data);
-		goto out;
-	}
 	cJSON_ArrayForEach(el, data) if (cJSON_IsString(el))
 	    printf("%s\n", el->valuestring);
 out:
