@@ -56,6 +56,21 @@ static int usage(const char *cmd, const char *text)
 	return 2;
 }
 
+/* Append "&name=SECS" for time argument t (NULL: nothing).  0, or
+ * AX_EINVAL with err. */
+static int time_param(ax_buf_t *path, const char *name, const char *t,
+    ax_err_t *err)
+{
+	double secs;
+
+	if (t == NULL)
+		return 0;
+	if (cli_parse_time(t, &secs, err) != 0)
+		return AX_EINVAL;
+	ax_buf_printf(path, "&%s=%.3f", name, secs);
+	return 0;
+}
+
 /*
  * GET path on the tsdb.  OUT: *ans (the caller deletes it), *data its
  * "data" (borrowed from *ans).  With -o json the data is printed here
@@ -93,8 +108,6 @@ int cli_query(int argc, char **argv)
 	const cJSON *data, *type, *res, *el;
 	cli_table_t t;
 	int i, rv = 0, printed;
-	double secs;
-	char num[64];
 
 	if (cli_init(&c, &argc, argv, &err) != 0)
 		return cli_fail("query", &err);
@@ -114,14 +127,9 @@ int cli_query(int argc, char **argv)
 	}
 	ax_buf_puts(&path, "/api/v1/query?query=");
 	cli_urlencode(&path, expr);
-	if (tm) {
-		if (cli_parse_time(tm, &secs, &err) != 0) {
-			cli_fini(&c);
-			ax_buf_fini(&path);
-			return cli_fail("query", &err);
-		}
-		snprintf(num, sizeof(num), "&time=%.3f", secs);
-		ax_buf_puts(&path, num);
+	if (time_param(&path, "time", tm, &err) != 0) {
+		rv = cli_fail("query", &err);
+		goto out;
 	}
 	if ((rv = tsdb_data(&c, "query", &path, &ans, &data, &printed)) != 0 ||
 	    printed)
@@ -412,8 +420,6 @@ int cli_series(int argc, char **argv)
 	cJSON *ans = NULL;
 	const cJSON *data, *el;
 	int a, rv = 0, nm = 0, printed;
-	double secs;
-	char num[64];
 
 	if (cli_init(&c, &argc, argv, &err) != 0)
 		return cli_fail("series", &err);
@@ -437,21 +443,10 @@ int cli_series(int argc, char **argv)
 		ax_buf_fini(&path);
 		return usage("series", u);
 	}
-	if (ts) {
-		if (cli_parse_time(ts, &secs, &err) != 0) {
-			rv = cli_fail("series", &err);
-			goto out;
-		}
-		snprintf(num, sizeof(num), "&start=%.3f", secs);
-		ax_buf_puts(&path, num);
-	}
-	if (te) {
-		if (cli_parse_time(te, &secs, &err) != 0) {
-			rv = cli_fail("series", &err);
-			goto out;
-		}
-		snprintf(num, sizeof(num), "&end=%.3f", secs);
-		ax_buf_puts(&path, num);
+	if (time_param(&path, "start", ts, &err) != 0 ||
+	    time_param(&path, "end", te, &err) != 0) {
+		rv = cli_fail("series", &err);
+		goto out;
 	}
 	if ((rv = tsdb_data(&c, "series", &path, &ans, &data, &printed)) != 0 ||
 	    printed)

@@ -12,6 +12,10 @@
 #ifndef AX_CLI_QUERY_H
 #define AX_CLI_QUERY_H
 
+#include <stddef.h>
+
+#include "ax_buf.h"
+
 int cli_query(int argc, char **argv);
 int cli_query_range(int argc, char **argv);
 int cli_series(int argc, char **argv);
@@ -24,8 +28,6 @@ int cli_labels(int argc, char **argv);
  * last time, and a legend line per series (names[i]).  NaN values are
  * gaps.  Exposed for the unit test.
  */
-#include "ax_buf.h"
-#include <stddef.h>
 void cli_chart(ax_buf_t *b, size_t width, size_t height, size_t n,
     const size_t *np, double *const *t, double *const *v,
     const char *const *names);
