@@ -743,25 +743,41 @@ int ax_http_server_port(ax_http_server_t *s)
 	return s->port;
 }
 
-void ax_http_server_stop(ax_http_server_t *s)
+static int busy(ax_http_server_t *s)
 {
-	int i;
+	const union MHD_DaemonInfo *di;
 
 	if (s == NULL || s->d == NULL)
-		return;
-	/* let answers already queued (e.g. /-/quit's) reach their clients:
-	 * up to 500 ms for open connections to finish */
-	for (i = 0; i < 50; i++) {
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(
-		    s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		return 0;
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return di != NULL && di->num_connections > 0;
+}
 
-		if (di == NULL || di->num_connections == 0)
+void ax_http_server_stop_many(ax_http_server_t **v, size_t n)
+{
+	size_t i, open;
+	int t;
+
+	/* let answers already queued (e.g. /-/quit's) reach their clients:
+	 * up to 500 ms in all for open connections to finish */
+	for (t = 0; t < 50; t++) {
+		for (i = 0, open = 0; i < n; i++)
+			open += busy(v[i]);
+		if (open == 0)
 			break;
 		usleep(10000);
 	}
-	MHD_stop_daemon(s->d); /* also closes the listen socket */
-	s->d = NULL;
-	s->fd = -1;
+	for (i = 0; i < n; i++)
+		if (v[i] && v[i]->d) {
+			MHD_stop_daemon(v[i]->d); /* closes the listen socket */
+			v[i]->d = NULL;
+			v[i]->fd = -1;
+		}
+}
+
+void ax_http_server_stop(ax_http_server_t *s)
+{
+	ax_http_server_stop_many(&s, 1);
 }
 
 void ax_http_server_free(ax_http_server_t *s)

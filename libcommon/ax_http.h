@@ -70,6 +70,8 @@ int ax_http_server_port(ax_http_server_t *s);
 /* Stop serving; in-flight handlers finish first, and open connections
  * get up to 500 ms to take their answers. */
 void ax_http_server_stop(ax_http_server_t *s);
+/* Stop n servers (NULL entries skipped) with one shared 500 ms grace. */
+void ax_http_server_stop_many(ax_http_server_t **v, size_t n);
 void ax_http_server_free(ax_http_server_t *s);
 
 /* Request accessors (borrowed pointers valid during the handler). */

@@ -10,8 +10,11 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ax_msg_opts_defaults(ax_msg_opts_t *o)
 {
@@ -27,6 +30,29 @@ void ax_msg_opts_defaults(ax_msg_opts_t *o)
 		o->max_msg_bytes = 64u << 20;
 	if (o->workers <= 0)
 		o->workers = 4;
+}
+
+
+/* Listening on ipc://dir/x.sock needs dir: create it (and its parents),
+ * as the data directory next to the socket may not exist yet. */
+static void ipc_dir(const char *addr)
+{
+	char p[PATH_MAX];
+	size_t i, n;
+
+	if (strncmp(addr, "ipc://", 6) != 0)
+		return;
+	n = strlen(addr + 6);
+	if (n == 0 || n >= sizeof(p))
+		return;
+	memcpy(p, addr + 6, n + 1);
+	for (i = 1; i < n; i++)
+		if (p[i] == '/') {
+			p[i] = 0;
+			if (mkdir(p, 0755) != 0 && errno != EEXIST)
+				return; /* nng_listen says why */
+			p[i] = '/';
+		}
 }
 
 static int nng_err(ax_err_t *err, int rv, const char *what, const char *addr)
@@ -371,6 +397,7 @@ int ax_msg_server_open(const char *addr, const ax_msg_opts_t *opts,
 		}
 		s->n_workers = i + 1;
 	}
+	ipc_dir(addr);
 	if ((rv = nng_listen(s->sock, addr, &s->listener, 0)) != 0) {
 		ax_msg_server_close(s);
 		return nng_err(err, rv, "listen", addr);
@@ -422,6 +449,7 @@ int ax_msg_pub_open(const char *addr, const ax_msg_opts_t *opts,
 		free(p);
 		return nng_err(err, rv, "open pub socket for", addr);
 	}
+	ipc_dir(addr);
 	if ((rv = nng_listen(p->sock, addr, NULL, 0)) != 0) {
 		nng_close(p->sock);
 		free(p);

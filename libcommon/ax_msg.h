@@ -92,7 +92,9 @@ typedef struct ax_msg_server ax_msg_server_t;
 typedef int (*ax_msg_handler_fn)(
     void *arg, const uint8_t *req, size_t len, ax_buf_t *reply);
 
-/* Listen on addr with a REP socket and opts->workers handlers. */
+/* Listen on addr with a REP socket and opts->workers handlers.  For an
+ * ipc:// address the socket's directory is created when missing (as for
+ * ax_msg_pub_open). */
 int ax_msg_server_open(const char *addr, const ax_msg_opts_t *opts,
     ax_msg_handler_fn fn, void *arg, ax_msg_server_t **out, ax_err_t *err);
 /* Stop: waits for handlers in flight, then closes. */
