@@ -103,7 +103,9 @@ void ar_alert_unref(ar_alert_t *a)
 
 int ar_alert_resolved(const ar_alert_t *a, int64_t now_ms)
 {
-	return a->ends_ms != 0 && a->ends_ms < now_ms;
+	/* Alertmanager's ResolvedAt: !EndsAt.After(now), so an alert that
+	 * ends in the very millisecond it arrives is resolved */
+	return a->ends_ms != 0 && a->ends_ms <= now_ms;
 }
 
 ar_alert_t *ar_alert_merge(const ar_alert_t *a, const ar_alert_t *b)

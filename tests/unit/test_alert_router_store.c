@@ -68,6 +68,19 @@ static void test_merge(void **state)
 	assert_true(ar_alert_resolved(got, 300));
 	ar_alert_unref(got);
 	ar_alert_unref(a);
+	/* a firing alert (explicit end 9000) resolved by a sender in the
+	 * very millisecond it arrives (end 400 = updated 400): resolved, as
+	 * Alertmanager's !EndsAt.After(now) says; a ruler that evaluates and
+	 * sends within a millisecond hits this */
+	a = ar_alert_new(L("c", "1", NULL, NULL), NULL, NULL, 80, 9000, 350, 0);
+	assert_int_equal(ar_store_put(&s, a, NULL), 0);
+	ar_alert_unref(a);
+	a = ar_alert_new(L("c", "1", NULL, NULL), NULL, NULL, 80, 400, 400, 0);
+	assert_int_equal(ar_store_put(&s, a, &got), 0);
+	assert_int_equal(got->ends_ms, 400);
+	assert_true(ar_alert_resolved(got, 400));
+	ar_alert_unref(got);
+	ar_alert_unref(a);
 	/* an older update arriving late does not win */
 	a = ar_alert_new(L("a", "1", NULL, NULL), NULL, NULL, 80, 9000, 150, 0);
 	assert_int_equal(ar_store_put(&s, a, &got), 0);
@@ -77,8 +90,9 @@ static void test_merge(void **state)
 	b = ar_alert_new(L("b", "1", NULL, NULL), NULL, NULL, 0, 100000, 10, 1);
 	assert_int_equal(ar_store_put(&s, b, NULL), 0);
 	ar_alert_unref(b);
-	assert_int_equal(ar_store_count(&s), 2);
-	assert_int_equal(ar_store_gc(&s, 1000), 1); /* a ended at 250 */
+	assert_int_equal(ar_store_count(&s), 3);
+	/* a ended at 250, c at 400 */
+	assert_int_equal(ar_store_gc(&s, 1000), 2);
 	assert_int_equal(ar_store_count(&s), 1);
 	ar_store_fini(&s);
 }
