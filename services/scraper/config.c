@@ -483,14 +483,22 @@ int scraper_config_load(
     ax_daemon_t *d, const char *path, void **out, ax_err_t *err)
 {
 	scraper_cfg_t *c = calloc(1, sizeof(*c));
+	const char *sid;
 	int rv;
 
-	(void)d;
 	if (c == NULL)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	ax_prom_global_init(&c->global);
 	rv = ax_promyml_load(
 	    path, AX_YML_PROMETHEUS, "scraper", own, c, &c->global, 0, err);
+	/* --sender-id: replicas sharing one config file differ by it */
+	sid = d ? ax_daemon_flag(d, "sender-id") : NULL;
+	if (rv == 0 && sid && *sid) {
+		free(c->axon.sender_id);
+		c->axon.sender_id = strdup(sid);
+		if (c->axon.sender_id == NULL)
+			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
+	}
 	if (rv == 0)
 		rv = finish(c, path, err);
 	if (rv != 0) {

@@ -1446,13 +1446,34 @@ static void apply_job(jobrt_t *jr)
 			push_target(&keep, &nk, t); /* its file is unreadable */
 			continue;
 		}
-		for (k = 0; k < nn && !found; k++)
-			if (nv[k] && nv[k]->dhash == t->dhash &&
-			    (nv[k]->labels == NULL) == (t->labels == NULL)) {
-				target_free(nv[k]);
-				nv[k] = NULL;
-				found = 1;
-			}
+		/* A scraped target is the same target while its labels and
+		 * URL are (as Prometheus keeps a scrape loop): a change of
+		 * discovered labels only (a health check's state, a tag)
+		 * neither restarts it nor marks its series stale. */
+		for (k = 0; k < nn && !found; k++) {
+			target_t *n = nv[k];
+			char *o;
+			ax_labels_t *d;
+			uint64_t dh;
+
+			if (n == NULL || (n->labels == NULL) != (t->labels == NULL))
+				continue;
+			if (t->labels ? n->hash != t->hash : n->dhash != t->dhash)
+				continue;
+			/* take the new discovered labels and origin */
+			d = t->discovered;
+			t->discovered = n->discovered;
+			n->discovered = d;
+			dh = t->dhash;
+			t->dhash = n->dhash;
+			n->dhash = dh;
+			o = t->origin;
+			t->origin = n->origin;
+			n->origin = o;
+			target_free(n);
+			nv[k] = NULL;
+			found = 1;
+		}
 		push_target(found ? &keep : &gone, found ? &nk : &ng, t);
 	}
 	for (k = 0; k < nn; k++)

@@ -43,6 +43,9 @@ static const ax_flag_t flags[] = {
         "Scrape only this replica's share of the targets, i/N (0 <= i < "
         "N): those whose __address__ hashes to i modulo N, as a hashmod "
         "relabel rule would.  Empty: every target."},
+    {"sender-id", AX_FLAG_STRING, "",
+        "This replica's identity, overriding axon_scraper.sender_id, so "
+        "replicas can share one config file (axon up runs two)."},
     {NULL, 0, NULL, NULL},
 };
 

@@ -49,6 +49,30 @@ done
 echo "$a" | jq -e '.[] | select(.l.team == "a") | .d.__meta_filepath | endswith("a.json")' >/dev/null || fail "no __meta_filepath: $a"
 pass "file_sd targets labelled as Prometheus labels them (JSON and YAML, globs)"
 
+# B moves to another file: only its discovered labels change
+# (__meta_filepath), so it stays the same target, scraped on without a gap
+# or staleness marker, as in Prometheus; the API shows the new file
+printf -- '- targets: ["127.0.0.1:%s"]\n  labels: {team: b}\n' "$bport" >"$TMP/sd/b2.yml"
+printf -- '[]\n' >"$TMP/sd/b.yml"
+moved() {
+	curl -fsS "$S/api/v1/targets" | jq -e '.data.activeTargets[] | select(.labels.team == "b") | .discoveredLabels.__meta_filepath | endswith("b2.yml")' >/dev/null
+}
+for i in $(seq 100); do
+	moved && break
+	sleep 0.1
+done
+moved || fail "B's discovered labels not updated: $(curl -fsS "$S/api/v1/targets")"
+sleep 1.5
+# a restarted scrape loop would start from an empty cache: every series
+# of its first scrape counts as added
+q=$(curl -fsS -G "$T/api/v1/query" --data-urlencode "query=max_over_time(scrape_series_added{instance=\"127.0.0.1:$bport\"}[2500ms])")
+echo "$q" | jq -e '.data.result[0].value[1] == "0"' >/dev/null || fail "B was restarted when only its discovered labels changed: $q"
+q=$(curl -fsS -G "$T/api/v1/query" --data-urlencode "query=up{instance=\"127.0.0.1:$bport\"}")
+echo "$q" | jq -e '.data.result[0].value[1] == "1"' >/dev/null || fail "B not scraped: $q"
+rm "$TMP/sd/b2.yml"
+printf -- '- targets: ["127.0.0.1:%s"]\n  labels: {team: b}\n' "$bport" >"$TMP/sd/b.yml"
+pass "a target whose discovered labels change is kept: no gap, no staleness"
+
 # B leaves its file, C... (A's file broken): B's series end, A goes on
 printf -- '[]\n' >"$TMP/sd/b.yml"
 printf '[{"targets": [' >"$TMP/sd/a.json"
