@@ -34,7 +34,7 @@ COMMON_SRC := $(wildcard libcommon/*.c)
 COMMON_O := $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC))
 COMMON_A := $(BUILD)/libaxcommon.a
 
-DAEMONS := discoverer scraper tsdb ruler alert-router
+DAEMONS := discoverer scraper tsdb ruler alert-router demo
 BINS := $(addprefix $(BUILD)/bin/axon-,$(DAEMONS)) $(BUILD)/bin/axon $(BUILD)/bin/axon-promqltest
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
