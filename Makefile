@@ -61,7 +61,7 @@ bench-large: deps all
 help:
 	@echo "make deps         install missing Debian packages (apt-get)"
 	@echo "make              build everything under $(BUILD)/"
-	@echo "make run          deps + build + start the local stack"
+	@echo "make run          deps + build + axon up: the local stack and the demo"
 	@echo "make test         deps + build + unit and integration tests"
 	@echo "make unit         unit tests only"
 	@echo "make integration  integration tests only"
@@ -74,9 +74,10 @@ help:
 deps:
 	@sh deploy/deps.sh
 
+# The local stack and the demo fleet, supervised (docs/demo.md).
 run: deps
 	@$(MAKE) --no-print-directory all
-	@sh deploy/run-local.sh
+	@$(BUILD)/bin/axon up
 
 test: deps
 	@$(MAKE) --no-print-directory all

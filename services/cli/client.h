@@ -3,15 +3,17 @@
  * is, one HTTP call returning parsed JSON, and table output.
  *
  * A daemon's base URL comes from, in order: its flag (--tsdb.url,
- * --scraper.url, --ruler.url, --alert-router.url, --discoverer.url), its
- * environment variable (AXON_TSDB_URL, AXON_SCRAPER_URL, AXON_RULER_URL,
- * AXON_ALERT_ROUTER_URL, AXON_DISCOVERER_URL), the CLI config file
+ * --scraper.url, --ruler.url, --alert-router.url, --discoverer.url,
+ * --demo.url), its environment variable (AXON_TSDB_URL,
+ * AXON_SCRAPER_URL, AXON_RULER_URL, AXON_ALERT_ROUTER_URL,
+ * AXON_DISCOVERER_URL, AXON_DEMO_URL), the CLI config file
  * (--config.file, else $AXON_CONFIG, else ~/.config/axon/cli.yml when it
  * exists; keys tsdb_url, scraper_urls (a list), ruler_url,
- * alert_router_url, discoverer_url), and last the addresses `make run`
- * uses (tsdb :9090, scraper :9091, discoverer :9092, alert router
- * :9093, ruler :9094 on 127.0.0.1).  Scrapers may be several: the
- * flag and the variable take a comma-separated list.
+ * alert_router_url, discoverer_url, demo_url), and last the addresses
+ * `axon up` uses (tsdb :9090, scrapers :9091 and :9095, discoverer
+ * :9092, alert router :9093, ruler :9094, demo :9400 on 127.0.0.1).
+ * Scrapers may be several: the flag and the variable take a
+ * comma-separated list.
  */
 #ifndef AX_CLI_CLIENT_H
 #define AX_CLI_CLIENT_H
@@ -28,6 +30,7 @@ typedef enum {
 	CLI_RULER,
 	CLI_ALERT_ROUTER,
 	CLI_DISCOVERER,
+	CLI_DEMO, /* axon-demo, the demo fleet of `axon up` */
 	CLI_N_DAEMONS
 } cli_daemon_t;
 
@@ -41,6 +44,9 @@ typedef struct cli {
 
 /* The daemon's process name ("axon-tsdb", ...). */
 const char *cli_daemon_name(cli_daemon_t d);
+
+/* o[key] when it is a string, else "" (borrowed from o). */
+const char *cli_jstr(const cJSON *o, const char *key);
 
 /*
  * Take the shared flags (the URL flags, --config.file, -o/--output) out

@@ -14,6 +14,7 @@
 #include "cli/routes.h"
 #include "cli/slo.h"
 #include "cli/tmpl.h"
+#include "cli/up.h"
 
 typedef struct cmd {
 	const char *name;
@@ -49,6 +50,12 @@ static const cmd_t cmds[] = {
         cli_rules},
     {"status", "Every daemon: reachable or not, and its version.",
         cli_status},
+    {"up",
+        "Start the local stack and the demo fleet, supervised: up "
+        "[--config.dir=DIR] [--no-demo].",
+        cli_up},
+    {"demo", "The demo fleet: demo ls | break SERVICE | heal SERVICE.",
+        cli_demo},
     {"check",
         "Validate files offline: check metrics [--openmetrics] "
         "FILE; check config FILE (alertmanager.yml); check rules "
@@ -86,10 +93,11 @@ static void usage(FILE *f)
 	    "\nCommands that talk to the daemons also take:\n"
 	    "  -o json|table                 Output format (table).\n"
 	    "  --tsdb.url=URL                (AXON_TSDB_URL; :9090)\n"
-	    "  --scraper.url=URL[,URL...]    (AXON_SCRAPER_URL; :9091)\n"
+	    "  --scraper.url=URL[,URL...]    (AXON_SCRAPER_URL; :9091,:9095)\n"
 	    "  --ruler.url=URL               (AXON_RULER_URL; :9094)\n"
 	    "  --alert-router.url=URL        (AXON_ALERT_ROUTER_URL; :9093)\n"
 	    "  --discoverer.url=URL          (AXON_DISCOVERER_URL; :9092)\n"
+	    "  --demo.url=URL                (AXON_DEMO_URL; :9400)\n"
 	    "  --config.file=FILE            (AXON_CONFIG; "
 	    "~/.config/axon/cli.yml)\n");
 }

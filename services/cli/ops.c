@@ -17,13 +17,6 @@ static int usage(const char *text)
 	return 2;
 }
 
-static const char *jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 /* The labels of an alert or target but its name label, as {a="b"}. */
 static void labels_but(ax_buf_t *b, const cJSON *labels, const char *skip)
 {
@@ -76,13 +69,13 @@ int cli_targets(int argc, char **argv)
 			    el, "lastScrapeDuration");
 			char age[64], dur[32];
 
-			cli_age(jstr(el, "lastScrape"), age, sizeof(age));
+			cli_age(cli_jstr(el, "lastScrape"), age, sizeof(age));
 			snprintf(dur, sizeof(dur), "%.3fs",
 			    cJSON_IsNumber(d) ? d->valuedouble : 0.0);
-			cli_table_row(&t, (const char *[]){jstr(ls, "job"),
-			                      jstr(ls, "instance"),
-			                      jstr(el, "health"), age, dur,
-			                      jstr(el, "lastError")});
+			cli_table_row(&t, (const char *[]){cli_jstr(ls, "job"),
+			                      cli_jstr(ls, "instance"),
+			                      cli_jstr(el, "health"), age, dur,
+			                      cli_jstr(el, "lastError")});
 			if (all)
 				cJSON_AddItemToArray(all, cJSON_Duplicate(el, 1));
 		}
@@ -105,7 +98,7 @@ static const cJSON *by_fp(const cJSON *alerts, const char *fp)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, alerts) if (strcmp(jstr(a, "fingerprint"), fp) ==
+	cJSON_ArrayForEach(a, alerts) if (strcmp(cli_jstr(a, "fingerprint"), fp) ==
 	    0) return a;
 	return NULL;
 }
@@ -180,14 +173,14 @@ int cli_alerts(int argc, char **argv)
 		const cJSON *inh =
 		    cJSON_GetObjectItemCaseSensitive(s, "inhibitedBy");
 		const cJSON *sil = cJSON_GetObjectItemCaseSensitive(s, "silencedBy");
-		const char *state = jstr(s, "state");
+		const char *state = cli_jstr(s, "state");
 		char since[64];
 		int n;
 
 		ax_buf_reset(&lb);
 		ax_buf_reset(&note);
 		labels_but(&lb, ls, "alertname");
-		cli_age(jstr(a, "startsAt"), since, sizeof(since));
+		cli_age(cli_jstr(a, "startsAt"), since, sizeof(since));
 		if (cJSON_GetArraySize(inh) > 0) {
 			const cJSON *cause =
 			    by_fp(routed, cJSON_GetArrayItem(inh, 0)->valuestring
@@ -199,7 +192,7 @@ int cli_alerts(int argc, char **argv)
 				const cJSON *cl = cJSON_GetObjectItemCaseSensitive(
 				    cause, "labels");
 
-				ax_buf_puts(&note, jstr(cl, "alertname"));
+				ax_buf_puts(&note, cli_jstr(cl, "alertname"));
 				labels_but(&note, cl, "alertname");
 			} else
 				ax_buf_puts(&note,
@@ -208,11 +201,11 @@ int cli_alerts(int argc, char **argv)
 			ax_buf_puts(&note, "silenced by ");
 			ax_buf_puts(&note, cJSON_GetArrayItem(sil, 0)->valuestring);
 		}
-		if ((n = inhibits(routed, jstr(a, "fingerprint"))) > 0)
+		if ((n = inhibits(routed, cli_jstr(a, "fingerprint"))) > 0)
 			ax_buf_printf(&note, "%sroot cause of %d inhibited alert%s",
 			    note.len ? "; " : "", n, n == 1 ? "" : "s");
 		cli_table_row(&t,
-		    (const char *[]){jstr(ls, "alertname"),
+		    (const char *[]){cli_jstr(ls, "alertname"),
 		        ax_buf_ok(&lb) ? lb.p : "",
 		        strcmp(state, "active") == 0 ? "firing" : state, since,
 		        ax_buf_ok(&note) && note.p ? note.p : ""});
@@ -220,7 +213,7 @@ int cli_alerts(int argc, char **argv)
 	cJSON_ArrayForEach(a, rules_alerts)
 	{
 		const cJSON *ls = cJSON_GetObjectItemCaseSensitive(a, "labels");
-		const char *state = jstr(a, "state");
+		const char *state = cli_jstr(a, "state");
 		char since[64];
 
 		/* firing ones are the router's to show, unless it is away */
@@ -229,9 +222,9 @@ int cli_alerts(int argc, char **argv)
 			continue;
 		ax_buf_reset(&lb);
 		labels_but(&lb, ls, "alertname");
-		cli_age(jstr(a, "activeAt"), since, sizeof(since));
+		cli_age(cli_jstr(a, "activeAt"), since, sizeof(since));
 		cli_table_row(&t,
-		    (const char *[]){jstr(ls, "alertname"),
+		    (const char *[]){cli_jstr(ls, "alertname"),
 		        ax_buf_ok(&lb) ? lb.p : "", state, since,
 		        strcmp(state, "firing") == 0 ? "router unreachable"
 		                                     : "in its for: period"});
@@ -339,7 +332,7 @@ static int silence_add(cli_t *c, int argc, char **argv)
 	else if (c->json)
 		cli_print_json(ans);
 	else
-		printf("%s\n", jstr(ans, "silenceID"));
+		printf("%s\n", cli_jstr(ans, "silenceID"));
 	free(body);
 	cJSON_Delete(req);
 	cJSON_Delete(ans);
@@ -376,7 +369,7 @@ static int silence_ls(cli_t *c, int argc, char **argv)
 	cJSON_ArrayForEach(s, ans)
 	{
 		const char *state =
-		    jstr(cJSON_GetObjectItemCaseSensitive(s, "status"), "state");
+		    cli_jstr(cJSON_GetObjectItemCaseSensitive(s, "status"), "state");
 		const cJSON *m;
 		char ends[64];
 
@@ -394,16 +387,16 @@ static int silence_ls(cli_t *c, int argc, char **argv)
 
 			if (mb.len)
 				ax_buf_putc(&mb, ' ');
-			ax_buf_printf(&mb, "%s%s\"%s\"", jstr(m, "name"),
+			ax_buf_printf(&mb, "%s%s\"%s\"", cli_jstr(m, "name"),
 			    cJSON_IsTrue(re) ? (neg ? "!~" : "=~")
 			                     : (neg ? "!=" : "="),
-			    jstr(m, "value"));
+			    cli_jstr(m, "value"));
 		}
-		cli_age(jstr(s, "endsAt"), ends, sizeof(ends));
+		cli_age(cli_jstr(s, "endsAt"), ends, sizeof(ends));
 		cli_table_row(&t,
-		    (const char *[]){jstr(s, "id"),
+		    (const char *[]){cli_jstr(s, "id"),
 		        ax_buf_ok(&mb) && mb.p ? mb.p : "", state, ends,
-		        jstr(s, "createdBy"), jstr(s, "comment")});
+		        cli_jstr(s, "createdBy"), cli_jstr(s, "comment")});
 	}
 	cli_table_print(&t, stdout);
 	cli_table_fini(&t);
@@ -494,18 +487,18 @@ int cli_rules(int argc, char **argv)
 	{
 		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(g, "rules"))
 		{
-			const char *type = jstr(r, "type");
+			const char *type = cli_jstr(r, "type");
 			char age[64];
 
-			cli_age(jstr(r, "lastEvaluation"), age, sizeof(age));
+			cli_age(cli_jstr(r, "lastEvaluation"), age, sizeof(age));
 			cli_table_row(&t,
-			    (const char *[]){jstr(g, "name"), jstr(r, "name"),
+			    (const char *[]){cli_jstr(g, "name"), cli_jstr(r, "name"),
 			        strcmp(type, "alerting") == 0 ? "alert"
 			                                      : "record",
-			        jstr(r, "health"),
-			        strcmp(type, "alerting") == 0 ? jstr(r, "state")
+			        cli_jstr(r, "health"),
+			        strcmp(type, "alerting") == 0 ? cli_jstr(r, "state")
 			                                      : "",
-			        age, jstr(r, "lastError")});
+			        age, cli_jstr(r, "lastError")});
 		}
 	}
 	cli_table_print(&t, stdout);
@@ -535,7 +528,7 @@ int cli_status(int argc, char **argv)
 	cli_table_init(&t, 5);
 	cli_table_row(
 	    &t, (const char *[]){"DAEMON", "URL", "STATE", "VERSION", "ERROR"});
-	for (d = 0; d < CLI_N_DAEMONS; d++)
+	for (d = 0; d < CLI_DEMO; d++) /* the daemons, not the demo */
 		for (i = 0; i < c.n_urls[d]; i++) {
 			cJSON *ans = NULL, *o = cJSON_CreateObject();
 			const cJSON *data;
@@ -548,7 +541,7 @@ int cli_status(int argc, char **argv)
 			cli_table_row(&t,
 			    (const char *[]){cli_daemon_name((cli_daemon_t)d),
 			        c.urls[d][i], ok ? "up" : "unreachable",
-			        ok ? jstr(data, "version") : "",
+			        ok ? cli_jstr(data, "version") : "",
 			        ok ? "" : err.msg});
 			if (o) {
 				cJSON_AddStringToObject(o, "daemon",

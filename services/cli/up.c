@@ -1,0 +1,638 @@
+/*
+ * cli/up: `axon up`, the supervisor of the local stack, and `axon demo`
+ * (see up.h).
+ */
+#include "cli/up.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/client.h"
+
+#define MAX_PROCS (CLI_MAX_URLS + 6)
+#define MAX_ARGS 8
+#define READY_S 30
+#define STOP_S 20
+#define BACKOFF_MAX_S 30
+#define STABLE_S 60
+
+typedef struct proc {
+	char name[40];           /* "axon-scraper-2" */
+	char log[PATH_MAX];      /* data/logs/<short>.log */
+	char url[256];           /* readiness: <url>/-/ready */
+	char *argv[MAX_ARGS + 1];
+	int keep_stdout;         /* the demo prints pages */
+	pid_t pid;               /* 0: not running */
+	double started, next_start, backoff;
+	unsigned restarts;
+} proc_t;
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void nap(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static int usage(const char *text)
+{
+	fprintf(stderr, "usage: axon %s\n", text);
+	return 2;
+}
+
+/* "http://host:port/..." -> "host:port"; -1 unless plain http. */
+static int listen_of(const char *url, char *out, size_t cap)
+{
+	const char *p;
+	size_t n;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return -1;
+	p = url + 7;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= cap || memchr(p, ':', n) == NULL)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return 0;
+}
+
+static void proc_free(proc_t *p)
+{
+	int i;
+
+	for (i = 0; p->argv[i]; i++)
+		free(p->argv[i]);
+	memset(p->argv, 0, sizeof(p->argv));
+}
+
+/* Fill p: name, binary in bindir, its flags (NULL-ended). */
+static int proc_set(proc_t *p, const char *name, const char *shortname,
+    const char *bindir, const char *bin, const char *url, ...)
+{
+	va_list ap;
+	const char *a;
+	int n = 0;
+	char path[PATH_MAX + 64];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->log, sizeof(p->log), "data/logs/%s.log", shortname);
+	snprintf(p->url, sizeof(p->url), "%s", url);
+	snprintf(path, sizeof(path), "%s/%s", bindir, bin);
+	p->backoff = 1;
+	if ((p->argv[n++] = strdup(path)) == NULL)
+		return -1;
+	va_start(ap, url);
+	while ((a = va_arg(ap, const char *)) != NULL && n < MAX_ARGS)
+		if ((p->argv[n++] = strdup(a)) == NULL) {
+			va_end(ap);
+			return -1;
+		}
+	va_end(ap);
+	return 0;
+}
+
+static int spawn(proc_t *p)
+{
+	pid_t parent = getpid(), pid;
+	int fd;
+
+	if ((fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	         0644)) < 0) {
+		fprintf(stderr, "axon up: %s: %s\n", p->log, strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "axon up: fork: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		setpgid(0, 0); /* Ctrl-C is for axon up, which stops us */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (!p->keep_stdout)
+			dup2(fd, 1);
+		dup2(fd, 2);
+		execv(p->argv[0], p->argv);
+		fprintf(stderr, "axon up: exec %s: %s\n", p->argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	p->pid = pid;
+	p->started = now_s();
+	return 0;
+}
+
+static void describe_exit(int st, char *buf, size_t n)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, n, "exit status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, n, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, n, "status %d", st);
+}
+
+static void tail_log(const proc_t *p)
+{
+	char line[1024], ring[12][1024];
+	size_t n = 0, i;
+	FILE *f = fopen(p->log, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		snprintf(ring[n++ % 12], sizeof(ring[0]), "%s", line);
+	fclose(f);
+	fprintf(stderr, "--- last lines of %s:\n", p->log);
+	for (i = n > 12 ? n - 12 : 0; i < n; i++)
+		fputs(ring[i % 12], stderr);
+}
+
+static size_t discard(char *d, size_t sz, size_t n, void *arg)
+{
+	(void)d;
+	(void)arg;
+	return sz * n;
+}
+
+static int ready(const proc_t *p)
+{
+	CURL *c = curl_easy_init();
+	char url[300];
+	long st = 0;
+
+	if (c == NULL)
+		return 0;
+	snprintf(url, sizeof(url), "%s/-/ready", p->url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(c);
+	return st == 200;
+}
+
+/* Wait for p's /-/ready; -1 when it exits or READY_S pass. */
+static int wait_ready(proc_t *p)
+{
+	double until = now_s() + READY_S;
+	char why[64];
+	int st;
+
+	while (!g_stop && now_s() < until) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			describe_exit(st, why, sizeof(why));
+			fprintf(stderr, "axon up: %s exited while starting (%s)\n",
+			    p->name, why);
+			p->pid = 0;
+			tail_log(p);
+			return -1;
+		}
+		if (ready(p))
+			return 0;
+		nap(100);
+	}
+	if (!g_stop) {
+		fprintf(stderr, "axon up: %s not ready after %d s at %s\n",
+		    p->name, READY_S, p->url);
+		tail_log(p);
+	}
+	return -1;
+}
+
+/* SIGTERM, then SIGKILL after STOP_S; reaps p. */
+static void stop_proc(proc_t *p)
+{
+	double until;
+	int st;
+
+	if (p->pid <= 0)
+		return;
+	kill(p->pid, SIGTERM);
+	until = now_s() + STOP_S;
+	while (now_s() < until) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			printf("axon up: stopped %s\n", p->name);
+			return;
+		}
+		nap(50);
+	}
+	fprintf(stderr, "axon up: %s did not stop in %d s; killing it\n",
+	    p->name, STOP_S);
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &st, 0);
+	p->pid = 0;
+}
+
+/* Restart what exited, with backoff; returns when g_stop is set. */
+static void supervise(proc_t *ps, size_t n)
+{
+	while (!g_stop) {
+		double now = now_s();
+		size_t i;
+		int st;
+		pid_t pid;
+
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			for (i = 0; i < n; i++) {
+				char why[64];
+
+				if (ps[i].pid != pid)
+					continue;
+				ps[i].pid = 0;
+				if (now - ps[i].started >= STABLE_S)
+					ps[i].backoff = 1;
+				ps[i].next_start = now + ps[i].backoff;
+				describe_exit(st, why, sizeof(why));
+				fprintf(stderr,
+				    "axon up: %s exited (%s); restarting in "
+				    "%.0f s (log: %s)\n",
+				    ps[i].name, why, ps[i].backoff, ps[i].log);
+				ps[i].backoff = ps[i].backoff * 2 > BACKOFF_MAX_S
+				                    ? BACKOFF_MAX_S
+				                    : ps[i].backoff * 2;
+			}
+		for (i = 0; i < n && !g_stop; i++)
+			if (ps[i].pid == 0 && now >= ps[i].next_start) {
+				if (spawn(&ps[i]) == 0) {
+					ps[i].restarts++;
+					fprintf(stderr,
+					    "axon up: restarted %s (pid %d, "
+					    "restart %u)\n",
+					    ps[i].name, (int)ps[i].pid,
+					    ps[i].restarts);
+				} else {
+					ps[i].next_start = now + ps[i].backoff;
+				}
+			}
+		nap(200);
+	}
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+	char p[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+int cli_up(int argc, char **argv)
+{
+	static proc_t ps[MAX_PROCS];
+	cli_t c;
+	ax_err_t err = {0};
+	const char *cdir = "deploy/config";
+	char exe[PATH_MAX], bindir[PATH_MAX], hp[256], cf[PATH_MAX + 32];
+	char arg2[300], arg3[PATH_MAX + 32];
+	size_t n = 0, i;
+	int demo = 1, rv = 0, a;
+	ssize_t len;
+	struct sigaction sa;
+	static const char *const need[] = {"discoverer.yml", "tsdb.yml",
+	    "alert-router.yml", "scraper.yml", "ruler.yml", "demo.yml"};
+
+	if (cli_init(&c, &argc, argv, &err) != 0)
+		return cli_fail("up", &err);
+	for (a = 1; a < argc; a++) {
+		if (strncmp(argv[a], "--config.dir=", 13) == 0)
+			cdir = argv[a] + 13;
+		else if (strcmp(argv[a], "--no-demo") == 0)
+			demo = 0;
+		else {
+			cli_fini(&c);
+			return usage("up [--config.dir=DIR] [--no-demo] "
+			             "[--tsdb.url=URL ...]");
+		}
+	}
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if ((demo || i < 5) && !file_exists(cdir, need[i])) {
+			fprintf(stderr,
+			    "axon up: %s/%s not found: run from the Axon "
+			    "checkout or pass --config.dir\n",
+			    cdir, need[i]);
+			cli_fini(&c);
+			return 1;
+		}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0) {
+		fprintf(stderr, "axon up: cannot find my own binary\n");
+		cli_fini(&c);
+		return 1;
+	}
+	exe[len] = 0;
+	snprintf(bindir, sizeof(bindir), "%s", exe);
+	*strrchr(bindir, '/') = 0;
+	if (mkdir("data", 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "axon up: data: %s\n", strerror(errno));
+		cli_fini(&c);
+		return 1;
+	}
+	mkdir("data/logs", 0755);
+
+#define LISTEN(d, i)                                                           \
+	do {                                                                   \
+		if (listen_of(c.urls[d][i], hp, sizeof(hp)) != 0) {            \
+			fprintf(stderr,                                        \
+			    "axon up: %s: want http://host:port for %s\n",      \
+			    c.urls[d][i], cli_daemon_name(d));                 \
+			rv = 2;                                                \
+			goto out;                                              \
+		}                                                              \
+		snprintf(arg2, sizeof(arg2), "--web.listen-address=%s", hp);   \
+	} while (0)
+#define CONF(file) snprintf(cf, sizeof(cf), "--config.file=%s/%s", cdir, file)
+
+	/* in start order */
+	LISTEN(CLI_DISCOVERER, 0);
+	CONF("discoverer.yml");
+	rv |= proc_set(&ps[n++], "axon-discoverer", "discoverer", bindir,
+	    "axon-discoverer", c.urls[CLI_DISCOVERER][0], cf, arg2,
+	    "--storage.path=data/discoverer", (char *)NULL);
+	LISTEN(CLI_TSDB, 0);
+	CONF("tsdb.yml");
+	rv |= proc_set(&ps[n++], "axon-tsdb", "tsdb", bindir, "axon-tsdb",
+	    c.urls[CLI_TSDB][0], cf, arg2, "--storage.tsdb.path=data/tsdb",
+	    (char *)NULL);
+	LISTEN(CLI_ALERT_ROUTER, 0);
+	CONF("alert-router.yml");
+	rv |= proc_set(&ps[n++], "axon-alert-router", "alert-router", bindir,
+	    "axon-alert-router", c.urls[CLI_ALERT_ROUTER][0], cf, arg2,
+	    "--storage.path=data/alert-router", (char *)NULL);
+	for (i = 0; i < c.n_urls[CLI_SCRAPER]; i++) {
+		char nm[40], sn[40];
+
+		LISTEN(CLI_SCRAPER, i);
+		CONF("scraper.yml");
+		snprintf(nm, sizeof(nm), "axon-scraper-%zu", i + 1);
+		snprintf(sn, sizeof(sn), "scraper-%zu", i + 1);
+		snprintf(arg3, sizeof(arg3), "--sender-id=scraper-%zu", i + 1);
+		rv |= proc_set(&ps[n++], nm, sn, bindir, "axon-scraper",
+		    c.urls[CLI_SCRAPER][i], cf, arg2, arg3, (char *)NULL);
+	}
+	LISTEN(CLI_RULER, 0);
+	CONF("ruler.yml");
+	rv |= proc_set(&ps[n++], "axon-ruler", "ruler", bindir, "axon-ruler",
+	    c.urls[CLI_RULER][0], cf, arg2, (char *)NULL);
+	if (demo) {
+		LISTEN(CLI_DEMO, 0);
+		CONF("demo.yml");
+		rv |= proc_set(&ps[n++], "axon-demo", "demo", bindir,
+		    "axon-demo", c.urls[CLI_DEMO][0], cf, arg2, (char *)NULL);
+		ps[n - 1].keep_stdout = 1;
+	}
+	if (rv != 0) {
+		fprintf(stderr, "axon up: out of memory\n");
+		rv = 1;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	printf("axon up: starting the local stack from %s (data and logs "
+	       "under ./data)\n",
+	    cdir);
+	for (i = 0; i < n && !g_stop; i++) {
+		if (spawn(&ps[i]) != 0 || wait_ready(&ps[i]) != 0) {
+			rv = 1;
+			break;
+		}
+		printf("  %-20s %-26s pid %-7d log %s\n", ps[i].name, ps[i].url,
+		    (int)ps[i].pid, ps[i].log);
+		fflush(stdout);
+	}
+	if (rv == 0 && !g_stop) {
+		printf("\nThe stack is up.  Try:\n"
+		       "  axon status\n"
+		       "  axon targets\n"
+		       "  axon query 'sum by (service) "
+		       "(rate(http_requests_total[1m]))'\n");
+		if (demo)
+			printf("  axon demo break auth      (one page names "
+			       "the root cause, printed here and in "
+			       "data/pages.jsonl)\n"
+			       "  axon alerts\n"
+			       "  axon demo heal auth\n");
+		printf("Ctrl-C stops the stack.\n\n");
+		fflush(stdout);
+		supervise(ps, n);
+	}
+	if (g_stop)
+		printf("\naxon up: stopping\n");
+	for (i = n; i-- > 0;)
+		stop_proc(&ps[i]);
+	if (g_stop && rv == 0)
+		printf("axon up: stopped\n");
+out:
+	for (i = 0; i < n; i++)
+		proc_free(&ps[i]);
+	cli_fini(&c);
+	return rv;
+#undef LISTEN
+#undef CONF
+}
+
+/* ---- axon demo ---- */
+
+static void join_names(const cJSON *arr, ax_buf_t *b)
+{
+	const cJSON *el;
+
+	cJSON_ArrayForEach(el, arr)
+	{
+		if (b->len)
+			ax_buf_puts(b, ", ");
+		ax_buf_puts(b, cJSON_IsString(el) ? el->valuestring : "?");
+	}
+}
+
+/* The services that depend on name, directly or not, into b. */
+static void dependents(const cJSON *svcs, const char *name, ax_buf_t *b,
+    size_t *count)
+{
+	size_t n = (size_t)cJSON_GetArraySize(svcs), i, head = 0, tail = 0;
+	const char **queue = calloc(n + 1, sizeof(char *));
+	const cJSON *el;
+
+	*count = 0;
+	if (queue == NULL)
+		return;
+	queue[tail++] = name;
+	while (head < tail) {
+		const char *cur = queue[head++];
+		const cJSON *s = NULL, *d;
+
+		cJSON_ArrayForEach(el, svcs) if (strcmp(cli_jstr(el, "name"), cur) == 0)
+		    s = el;
+		cJSON_ArrayForEach(d,
+		    cJSON_GetObjectItemCaseSensitive(s, "dependents"))
+		{
+			const char *dn = cJSON_IsString(d) ? d->valuestring : "";
+
+			for (i = 0; i < tail; i++)
+				if (strcmp(queue[i], dn) == 0)
+					break;
+			if (i == tail && tail < n + 1 && *dn) {
+				queue[tail++] = dn;
+				if (b->len)
+					ax_buf_puts(b, ", ");
+				ax_buf_puts(b, dn);
+				(*count)++;
+			}
+		}
+	}
+	free(queue);
+}
+
+int cli_demo(int argc, char **argv)
+{
+	cli_t c;
+	ax_err_t err = {0};
+	cJSON *ans = NULL;
+	long st;
+	int rv = 0;
+
+	if (cli_init(&c, &argc, argv, &err) != 0)
+		return cli_fail("demo", &err);
+	if (argc == 2 && strcmp(argv[1], "ls") == 0) {
+		cli_table_t t;
+		const cJSON *el;
+
+		if (cli_call(&c, CLI_DEMO, 0, "GET", "/api/v1/services", NULL,
+		        NULL, &ans, &st, &err) != 0) {
+			cli_fini(&c);
+			return cli_fail("demo", &err);
+		}
+		if (c.json) {
+			cli_print_json(cJSON_GetObjectItemCaseSensitive(ans, "data"));
+		} else {
+			cli_table_init(&t, 5);
+			cli_table_row(&t, (const char *[]){"SERVICE", "PORT",
+			                      "STATE", "ERRORS", "DEPENDS ON"});
+			cJSON_ArrayForEach(el,
+			    cJSON_GetObjectItemCaseSensitive(ans, "data"))
+			{
+				char port[16], errs[32];
+				ax_buf_t deps = AX_BUF_INIT;
+				const cJSON *p = cJSON_GetObjectItemCaseSensitive(
+				    el, "port");
+				const cJSON *e = cJSON_GetObjectItemCaseSensitive(
+				    el, "errorRatio");
+
+				snprintf(port, sizeof(port), "%d",
+				    cJSON_IsNumber(p) ? p->valueint : 0);
+				snprintf(errs, sizeof(errs), "%.2f%%",
+				    cJSON_IsNumber(e) ? e->valuedouble * 100 : 0);
+				join_names(cJSON_GetObjectItemCaseSensitive(
+				               el, "dependsOn"),
+				    &deps);
+				ax_buf_putc(&deps, 0);
+				cli_table_row(&t,
+				    (const char *[]){cli_jstr(el, "name"), port,
+				        cli_jstr(el, "state"), errs,
+				        deps.p ? deps.p : ""});
+				ax_buf_fini(&deps);
+			}
+			cli_table_print(&t, stdout);
+			cli_table_fini(&t);
+		}
+	} else if (argc == 3 && (strcmp(argv[1], "break") == 0 ||
+	                            strcmp(argv[1], "heal") == 0)) {
+		ax_buf_t path = AX_BUF_INIT, deps = AX_BUF_INIT;
+		cJSON *list = NULL;
+		size_t nd = 0;
+
+		ax_buf_puts(&path, "/api/v1/services/");
+		cli_urlencode(&path, argv[2]);
+		ax_buf_printf(&path, "/%s", argv[1]);
+		ax_buf_putc(&path, 0);
+		if (!ax_buf_ok(&path))
+			rv = ax_err_set(&err, AX_ENOMEM, "out of memory");
+		else
+			rv = cli_call(&c, CLI_DEMO, 0, "POST", path.p, "",
+			    "application/x-www-form-urlencoded", &ans, &st,
+			    &err);
+		ax_buf_fini(&path);
+		if (rv != 0) {
+			cli_fini(&c);
+			return cli_fail("demo", &err);
+		}
+		if (c.json) {
+			cli_print_json(cJSON_GetObjectItemCaseSensitive(ans, "data"));
+		} else if (strcmp(argv[1], "break") == 0) {
+			if (cli_call(&c, CLI_DEMO, 0, "GET", "/api/v1/services",
+			        NULL, NULL, &list, &st, &err) == 0)
+				dependents(cJSON_GetObjectItemCaseSensitive(
+				               list, "data"),
+				    argv[2], &deps, &nd);
+			ax_buf_putc(&deps, 0);
+			printf("%s is down.", argv[2]);
+			if (nd)
+				printf("  %zu services depend on it: %s.", nd,
+				    deps.p);
+			printf("\nExpect one page naming %s as the root cause "
+			       "(axon alerts shows the rest inhibited).\n",
+			    argv[2]);
+			cJSON_Delete(list);
+			ax_buf_fini(&deps);
+		} else {
+			printf("%s is back up.\n", argv[2]);
+		}
+	} else {
+		cli_fini(&c);
+		return usage("demo ls | demo break SERVICE | demo heal SERVICE "
+		             "[-o json] [--demo.url=URL]");
+	}
+	cJSON_Delete(ans);
+	cli_fini(&c);
+	return rv;
+}
