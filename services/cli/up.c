@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,12 +30,29 @@
 #define BACKOFF_MAX_S 30
 #define STABLE_S 60
 
+/*
+ * The stop order: the alerting path first (ruler, then alert router), so
+ * that a fleet going away (targets down, services deregistering and
+ * taking their dependency edges with them) pages nobody; then the demo,
+ * the scrapers, the tsdb and the discoverer they all report to.
+ */
+enum {
+	RANK_RULER,
+	RANK_ALERT_ROUTER,
+	RANK_DEMO,
+	RANK_SCRAPER,
+	RANK_TSDB,
+	RANK_DISCOVERER,
+	STOP_RANKS = RANK_DISCOVERER
+};
+
 typedef struct proc {
 	char name[40];           /* "axon-scraper-2" */
 	char log[PATH_MAX];      /* data/logs/<short>.log */
 	char url[256];           /* readiness: <url>/-/ready */
 	char *argv[MAX_ARGS + 1];
 	int keep_stdout;         /* the demo prints pages */
+	int stop_rank;           /* stopped in increasing rank */
 	pid_t pid;               /* 0: not running */
 	double started, next_start, backoff;
 	unsigned restarts;
@@ -312,6 +331,31 @@ static void supervise(proc_t *ps, size_t n)
 	}
 }
 
+/* Is something already listening on host:port (another stack)? */
+static int port_taken(const char *hostport)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	struct addrinfo hints, *res = NULL;
+	int fd, taken = 0;
+
+	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
+		return 0;
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return 0;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0)
+		taken = 1;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return taken;
+}
+
 static int file_exists(const char *dir, const char *name)
 {
 	char p[PATH_MAX + 64];
@@ -393,16 +437,19 @@ int cli_up(int argc, char **argv)
 	rv |= proc_set(&ps[n++], "axon-discoverer", "discoverer", bindir,
 	    "axon-discoverer", c.urls[CLI_DISCOVERER][0], cf, arg2,
 	    "--storage.path=data/discoverer", (char *)NULL);
+	ps[n - 1].stop_rank = RANK_DISCOVERER;
 	LISTEN(CLI_TSDB, 0);
 	CONF("tsdb.yml");
 	rv |= proc_set(&ps[n++], "axon-tsdb", "tsdb", bindir, "axon-tsdb",
 	    c.urls[CLI_TSDB][0], cf, arg2, "--storage.tsdb.path=data/tsdb",
 	    (char *)NULL);
+	ps[n - 1].stop_rank = RANK_TSDB;
 	LISTEN(CLI_ALERT_ROUTER, 0);
 	CONF("alert-router.yml");
 	rv |= proc_set(&ps[n++], "axon-alert-router", "alert-router", bindir,
 	    "axon-alert-router", c.urls[CLI_ALERT_ROUTER][0], cf, arg2,
 	    "--storage.path=data/alert-router", (char *)NULL);
+	ps[n - 1].stop_rank = RANK_ALERT_ROUTER;
 	for (i = 0; i < c.n_urls[CLI_SCRAPER]; i++) {
 		char nm[40], sn[40];
 
@@ -413,16 +460,19 @@ int cli_up(int argc, char **argv)
 		snprintf(arg3, sizeof(arg3), "--sender-id=scraper-%zu", i + 1);
 		rv |= proc_set(&ps[n++], nm, sn, bindir, "axon-scraper",
 		    c.urls[CLI_SCRAPER][i], cf, arg2, arg3, (char *)NULL);
+		ps[n - 1].stop_rank = RANK_SCRAPER;
 	}
 	LISTEN(CLI_RULER, 0);
 	CONF("ruler.yml");
 	rv |= proc_set(&ps[n++], "axon-ruler", "ruler", bindir, "axon-ruler",
 	    c.urls[CLI_RULER][0], cf, arg2, (char *)NULL);
+	ps[n - 1].stop_rank = RANK_RULER;
 	if (demo) {
 		LISTEN(CLI_DEMO, 0);
 		CONF("demo.yml");
 		rv |= proc_set(&ps[n++], "axon-demo", "demo", bindir,
 		    "axon-demo", c.urls[CLI_DEMO][0], cf, arg2, (char *)NULL);
+		ps[n - 1].stop_rank = RANK_DEMO;
 		ps[n - 1].keep_stdout = 1;
 	}
 	if (rv != 0) {
@@ -438,6 +488,20 @@ int cli_up(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	for (i = 0; i < n; i++) {
+		char lhp[256];
+
+		if (listen_of(ps[i].url, lhp, sizeof(lhp)) == 0 &&
+		    port_taken(lhp)) {
+			fprintf(stderr,
+			    "axon up: %s is already in use (for %s): is a "
+			    "stack already running?  Stop it, or give other "
+			    "URLs (--tsdb.url=..., docs/demo.md)\n",
+			    lhp, ps[i].name);
+			rv = 1;
+			goto out;
+		}
+	}
 	printf("axon up: starting the local stack from %s (data and logs "
 	       "under ./data)\n",
 	    cdir);
@@ -451,25 +515,43 @@ int cli_up(int argc, char **argv)
 		fflush(stdout);
 	}
 	if (rv == 0 && !g_stop) {
+		/* relative to here when below (build/bin/axon under make
+		 * run), so the lines can be pasted */
+		char cwd[PATH_MAX];
+		const char *me = exe;
+		size_t cl;
+
+		if (getcwd(cwd, sizeof(cwd)) && (cl = strlen(cwd)) > 0 &&
+		    strncmp(exe, cwd, cl) == 0 && exe[cl] == '/')
+			me = exe + cl + 1;
+
 		printf("\nThe stack is up.  Try:\n"
-		       "  axon status\n"
-		       "  axon targets\n"
-		       "  axon query 'sum by (service) "
-		       "(rate(http_requests_total[1m]))'\n");
+		       "  %s status\n"
+		       "  %s targets\n"
+		       "  %s query 'sum by (service) "
+		       "(rate(http_requests_total[1m]))'\n",
+		    me, me, me);
 		if (demo)
-			printf("  axon demo break auth      (one page names "
+			printf("  %s demo break auth      (one page names "
 			       "the root cause, printed here and in "
 			       "data/pages.jsonl)\n"
-			       "  axon alerts\n"
-			       "  axon demo heal auth\n");
+			       "  %s alerts\n"
+			       "  %s demo heal auth\n",
+			    me, me, me);
 		printf("Ctrl-C stops the stack.\n\n");
 		fflush(stdout);
 		supervise(ps, n);
 	}
 	if (g_stop)
 		printf("\naxon up: stopping\n");
-	for (i = n; i-- > 0;)
-		stop_proc(&ps[i]);
+	{
+		int rank;
+
+		for (rank = 0; rank <= STOP_RANKS; rank++)
+			for (i = 0; i < n; i++)
+				if (ps[i].stop_rank == rank)
+					stop_proc(&ps[i]);
+	}
 	if (g_stop && rv == 0)
 		printf("axon up: stopped\n");
 out:

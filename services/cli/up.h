@@ -12,8 +12,10 @@
  *       standard output.  Each daemon must answer /-/ready before the
  *       next starts.  A daemon that exits is restarted after a backoff
  *       (1 s, doubling up to 30 s; back to 1 s after a minute of
- *       running).  Ctrl-C (SIGINT) or SIGTERM stops them in the reverse
- *       order: SIGTERM, then SIGKILL after 20 s.  Children run in their
+ *       running).  Ctrl-C (SIGINT) or SIGTERM stops them, the alerting
+ *       path first so that the teardown pages nobody: ruler, alert
+ *       router, demo, scrapers, tsdb, discoverer (SIGTERM, then SIGKILL
+ *       after 20 s).  Children run in their
  *       own process groups (a terminal's Ctrl-C reaches axon up only) and
  *       get SIGTERM if axon up dies.
  *   axon demo ls                  the demo fleet: ports, states, errors

@@ -150,11 +150,11 @@ unstack() {
 		[ "$(readlink "$p/cwd" 2>/dev/null)" != "$TMP/$mode" ] || fail "[$mode] ${p#/proc/} outlived axon up"
 	done
 	grep -q '^axon up: stopped$' "$UPLOG" || fail "[$mode] no clean stop"
-	# the stop order is the reverse of the start order
-	[ "$(grep '^axon up: stopped axon-' "$UPLOG" | head -1 | awk '{print $4}')" = axon-demo ] &&
-		[ "$(grep '^axon up: stopped axon-' "$UPLOG" | tail -1 | awk '{print $4}')" = axon-discoverer ] ||
-		fail "[$mode] shutdown out of order: $(grep 'stopped axon-' "$UPLOG" | tr '\n' ' ')"
-	pass "[$mode] SIGTERM stopped every process, demo first, discoverer last"
+	# the alerting path first, the discoverer last
+	order=$(grep '^axon up: stopped axon-' "$UPLOG" | awk '{print $4}' | tr '\n' ' ')
+	[ "$order" = "axon-ruler axon-alert-router axon-demo axon-scraper-1 axon-scraper-2 axon-tsdb axon-discoverer " ] ||
+		fail "[$mode] shutdown out of order: $order"
+	pass "[$mode] SIGTERM stopped every process: ruler and alert router first, discoverer last"
 }
 
 # ---------------------------------------------------------------- the story
@@ -246,6 +246,7 @@ PY
 pass "heal: exactly 1 resolve (${tres}s after the heal), no other page"
 "$A" alerts >"$TMP/alerts.txt" || true
 unstack on
+[ "$(events "$PAGES" trigger)" = 1 ] || { cat "$PAGES"; fail "the teardown paged"; }
 
 # ------------------------------------------------------------- the control
 stack off
