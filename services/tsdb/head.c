@@ -308,6 +308,28 @@ static int cut(tsdb_head_t *h, tsdb_series_t *s, int64_t t)
 	return 0;
 }
 
+/* Make s->last_bits true: decode the last chunk when it came from
+ * chunks_head at replay (series lock or the append mutex held). */
+static void settle_last(tsdb_series_t *s)
+{
+	const tsdb_chunk_t *last;
+	tsdb_xor_it_t it;
+	int64_t t;
+	double v;
+
+	if (!s->last_lazy)
+		return;
+	s->last_lazy = 0;
+	if (s->n_chunks == 0)
+		return; /* truncated away: nothing can equal it any more */
+	last = &s->chunks[s->n_chunks - 1];
+	tsdb_xor_it_init(&it, last->b, last->len);
+	while (tsdb_xor_it_next(&it) == 1) {
+		tsdb_xor_it_at(&it, &t, &v);
+		s->last_bits = f2u(v);
+	}
+}
+
 /* Append one in-order sample to the series' chunks (series lock held). */
 static int series_append(tsdb_head_t *h, tsdb_series_t *s, int64_t t, double v)
 {
@@ -331,6 +353,7 @@ static int series_append(tsdb_head_t *h, tsdb_series_t *s, int64_t t, double v)
 	s->app_maxt = t;
 	s->max_t = t;
 	s->last_bits = f2u(v);
+	s->last_lazy = 0;
 	return 0;
 }
 
@@ -511,6 +534,7 @@ int tsdb_head_append_hinted(tsdb_head_t *h, const ax_labels_t *const *series,
 			continue;
 		}
 		if (!s->pend) {
+			settle_last(s);
 			s->pend = 1;
 			s->pend_t = s->max_t;
 			s->pend_bits = s->last_bits;
@@ -731,19 +755,11 @@ static int attach_mapped(replay_ctx_t *c, tsdb_series_t *s)
 			c->h->maxt = m->maxt;
 		added = 1;
 	}
-	if (added) {
-		/* the last value, for exact-duplicate detection */
-		const tsdb_chunk_t *last = &s->chunks[s->n_chunks - 1];
-		tsdb_xor_it_t it;
-		int64_t t;
-		double v;
-
-		tsdb_xor_it_init(&it, last->b, last->len);
-		while (tsdb_xor_it_next(&it) == 1) {
-			tsdb_xor_it_at(&it, &t, &v);
-			s->last_bits = f2u(v);
-		}
-	}
+	/* the last value (for exact-duplicate detection) is decoded when
+	 * first needed: decoding every series' chunk here was a sixth of
+	 * the replay */
+	if (added)
+		s->last_lazy = 1;
 	return 0;
 }
 

@@ -52,6 +52,8 @@ typedef struct tsdb_series {
 	int64_t next_at;
 	int64_t max_t; /* INT64_MIN: no sample yet */
 	uint64_t last_bits;
+	int last_lazy;  /* last_bits is the last chunk's last value, read
+	                   from it on first need (chunks_head at replay) */
 	int logged;     /* its Series record is in the WAL */
 	tsdb_ivs_t del; /* deleted intervals (tombstones) */
 	/* batch scratch, under the append mutex */

@@ -414,13 +414,16 @@ typedef struct reader {
 	size_t len;
 	size_t pos;
 	ax_buf_t rec; /* record being assembled (stored form) */
+	const uint8_t *rp; /* the record read (stored form): into the
+	                      segment for a one-fragment record, else rec */
+	size_t rlen;
 	int rec_comp;
 	int in_rec;
 	size_t rec_start; /* offset of the record's first fragment */
 } reader_t;
 
-/* Read the next record.  1: record in r->rec; 0: clean end; -1: corrupt
- * (r->rec_start is the offset to truncate at). */
+/* Read the next record.  1: record at r->rp, r->rlen; 0: clean end; -1:
+ * corrupt (r->rec_start is the offset to truncate at). */
 static int next_record(reader_t *r, const char **why)
 {
 	ax_buf_reset(&r->rec);
@@ -491,16 +494,25 @@ static int next_record(reader_t *r, const char **why)
 			    : "continuation fragment without a first fragment";
 			return -1;
 		}
+		r->rec_comp = (typ & SNAPPY_MASK) != 0;
+		if (base == REC_FULL) { /* read in place, no copy */
+			r->rp = r->b + r->pos + TSDB_WAL_HEADER_SIZE;
+			r->rlen = flen;
+			r->pos += TSDB_WAL_HEADER_SIZE + flen;
+			return 1;
+		}
 		ax_buf_append(
 		    &r->rec, r->b + r->pos + TSDB_WAL_HEADER_SIZE, flen);
 		if (!ax_buf_ok(&r->rec)) {
 			*why = "out of memory";
 			return -1;
 		}
-		r->rec_comp = (typ & SNAPPY_MASK) != 0;
 		r->pos += TSDB_WAL_HEADER_SIZE + flen;
-		if (base == REC_FULL || base == REC_LAST)
+		if (base == REC_LAST) {
+			r->rp = (const uint8_t *)r->rec.p;
+			r->rlen = r->rec.len;
 			return 1;
+		}
 		r->in_rec = 1;
 	}
 }
@@ -600,18 +612,18 @@ static int replay_impl(const char *dir, int from_segment, int to_segment,
 		r.len = len;
 		r.pos = 0;
 		while ((k = next_record(&r, &why)) == 1) {
-			const uint8_t *rec = (const uint8_t *)r.rec.p;
-			size_t rlen = r.rec.len;
+			const uint8_t *rec = r.rp;
+			size_t rlen = r.rlen;
 
 			if (r.rec_comp) {
 				size_t ulen;
 
 				ax_buf_reset(&dec);
-				if (snappy_uncompressed_length(r.rec.p,
-				        r.rec.len, &ulen) != SNAPPY_OK ||
+				if (snappy_uncompressed_length(
+				        (const char *)rec, rlen, &ulen) != SNAPPY_OK ||
 				    ulen > (1u << 30) ||
 				    ax_buf_reserve(&dec, ulen) != 0 ||
-				    snappy_uncompress(r.rec.p, r.rec.len, dec.p,
+				    snappy_uncompress((const char *)rec, rlen, dec.p,
 				        &ulen) != SNAPPY_OK) {
 					why = "snappy decoding failed";
 					k = -1;
@@ -805,19 +817,19 @@ int tsdb_wal_tail_read(
 		t->r.len = t->buf.len;
 		t->r.pos = t->pos - base;
 		while ((k = next_record(&t->r, &why)) == 1) {
-			const uint8_t *rec = (const uint8_t *)t->r.rec.p;
-			size_t rlen = t->r.rec.len;
+			const uint8_t *rec = t->r.rp;
+			size_t rlen = t->r.rlen;
 			int rv;
 
 			if (t->r.rec_comp) {
 				size_t ulen;
 
 				ax_buf_reset(&t->dec);
-				if (snappy_uncompressed_length(t->r.rec.p,
-				        t->r.rec.len, &ulen) != SNAPPY_OK ||
+				if (snappy_uncompressed_length(
+				        (const char *)rec, rlen, &ulen) != SNAPPY_OK ||
 				    ulen > (1u << 30) ||
 				    ax_buf_reserve(&t->dec, ulen) != 0 ||
-				    snappy_uncompress(t->r.rec.p, t->r.rec.len,
+				    snappy_uncompress((const char *)rec, rlen,
 				        t->dec.p, &ulen) != SNAPPY_OK) {
 					k = -1;
 					why = "snappy decoding failed";

@@ -9,6 +9,9 @@
 #include "tsdb/fsutil.h"
 #include "tsdb/hchunks.h"
 #include "tsdb/head.h"
+#include "tsdb/record.h"
+#include "tsdb/chunk_xor.h"
+#include "tsdb/wal.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -282,12 +285,101 @@ static void test_head_restart(void **st)
 	tsdb_fs_rm_rf(dir);
 }
 
+/* A series whose newest sample is in a mapped chunk and nowhere in the
+ * WAL: its last value is read from the chunk when a sample for the same
+ * timestamp arrives (exact duplicate ignored, another value refused). */
+static void test_last_value_from_chunk(void **st)
+{
+	char dir[] = "/tmp/axhcXXXXXX", wal[64], cmd[96];
+	tsdb_wal_opts_t wo = {0, 1, TSDB_WAL_FSYNC_NEVER};
+	tsdb_head_opts_t ho;
+	tsdb_wal_t *w;
+	tsdb_hchunks_t *hc;
+	tsdb_head_t *h;
+	tsdb_xor_app_t a;
+	const uint8_t *mapped;
+	ax_labels_t *ls;
+	ax_buf_t rec = AX_BUF_INIT;
+	const uint8_t *recs[1];
+	size_t lens[1];
+	tsdb_sample_in_t smp;
+	tsdb_append_result_t r;
+	tsdb_wal_replay_stats_t rs;
+	uint64_t n;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(wal, sizeof(wal), "%s/wal", dir);
+	/* chunks_head: ref 7 holds (1 s, 1.5) (2 s, 2.5) (3 s, 3.5) */
+	assert_int_equal(tsdb_hchunks_open(dir, &hc, NULL), 0);
+	assert_int_equal(tsdb_xor_init(&a), 0);
+	assert_int_equal(tsdb_xor_append(&a, 1000, 1.5), 0);
+	assert_int_equal(tsdb_xor_append(&a, 2000, 2.5), 0);
+	assert_int_equal(tsdb_xor_append(&a, 3000, 3.5), 0);
+	assert_int_equal(tsdb_hchunks_write(hc, 7, 1000, 3000, a.b, a.len,
+	                     &mapped, NULL),
+	    0);
+	tsdb_xor_fini(&a);
+	tsdb_hchunks_close(hc); /* a restart */
+	/* the WAL: only its series record (Prometheus' layout) */
+	ax_buf_putc(&rec, TSDB_REC_SERIES);
+	ax_buf_put_be64(&rec, 7);
+	ax_buf_put_uvarint(&rec, 2);
+	ax_buf_put_uvstr(&rec, "__name__");
+	ax_buf_put_uvstr(&rec, "m");
+	ax_buf_put_uvstr(&rec, "j");
+	ax_buf_put_uvstr(&rec, "a");
+	assert_int_equal(tsdb_wal_open(wal, &wo, &w, NULL), 0);
+	recs[0] = (const uint8_t *)rec.p;
+	lens[0] = rec.len;
+	assert_int_equal(tsdb_wal_log(w, recs, lens, 1, NULL), 0);
+	tsdb_wal_close(w);
+	ax_buf_fini(&rec);
+
+	memset(&ho, 0, sizeof(ho));
+	ho.chunk_range_ms = 2 * 3600 * 1000;
+	assert_int_equal(tsdb_head_new(&ho, &h, NULL), 0);
+	assert_int_equal(tsdb_hchunks_open(dir, &hc, NULL), 0);
+	tsdb_head_set_hchunks(h, hc);
+	assert_int_equal(tsdb_head_replay(h, wal, &rs, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__", "m",
+	                     "j", "a", NULL),
+	    0);
+	smp.series = 0;
+	smp.t = 3000;
+	smp.v = 3.5;
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls,
+	                     1, &smp, 1, &r, NULL),
+	    0);
+	if (r.duplicates_ignored != 1)
+		fail_msg("accepted %zu ooo %zu bounds %zu dupts %zu",
+		    (size_t)r.accepted, (size_t)r.out_of_order,
+		    (size_t)r.out_of_bounds, (size_t)r.duplicate_timestamp);
+	smp.v = 9;
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls,
+	                     1, &smp, 1, &r, NULL),
+	    0);
+	assert_int_equal(r.duplicate_timestamp, 1);
+	smp.t = 4000;
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls,
+	                     1, &smp, 1, &r, NULL),
+	    0);
+	assert_int_equal(r.accepted, 1);
+	ax_labels_free(ls);
+	tsdb_head_free(h);
+	tsdb_hchunks_close(hc);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_damage),
 	    cmocka_unit_test(test_head_restart),
+	    cmocka_unit_test(test_last_value_from_chunk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
