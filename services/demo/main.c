@@ -9,7 +9,10 @@
  * registers with the discoverer's Consul-compatible API as
  * {ID <name>-1, Name, Address, Port, Tags [demo, metrics],
  * Meta.depends_on, an HTTP check on /healthz}, again every
- * register_interval, and deregisters at shutdown.
+ * register_interval, and deregisters at shutdown.  A service still
+ * registered from before (axon-demo crashed and was restarted) takes its
+ * registered port again when it is free, so the scrapers find it where
+ * they look.
  *
  * Control API on --web.listen-address (besides the ax_daemon routes):
  *   GET  /api/v1/services                 the fleet, ports and states
@@ -23,6 +26,7 @@
  * A reload that changes the config is refused: restart to change the
  * fleet.
  */
+#include <cJSON.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -174,6 +178,61 @@ static int put(const demo_t *dm, const char *path, const char *body,
 	if (st != 200)
 		return ax_err_set(err, AX_EIO, "%s: HTTP %ld", url, st);
 	return 0;
+}
+
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
+{
+	ax_buf_t *b = arg;
+
+	ax_buf_append(b, p, sz * n);
+	return ax_buf_ok(b) && b->len < (4u << 20) ? sz * n : 0;
+}
+
+/*
+ * The ports the fleet's services are registered with (after a crash
+ * their registrations outlive them), so that a restarted fleet comes back
+ * where the scrapers look.  OUT: ports[i] for service i, 0 when unknown
+ * or the discoverer does not answer within a second.
+ */
+static void registered_ports(const demo_t *dm, size_t n, int *ports)
+{
+	CURL *c = curl_easy_init();
+	ax_buf_t b = AX_BUF_INIT;
+	char url[1024];
+	long st = 0;
+	cJSON *j = NULL;
+	size_t i;
+
+	memset(ports, 0, n * sizeof(*ports));
+	if (c == NULL)
+		return;
+	snprintf(url, sizeof(url), "%s/v1/agent/services",
+	    dm->cfg->discoverer_url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(c);
+	if (st == 200 && ax_buf_ok(&b))
+		j = cJSON_ParseWithLength(b.p, b.len);
+	for (i = 0; j && i < n; i++) {
+		char id[96];
+		const cJSON *e, *port, *addr;
+
+		snprintf(id, sizeof(id), "%s-1", demo_fleet_name(dm->fleet, i));
+		e = cJSON_GetObjectItemCaseSensitive(j, id);
+		port = cJSON_GetObjectItemCaseSensitive(e, "Port");
+		addr = cJSON_GetObjectItemCaseSensitive(e, "Address");
+		if (cJSON_IsNumber(port) && port->valueint > 0 &&
+		    port->valueint < 65536 && cJSON_IsString(addr) &&
+		    strcmp(addr->valuestring, dm->cfg->listen_host) == 0)
+			ports[i] = port->valueint;
+	}
+	cJSON_Delete(j);
+	ax_buf_fini(&b);
 }
 
 static int register_svc(demo_t *dm, size_t i, ax_err_t *err)
@@ -458,10 +517,14 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
 	rv = demo_fleet_new(cfg, now_s(), (uint64_t)time(NULL), &dm->fleet, err);
+	if (rv == 0) /* dm->port doubles as the wish list */
+		registered_ports(dm, n, dm->port);
 	for (i = 0; rv == 0 && i < n; i++) {
 		dm->ref[i].dm = dm;
 		dm->ref[i].i = i;
-		rv = svc_listen(dm, i, 0, err);
+		/* the registered port when it is free, else any */
+		if (dm->port[i] == 0 || svc_listen(dm, i, dm->port[i], err) != 0)
+			rv = svc_listen(dm, i, 0, err);
 	}
 	if (rv == 0)
 		rv = pager_start(dm, err);

@@ -287,6 +287,20 @@ grep -q 'axon-ruler exited (killed by signal 9); restarting in 1 s' "$UPLOG" &&
 	grep -q 'restarted axon-ruler' "$UPLOG" || { tail "$UPLOG"; fail "the killed ruler was not restarted"; }
 wait_http "$AXON_RULER_URL/-/ready" 30
 pass "supervision: the ruler killed with SIGKILL was restarted within 1 s"
+# the demo fleet killed: restarted, its services back on their registered
+# ports (where the scrapers look)
+"$A" demo ls -o json | jq -c '[.[] | [.name, .port]]' >"$TMP/ports.before"
+dpid=$(sed -n 's/^  axon-demo *http[^ ]* *pid \([0-9]*\) .*/\1/p' "$UPLOG")
+kill -KILL "$dpid"
+for ((i = 0; i < 100; i++)); do
+	grep -q 'restarted axon-demo' "$UPLOG" && break
+	sleep 0.1
+done
+grep -q 'restarted axon-demo' "$UPLOG" || { tail "$UPLOG"; fail "the killed demo was not restarted"; }
+wait_http "$AXON_DEMO_URL/-/ready" 30
+"$A" demo ls -o json | jq -c '[.[] | [.name, .port]]' >"$TMP/ports.after"
+cmp -s "$TMP/ports.before" "$TMP/ports.after" || fail "the restarted demo moved its services: $(diff "$TMP/ports.before" "$TMP/ports.after" | head -5)"
+pass "supervision: the demo killed with SIGKILL came back, every service on its registered port"
 unstack off
 
 echo "story: alerts raised $NALERTS; pages sent 1 (control: $NCTRL); reduction $NCTRL -> 1; time to page ${tpage}s (budget ${BUDGET}s)"
