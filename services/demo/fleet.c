@@ -22,7 +22,6 @@ static const char *const g_le_text[NB] = {"0.005", "0.01", "0.025", "0.05",
 typedef struct exemplar {
 	char trace_id[33];
 	double value, ts;
-	int set;
 } exemplar_t;
 
 typedef struct svc {
@@ -30,18 +29,21 @@ typedef struct svc {
 	size_t *deps, ndeps;
 	size_t *users, nusers; /* direct dependents */
 	int down;
-	double err;              /* effective error ratio, last tick */
-	double ok, e500, e503;   /* counters */
-	double bucket[NB], sum;  /* cumulative histogram */
+	double err;             /* effective error ratio, last tick */
+	double ok, e500, e503;  /* counters */
+	double bucket[NB], sum; /* cumulative histogram */
 	exemplar_t ex[NB];
-	double phase;            /* of the traffic wave */
-	int visiting;            /* error-ratio walk */
+	double cdf_ok[NB];   /* P(latency <= le), served requests */
+	double cdf_fail[NB]; /* the same for failed ones */
+	double phase;        /* of the traffic wave */
+	int failing;         /* down, or needs a service that is */
 } svc_t;
 
 struct demo_fleet {
 	pthread_mutex_t mu;
 	svc_t *s;
 	size_t n;
+	size_t *stack; /* n: the failure walk */
 	double last;
 	uint64_t rng;
 };
@@ -73,6 +75,19 @@ static double lat_cdf(double le, double m)
 	return norm_cdf((log(le) - log(m)) / SIGMA);
 }
 
+static void new_exemplar(demo_fleet_t *f, svc_t *s, size_t b, double now)
+{
+	exemplar_t *e = &s->ex[b];
+	double lo = b == 0 ? g_le[0] / 2 : g_le[b - 1];
+	double hi = isinf(g_le[b]) ? lo * 2 : g_le[b];
+	uint64_t a = rnd(f), c = rnd(f);
+
+	snprintf(e->trace_id, sizeof(e->trace_id), "%016llx%016llx",
+	    (unsigned long long)a, (unsigned long long)c);
+	e->value = lo + (hi - lo) * rnd01(f);
+	e->ts = now;
+}
+
 int demo_fleet_new(const demo_cfg_t *cfg, double now, uint64_t seed,
     demo_fleet_t **out, ax_err_t *err)
 {
@@ -80,7 +95,11 @@ int demo_fleet_new(const demo_cfg_t *cfg, double now, uint64_t seed,
 	demo_fleet_t *f = calloc(1, sizeof(*f));
 	size_t i, j;
 
-	if (f == NULL || (f->s = calloc(cfg->services.n, sizeof(svc_t))) == NULL) {
+	if (f == NULL ||
+	    (f->s = calloc(cfg->services.n, sizeof(svc_t))) == NULL ||
+	    (f->stack = calloc(cfg->services.n, sizeof(size_t))) == NULL) {
+		if (f)
+			free(f->s);
 		free(f);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
@@ -91,8 +110,16 @@ int demo_fleet_new(const demo_cfg_t *cfg, double now, uint64_t seed,
 	for (i = 0; i < f->n; i++) {
 		svc_t *s = &f->s[i];
 
+		double m = (double)sc[i].latency_ms / 1000.0;
+		size_t b;
+
 		s->cfg = &sc[i];
 		s->phase = rnd01(f) * 6.283;
+		for (b = 0; b < NB; b++) {
+			s->cdf_ok[b] = lat_cdf(g_le[b], m);
+			s->cdf_fail[b] = lat_cdf(g_le[b], m / 2);
+			new_exemplar(f, s, b, now);
+		}
 		s->deps = calloc(sc[i].depends_on.n + 1, sizeof(size_t));
 		s->users = calloc(f->n, sizeof(size_t));
 		if (s->deps == NULL || s->users == NULL) {
@@ -132,6 +159,7 @@ void demo_fleet_free(demo_fleet_t *f)
 		free(f->s[i].users);
 	}
 	free(f->s);
+	free(f->stack);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
@@ -146,36 +174,27 @@ const char *demo_fleet_name(const demo_fleet_t *f, size_t i)
 	return f->s[i].cfg->name;
 }
 
-/* The chance that a call into service i fails (see fleet.h). */
-static double dep_fail(demo_fleet_t *f, size_t i)
+/* Mark what fails hard: the services that are down and, walking the
+ * dependents, every service that needs one of them (each visited once,
+ * so cycles are harmless). */
+static void mark_failing(demo_fleet_t *f)
 {
-	svc_t *s = &f->s[i];
-	double okp = 1;
-	size_t k;
+	size_t i, k, top = 0;
 
-	if (s->down)
-		return 1;
-	if (s->visiting)
-		return 0; /* a cycle */
-	s->visiting = 1;
-	for (k = 0; k < s->ndeps; k++)
-		okp *= 1 - dep_fail(f, s->deps[k]);
-	s->visiting = 0;
-	return 1 - okp;
-}
+	for (i = 0; i < f->n; i++) {
+		f->s[i].failing = f->s[i].down;
+		if (f->s[i].down)
+			f->stack[top++] = i;
+	}
+	while (top > 0) {
+		const svc_t *s = &f->s[f->stack[--top]];
 
-static void new_exemplar(demo_fleet_t *f, svc_t *s, size_t b, double now)
-{
-	exemplar_t *e = &s->ex[b];
-	double lo = b == 0 ? g_le[0] / 2 : g_le[b - 1];
-	double hi = isinf(g_le[b]) ? lo * 2 : g_le[b];
-	uint64_t a = rnd(f), c = rnd(f);
-
-	snprintf(e->trace_id, sizeof(e->trace_id), "%016llx%016llx",
-	    (unsigned long long)a, (unsigned long long)c);
-	e->value = lo + (hi - lo) * rnd01(f);
-	e->ts = now;
-	e->set = 1;
+		for (k = 0; k < s->nusers; k++)
+			if (!f->s[s->users[k]].failing) {
+				f->s[s->users[k]].failing = 1;
+				f->stack[top++] = s->users[k];
+			}
+	}
 }
 
 void demo_fleet_tick(demo_fleet_t *f, double now)
@@ -191,25 +210,24 @@ void demo_fleet_tick(demo_fleet_t *f, double now)
 		return;
 	}
 	f->last = now;
+	mark_failing(f);
 	for (i = 0; i < f->n; i++) {
 		svc_t *s = &f->s[i];
-		double m = (double)s->cfg->latency_ms / 1000.0, depf = 1, req;
+		double m = (double)s->cfg->latency_ms / 1000.0, req;
 		double fail_dep, fail_own, good, bad;
-		size_t k;
 
 		if (s->down) {
 			s->err = 1;
 			continue; /* a down service serves nothing */
 		}
-		for (k = 0; k < s->ndeps; k++)
-			depf *= 1 - dep_fail(f, s->deps[k]);
-		fail_dep = 1 - depf;
-		fail_own = (1 - fail_dep) * s->cfg->error_ratio *
-		           (0.5 + rnd01(f));
+		/* every request needs every dependency: one failing fails it */
+		fail_dep = s->failing ? 1 : 0;
+		fail_own =
+		    (1 - fail_dep) * s->cfg->error_ratio * (0.5 + rnd01(f));
 		s->err = fail_dep + fail_own;
 		req = s->cfg->rps * dt *
-		      (1 + 0.15 * sin(now / 600.0 + s->phase) +
-		          0.05 * (rnd01(f) - 0.5));
+		    (1 + 0.15 * sin(now / 600.0 + s->phase) +
+		        0.05 * (rnd01(f) - 0.5));
 		if (req < 0)
 			req = 0;
 		bad = req * (fail_dep + fail_own);
@@ -217,21 +235,17 @@ void demo_fleet_tick(demo_fleet_t *f, double now)
 		s->ok += good;
 		s->e503 += req * fail_dep;
 		s->e500 += req * fail_own;
-		for (b = 0; b < NB; b++)
-			s->bucket[b] += good * lat_cdf(g_le[b], m) +
-			                bad * lat_cdf(g_le[b], m / 2);
-		s->sum += (good * m + bad * m / 2) * exp(SIGMA * SIGMA / 2);
-		/* a fresh trace now and then for a random bucket near the
-		 * median, and the slow tail */
 		for (b = 0; b < NB; b++) {
-			double p = (b == 0 ? lat_cdf(g_le[0], m)
-			                   : lat_cdf(g_le[b], m) -
-			                         lat_cdf(g_le[b - 1], m));
+			double p = s->cdf_ok[b] - (b ? s->cdf_ok[b - 1] : 0);
 
-			if (!s->ex[b].set || rnd01(f) < p * dt)
-				if (p > 1e-4 || !s->ex[b].set)
-					new_exemplar(f, s, b, now);
+			s->bucket[b] +=
+			    good * s->cdf_ok[b] + bad * s->cdf_fail[b];
+			/* a fresh trace for a bucket now and then, as often as
+			 * requests land in it (the empty tail keeps its own) */
+			if (p > 1e-4 && rnd01(f) < p * dt)
+				new_exemplar(f, s, b, now);
 		}
+		s->sum += (good * m + bad * m / 2) * exp(SIGMA * SIGMA / 2);
 	}
 	pthread_mutex_unlock(&f->mu);
 }
@@ -280,7 +294,7 @@ int demo_fleet_render(demo_fleet_t *f, size_t i, int om, ax_buf_t *b)
 		    "http_request_duration_seconds_bucket{method=\"GET\","
 		    "le=\"%s\"} %.0f",
 		    g_le_text[k], floor(s->bucket[k]));
-		if (om && s->ex[k].set)
+		if (om)
 			ax_buf_printf(b, " # {trace_id=\"%s\"} %.6f %.3f",
 			    s->ex[k].trace_id, s->ex[k].value, s->ex[k].ts);
 		ax_buf_putc(b, '\n');
@@ -310,7 +324,8 @@ int demo_fleet_json(demo_fleet_t *f, const int *ports, ax_buf_t *b)
 
 		ax_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
 		ax_buf_put_json_str(b, s->cfg->name);
-		ax_buf_printf(b, ",\"port\":%d,\"state\":\"%s\",\"errorRatio\":",
+		ax_buf_printf(b,
+		    ",\"port\":%d,\"state\":\"%s\",\"errorRatio\":",
 		    ports ? ports[i] : 0, s->down ? "down" : "up");
 		ax_buf_put_double(b, s->err);
 		ax_buf_puts(b, ",\"dependsOn\":[");

@@ -5,16 +5,11 @@
  * Each service serves `rps` requests a second (a slow wave and noise on
  * top).  A request fails with the service's own background error ratio
  * (code 500, retried away by its callers, so it stays local) or because
- * a call to a dependency failed hard (code 503).  A dependency d fails
- * hard with
- *
- *     h(d) = 1                                  when d is down
- *     h(d) = 1 - prod over deps x of d of (1 - h(x))   otherwise
- *
- * so an outage spreads up the dependency graph as it does in a fleet
- * where every call needs its dependencies (a cycle counts the service
- * under evaluation as healthy); a service's error ratio is
- * 1 - (1 - own) * prod over its deps d of (1 - h(d)).  Latency is log-normal around the
+ * a dependency failed hard (code 503).  Every request needs every
+ * dependency, so a service fails hard when it is down or when any
+ * service it depends on, directly or not, is down (found by walking the
+ * dependents of the down services, each once: cycles are harmless); all
+ * its requests then fail with 503.  Latency is log-normal around the
  * service's median (failed calls return in half the time).
  *
  * Metrics per service, in the text format 0.0.4 or OpenMetrics 1.0 (with

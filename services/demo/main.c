@@ -85,9 +85,9 @@ static void h_metrics(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 		return;
 	}
 	resp->status = 200;
-	resp->content_type =
-	    om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-	       : "text/plain; version=0.0.4; charset=utf-8";
+	resp->content_type = om
+	    ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+	    : "text/plain; version=0.0.4; charset=utf-8";
 }
 
 static void h_healthz(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
@@ -104,8 +104,7 @@ static void h_root(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	(void)req;
 	resp->status = 200;
 	resp->content_type = "text/plain; charset=utf-8";
-	ax_buf_printf(&resp->body,
-	    "%s (axon-demo): /metrics, /healthz\n",
+	ax_buf_printf(&resp->body, "%s (axon-demo): /metrics, /healthz\n",
 	    demo_fleet_name(r->dm->fleet, r->i));
 }
 
@@ -124,8 +123,10 @@ static int svc_listen(demo_t *dm, size_t i, int port, ax_err_t *err)
 	o.max_body_bytes = 4096;
 	if ((rv = ax_http_server_new(&o, &s, err)) != 0)
 		return rv;
-	if ((rv = ax_http_route(s, "GET", "/metrics", h_metrics, &dm->ref[i])) ||
-	    (rv = ax_http_route(s, "GET", "/healthz", h_healthz, &dm->ref[i])) ||
+	if ((rv = ax_http_route(
+	         s, "GET", "/metrics", h_metrics, &dm->ref[i])) ||
+	    (rv = ax_http_route(
+	         s, "GET", "/healthz", h_healthz, &dm->ref[i])) ||
 	    (rv = ax_http_route(s, "GET", "/", h_root, &dm->ref[i])) ||
 	    (rv = ax_http_server_start(s, err))) {
 		if (rv != 0 && err->code == 0)
@@ -140,16 +141,22 @@ static int svc_listen(demo_t *dm, size_t i, int port, ax_err_t *err)
 
 /* ---- registration with the discoverer ---- */
 
-static size_t discard(char *p, size_t sz, size_t n, void *arg)
+/* Body sink: into the ax_buf_t given (at most 4 MiB), or nowhere. */
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
 {
-	(void)p;
-	(void)arg;
-	return sz * n;
+	ax_buf_t *b = arg;
+
+	if (b == NULL)
+		return sz * n;
+	ax_buf_append(b, p, sz * n);
+	return ax_buf_ok(b) && b->len < (4u << 20) ? sz * n : 0;
 }
 
-/* One PUT to the discoverer; 0 when it answered 200. */
-static int put(const demo_t *dm, const char *path, const char *body,
-    ax_err_t *err)
+/* One request to the discoverer (body: JSON, or NULL for a GET); the
+ * answer into out when not NULL.  0 when it answered 200, else AX_EIO
+ * (or AX_ENOMEM) with the URL and the reason in err. */
+static int disco_call(const demo_t *dm, const char *method, const char *path,
+    const char *body, long timeout_ms, ax_buf_t *out, ax_err_t *err)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -160,32 +167,27 @@ static int put(const demo_t *dm, const char *path, const char *body,
 	if (c == NULL)
 		return ax_err_set(err, AX_ENOMEM, "curl_easy_init failed");
 	snprintf(url, sizeof(url), "%s%s", dm->cfg->discoverer_url, path);
-	h = curl_slist_append(h, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	if (cc != CURLE_OK)
-		return ax_err_set(err, AX_EIO, "%s: %s", url,
-		    curl_easy_strerror(cc));
+		return ax_err_set(
+		    err, AX_EIO, "%s: %s", url, curl_easy_strerror(cc));
 	if (st != 200)
 		return ax_err_set(err, AX_EIO, "%s: HTTP %ld", url, st);
 	return 0;
-}
-
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-	ax_buf_t *b = arg;
-
-	ax_buf_append(b, p, sz * n);
-	return ax_buf_ok(b) && b->len < (4u << 20) ? sz * n : 0;
 }
 
 /*
@@ -196,27 +198,15 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
  */
 static void registered_ports(const demo_t *dm, size_t n, int *ports)
 {
-	CURL *c = curl_easy_init();
 	ax_buf_t b = AX_BUF_INIT;
-	char url[1024];
-	long st = 0;
+	ax_err_t err = {0};
 	cJSON *j = NULL;
 	size_t i;
 
 	memset(ports, 0, n * sizeof(*ports));
-	if (c == NULL)
-		return;
-	snprintf(url, sizeof(url), "%s/v1/agent/services",
-	    dm->cfg->discoverer_url);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-	curl_easy_cleanup(c);
-	if (st == 200 && ax_buf_ok(&b))
+	if (disco_call(dm, "GET", "/v1/agent/services", NULL, 1000, &b, &err) ==
+	        0 &&
+	    ax_buf_ok(&b))
 		j = cJSON_ParseWithLength(b.p, b.len);
 	for (i = 0; j && i < n; i++) {
 		char id[96];
@@ -237,8 +227,8 @@ static void registered_ports(const demo_t *dm, size_t n, int *ports)
 
 static int register_svc(demo_t *dm, size_t i, ax_err_t *err)
 {
-	const demo_svc_cfg_t *sc = &((const demo_svc_cfg_t *)
-	                               dm->cfg->services.items)[i];
+	const demo_svc_cfg_t *sc =
+	    &((const demo_svc_cfg_t *)dm->cfg->services.items)[i];
 	ax_buf_t b = AX_BUF_INIT;
 	size_t k;
 	int port, rv;
@@ -246,9 +236,10 @@ static int register_svc(demo_t *dm, size_t i, ax_err_t *err)
 	pthread_mutex_lock(&dm->mu);
 	port = dm->port[i];
 	pthread_mutex_unlock(&dm->mu);
-	ax_buf_printf(&b, "{\"ID\":\"%s-1\",\"Name\":\"%s\",\"Address\":\"%s\","
-	                  "\"Port\":%d,\"Tags\":[\"demo\",\"metrics\"],"
-	                  "\"Meta\":{\"version\":\"1.4.2\",\"depends_on\":\"",
+	ax_buf_printf(&b,
+	    "{\"ID\":\"%s-1\",\"Name\":\"%s\",\"Address\":\"%s\","
+	    "\"Port\":%d,\"Tags\":[\"demo\",\"metrics\"],"
+	    "\"Meta\":{\"version\":\"1.4.2\",\"depends_on\":\"",
 	    sc->name, sc->name, dm->cfg->listen_host, port);
 	for (k = 0; k < sc->depends_on.n; k++)
 		ax_buf_printf(&b, "%s%s", k ? ", " : "", sc->depends_on.v[k]);
@@ -258,7 +249,8 @@ static int register_svc(demo_t *dm, size_t i, ax_err_t *err)
 	    "\"Timeout\":\"2s\"}}",
 	    sc->name, dm->cfg->listen_host, port,
 	    (long long)dm->cfg->check_interval_ms);
-	rv = ax_buf_ok(&b) ? put(dm, "/v1/agent/service/register", b.p, err)
+	rv = ax_buf_ok(&b) ? disco_call(dm, "PUT", "/v1/agent/service/register",
+	                         b.p, 3000, NULL, err)
 	                   : ax_err_set(err, AX_ENOMEM, "out of memory");
 	ax_buf_fini(&b);
 	return rv;
@@ -386,8 +378,9 @@ static void h_switch(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 	if (down != was)
 		ax_log_info(down ? "service broken" : "service healed",
 		    "service", name);
-	ax_buf_puts(&resp->body, "{\"status\":\"success\",\"data\":{"
-	                         "\"service\":");
+	ax_buf_puts(&resp->body,
+	    "{\"status\":\"success\",\"data\":{"
+	    "\"service\":");
 	ax_buf_put_json_str(&resp->body, name);
 	ax_buf_printf(&resp->body, ",\"state\":\"%s\",\"changed\":%s}}",
 	    down ? "down" : "up", down != was ? "true" : "false");
@@ -451,8 +444,10 @@ static void demo_free(demo_t *dm)
 			snprintf(path, sizeof(path),
 			    "/v1/agent/service/deregister/%s-1",
 			    demo_fleet_name(dm->fleet, i));
-			if (put(dm, path, NULL, &err) != 0 &&
-			    err.code == AX_EIO && strstr(err.msg, "HTTP") == NULL)
+			if (disco_call(dm, "PUT", path, "", 3000, NULL, &err) !=
+			        0 &&
+			    err.code == AX_EIO &&
+			    strstr(err.msg, "HTTP") == NULL)
 				break; /* the discoverer is gone */
 		}
 	if (dm->srv) {
@@ -481,15 +476,15 @@ static int pager_start(demo_t *dm, ax_err_t *err)
 
 	if (dm->cfg->pager.listen[0] == 0)
 		return 0;
-	if ((rv = demo_pager_open(dm->cfg->pager.file, stdout, &dm->pager,
-	         err)) != 0)
+	if ((rv = demo_pager_open(
+	         dm->cfg->pager.file, stdout, &dm->pager, err)) != 0)
 		return rv;
 	o.listen = dm->cfg->pager.listen;
 	o.threads = 2;
 	if ((rv = ax_http_server_new(&o, &dm->pager_srv, err)) != 0)
 		return rv;
-	if ((rv = ax_http_route(dm->pager_srv, "POST", "/v2/enqueue",
-	         h_enqueue, dm)) ||
+	if ((rv = ax_http_route(
+	         dm->pager_srv, "POST", "/v2/enqueue", h_enqueue, dm)) ||
 	    (rv = ax_http_route(
 	         dm->pager_srv, "POST", "/webhook", h_webhook, dm)))
 		return ax_err_set(err, rv, "pager: cannot route");
@@ -516,14 +511,16 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		demo_free(dm);
 		return ax_err_set(err, AX_ENOMEM, "out of memory");
 	}
-	rv = demo_fleet_new(cfg, now_s(), (uint64_t)time(NULL), &dm->fleet, err);
+	rv =
+	    demo_fleet_new(cfg, now_s(), (uint64_t)time(NULL), &dm->fleet, err);
 	if (rv == 0) /* dm->port doubles as the wish list */
 		registered_ports(dm, n, dm->port);
 	for (i = 0; rv == 0 && i < n; i++) {
 		dm->ref[i].dm = dm;
 		dm->ref[i].i = i;
 		/* the registered port when it is free, else any */
-		if (dm->port[i] == 0 || svc_listen(dm, i, dm->port[i], err) != 0)
+		if (dm->port[i] == 0 ||
+		    svc_listen(dm, i, dm->port[i], err) != 0)
 			rv = svc_listen(dm, i, 0, err);
 	}
 	if (rv == 0)
@@ -536,7 +533,8 @@ static int start(ax_daemon_t *d, void *cfgp, ax_err_t *err)
 		ax_err_set(err, rv, "cannot route the control API");
 	if (rv == 0) {
 		if (pthread_create(&dm->reg, NULL, registrar, dm) != 0)
-			rv = ax_err_set(err, AX_ENOMEM, "cannot start a thread");
+			rv =
+			    ax_err_set(err, AX_ENOMEM, "cannot start a thread");
 		else
 			dm->reg_started = 1;
 	}

@@ -80,10 +80,9 @@ static const char *invalid(const cJSON *ev)
 	if (str(pl, "source") == NULL)
 		return "'payload.source' is missing or blank";
 	sev = str(pl, "severity");
-	if (sev == NULL || (strcmp(sev, "critical") != 0 &&
-	                       strcmp(sev, "error") != 0 &&
-	                       strcmp(sev, "warning") != 0 &&
-	                       strcmp(sev, "info") != 0))
+	if (sev == NULL ||
+	    (strcmp(sev, "critical") != 0 && strcmp(sev, "error") != 0 &&
+	        strcmp(sev, "warning") != 0 && strcmp(sev, "info") != 0))
 		return "'payload.severity' must be one of critical, error, "
 		       "warning, info";
 	return NULL;
@@ -100,8 +99,9 @@ int demo_pager_event(
 	struct tm tm;
 
 	if (why) {
-		ax_buf_puts(reply, "{\"status\":\"invalid event\",\"message\":"
-		                   "\"Event object is invalid\",\"errors\":[");
+		ax_buf_puts(reply,
+		    "{\"status\":\"invalid event\",\"message\":"
+		    "\"Event object is invalid\",\"errors\":[");
 		ax_buf_put_json_str(reply, why);
 		ax_buf_puts(reply, "]}");
 		cJSON_Delete(ev);
@@ -114,12 +114,13 @@ int demo_pager_event(
 		    (unsigned long)random());
 		key = gen;
 	}
-	summary = str(cJSON_GetObjectItemCaseSensitive(ev, "payload"),
-	    "summary");
+	summary =
+	    str(cJSON_GetObjectItemCaseSensitive(ev, "payload"), "summary");
 	if ((line = cJSON_PrintUnformatted(ev)) == NULL) {
 		cJSON_Delete(ev);
-		ax_buf_puts(reply, "{\"status\":\"error\",\"message\":\"out of "
-		                   "memory\"}");
+		ax_buf_puts(reply,
+		    "{\"status\":\"error\",\"message\":\"out of "
+		    "memory\"}");
 		return 500;
 	}
 	gmtime_r(&now, &tm);
@@ -140,8 +141,9 @@ int demo_pager_event(
 	}
 	pthread_mutex_unlock(&p->mu);
 	free(line);
-	ax_buf_puts(reply, "{\"status\":\"success\",\"message\":\"Event "
-	                   "processed\",\"dedup_key\":");
+	ax_buf_puts(reply,
+	    "{\"status\":\"success\",\"message\":\"Event "
+	    "processed\",\"dedup_key\":");
 	ax_buf_put_json_str(reply, key);
 	ax_buf_putc(reply, '}');
 	cJSON_Delete(ev);

@@ -52,7 +52,7 @@ static void test_config(void **state)
 	assert_int_equal(c->services.n, 2);
 	s = c->services.items;
 	assert_true(s[0].rps == 50 && s[0].latency_ms == 20 &&
-	            s[0].error_ratio == 0.001);
+	    s[0].error_ratio == 0.001);
 	assert_true(s[1].rps == 10 && s[1].latency_ms == 50);
 	assert_string_equal(c->discoverer_url, "http://127.0.0.1:9092");
 	assert_string_equal(c->pager.listen, "127.0.0.1:9099");
@@ -64,8 +64,10 @@ static void test_config(void **state)
 
 	/* what is wrong, and where */
 	assert_int_not_equal(
-	    load("services:\n  - {name: api, depends_on: [db]}\n", &c, &err), 0);
-	assert_str_contains(err.msg, "services[0].depends_on[0]: no service \"db\"");
+	    load("services:\n  - {name: api, depends_on: [db]}\n", &c, &err),
+	    0);
+	assert_str_contains(
+	    err.msg, "services[0].depends_on[0]: no service \"db\"");
 	assert_int_not_equal(
 	    load("services:\n  - {name: a}\n  - {name: a}\n", &c, &err), 0);
 	assert_str_contains(err.msg, "services[1].name: \"a\" is listed twice");
@@ -152,12 +154,14 @@ static void test_fleet(void **state)
 	assert_non_null(strstr(b.p, "le=\"+Inf\"} "));
 	assert_non_null(strstr(b.p, " # {trace_id=\""));
 	assert_non_null(strstr(b.p, "# EOF\n"));
-	count = value_of(b.p, "http_request_duration_seconds_count{method=\"GET\"} ");
+	count = value_of(
+	    b.p, "http_request_duration_seconds_count{method=\"GET\"} ");
 	assert_true(fabs(count - (value_of(b.p, c200) + e503)) <= 3);
 	ax_buf_reset(&b);
 	assert_int_equal(demo_fleet_json(f, ports, &b), 0);
 	ax_buf_putc(&b, 0);
-	assert_non_null(strstr(b.p, "{\"name\":\"auth\",\"port\":1,\"state\":\"down\""));
+	assert_non_null(
+	    strstr(b.p, "{\"name\":\"auth\",\"port\":1,\"state\":\"down\""));
 	assert_non_null(strstr(b.p, "\"dependents\":[\"cart\"]"));
 	render(f, 3, 0, &b);
 	assert_true(value_of(b.p, c503) == 0); /* x: its cycle is healthy */
@@ -198,7 +202,8 @@ static void test_pager(void **state)
 	};
 	const char *good =
 	    "{\"routing_key\":\"k\",\"event_action\":\"trigger\",\"dedup_key\":"
-	    "\"abc\",\"payload\":{\"summary\":\"auth is down\",\"source\":\"am\","
+	    "\"abc\",\"payload\":{\"summary\":\"auth is "
+	    "down\",\"source\":\"am\","
 	    "\"severity\":\"critical\"}}";
 	const char *resolve = "{\"routing_key\":\"k\",\"event_action\":"
 	                      "\"resolve\",\"dedup_key\":\"abc\"}";
@@ -221,7 +226,8 @@ static void test_pager(void **state)
 	ax_buf_putc(&r, 0);
 	assert_str_contains(r.p, "\"dedup_key\":\"abc\"");
 	ax_buf_reset(&r);
-	assert_int_equal(demo_pager_event(p, resolve, strlen(resolve), &r), 202);
+	assert_int_equal(
+	    demo_pager_event(p, resolve, strlen(resolve), &r), 202);
 	demo_pager_counts(p, &tr, &ack, &res);
 	assert_true(tr == 1 && ack == 0 && res == 1);
 	demo_pager_free(p);
