@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +46,13 @@ enum {
 };
 
 typedef struct proc {
-	char name[40];           /* "axon-scraper-2" */
-	char log[PATH_MAX];      /* data/logs/<short>.log */
-	char url[256];           /* readiness: <url>/-/ready */
+	char name[40];      /* "axon-scraper-2" */
+	char log[PATH_MAX]; /* data/logs/<short>.log */
+	char url[256];      /* readiness: <url>/-/ready */
 	char *argv[MAX_ARGS + 1];
-	int keep_stdout;         /* the demo prints pages */
-	int stop_rank;           /* stopped in increasing rank */
-	pid_t pid;               /* 0: not running */
+	int keep_stdout; /* the demo prints pages */
+	int stop_rank;   /* stopped in increasing rank */
+	pid_t pid;       /* 0: not running */
 	double started, next_start, backoff;
 	unsigned restarts;
 } proc_t;
@@ -113,30 +112,70 @@ static void proc_free(proc_t *p)
 	memset(p->argv, 0, sizeof(p->argv));
 }
 
-/* Fill p: name, binary in bindir, its flags (NULL-ended). */
-static int proc_set(proc_t *p, const char *name, const char *shortname,
-    const char *bindir, const char *bin, const char *url, ...)
+/* What axon up runs, in start order.  The scraper runs once per scraper
+ * URL, as replica i with --sender-id=scraper-<i>. */
+typedef struct unit {
+	cli_daemon_t d;
+	const char *bin;    /* in the axon binary's directory */
+	const char *config; /* in --config.dir */
+	const char *flag;   /* one more flag, or NULL */
+	int stop_rank;
+} unit_t;
+
+static const unit_t g_units[] = {
+    {CLI_DISCOVERER, "axon-discoverer", "discoverer.yml",
+        "--storage.path=data/discoverer", RANK_DISCOVERER},
+    {CLI_TSDB, "axon-tsdb", "tsdb.yml", "--storage.tsdb.path=data/tsdb",
+        RANK_TSDB},
+    {CLI_ALERT_ROUTER, "axon-alert-router", "alert-router.yml",
+        "--storage.path=data/alert-router", RANK_ALERT_ROUTER},
+    {CLI_SCRAPER, "axon-scraper", "scraper.yml", NULL, RANK_SCRAPER},
+    {CLI_RULER, "axon-ruler", "ruler.yml", NULL, RANK_RULER},
+    {CLI_DEMO, "axon-demo", "demo.yml", NULL, RANK_DEMO},
+};
+#define N_UNITS (sizeof(g_units) / sizeof(g_units[0]))
+
+/* Fill p to run unit u listening at url (replica > 0: the replica-th of
+ * several).  0; 2 for a URL that is not http://host:port; 1 out of
+ * memory (both said on stderr). */
+static int proc_set(proc_t *p, const unit_t *u, const char *url, size_t replica,
+    const char *bindir, const char *cdir)
 {
-	va_list ap;
-	const char *a;
-	int n = 0;
-	char path[PATH_MAX + 64];
+	const char *shortname = u->bin + strlen("axon-");
+	char hp[256], a[2 * PATH_MAX];
+	int n = 0, ok;
 
 	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->log, sizeof(p->log), "data/logs/%s.log", shortname);
+	if (listen_of(url, hp, sizeof(hp)) != 0) {
+		fprintf(stderr, "axon up: %s: want http://host:port for %s\n",
+		    url, u->bin);
+		return 2;
+	}
+	if (replica) {
+		snprintf(p->name, sizeof(p->name), "%s-%zu", u->bin, replica);
+		snprintf(p->log, sizeof(p->log), "data/logs/%s-%zu.log",
+		    shortname, replica);
+	} else {
+		snprintf(p->name, sizeof(p->name), "%s", u->bin);
+		snprintf(p->log, sizeof(p->log), "data/logs/%s.log", shortname);
+	}
 	snprintf(p->url, sizeof(p->url), "%s", url);
-	snprintf(path, sizeof(path), "%s/%s", bindir, bin);
 	p->backoff = 1;
-	if ((p->argv[n++] = strdup(path)) == NULL)
-		return -1;
-	va_start(ap, url);
-	while ((a = va_arg(ap, const char *)) != NULL && n < MAX_ARGS)
-		if ((p->argv[n++] = strdup(a)) == NULL) {
-			va_end(ap);
-			return -1;
-		}
-	va_end(ap);
+	p->stop_rank = u->stop_rank;
+	p->keep_stdout = u->d == CLI_DEMO;
+#define ARG(...)                                                               \
+	(snprintf(a, sizeof(a), __VA_ARGS__),                                  \
+	    (p->argv[n++] = strdup(a)) != NULL)
+	ok = ARG("%s/%s", bindir, u->bin) &&
+	    ARG("--config.file=%s/%s", cdir, u->config) &&
+	    ARG("--web.listen-address=%s", hp) &&
+	    (u->flag == NULL || ARG("%s", u->flag)) &&
+	    (replica == 0 || ARG("--sender-id=scraper-%zu", replica));
+#undef ARG
+	if (!ok) {
+		fprintf(stderr, "axon up: out of memory\n");
+		return 1;
+	}
 	return 0;
 }
 
@@ -243,8 +282,9 @@ static int wait_ready(proc_t *p)
 	while (!g_stop && now_s() < until) {
 		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
 			describe_exit(st, why, sizeof(why));
-			fprintf(stderr, "axon up: %s exited while starting (%s)\n",
-			    p->name, why);
+			fprintf(stderr,
+			    "axon up: %s exited while starting (%s)\n", p->name,
+			    why);
 			p->pid = 0;
 			tail_log(p);
 			return -1;
@@ -310,9 +350,10 @@ static void supervise(proc_t *ps, size_t n)
 				    "axon up: %s exited (%s); restarting in "
 				    "%.0f s (log: %s)\n",
 				    ps[i].name, why, ps[i].backoff, ps[i].log);
-				ps[i].backoff = ps[i].backoff * 2 > BACKOFF_MAX_S
-				                    ? BACKOFF_MAX_S
-				                    : ps[i].backoff * 2;
+				ps[i].backoff =
+				    ps[i].backoff * 2 > BACKOFF_MAX_S
+				    ? BACKOFF_MAX_S
+				    : ps[i].backoff * 2;
 			}
 		for (i = 0; i < n && !g_stop; i++)
 			if (ps[i].pid == 0 && now >= ps[i].next_start) {
@@ -371,14 +412,11 @@ int cli_up(int argc, char **argv)
 	cli_t c;
 	ax_err_t err = {0};
 	const char *cdir = "deploy/config";
-	char exe[PATH_MAX], bindir[PATH_MAX], hp[256], cf[PATH_MAX + 32];
-	char arg2[300], arg3[PATH_MAX + 32];
-	size_t n = 0, i;
+	char exe[PATH_MAX], bindir[PATH_MAX];
+	size_t n = 0, i, k;
 	int demo = 1, rv = 0, a;
 	ssize_t len;
 	struct sigaction sa;
-	static const char *const need[] = {"discoverer.yml", "tsdb.yml",
-	    "alert-router.yml", "scraper.yml", "ruler.yml", "demo.yml"};
 
 	if (cli_init(&c, &argc, argv, &err) != 0)
 		return cli_fail("up", &err);
@@ -393,12 +431,13 @@ int cli_up(int argc, char **argv)
 			             "[--tsdb.url=URL ...]");
 		}
 	}
-	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if ((demo || i < 5) && !file_exists(cdir, need[i])) {
+	for (k = 0; k < N_UNITS; k++)
+		if ((demo || g_units[k].d != CLI_DEMO) &&
+		    !file_exists(cdir, g_units[k].config)) {
 			fprintf(stderr,
 			    "axon up: %s/%s not found: run from the Axon "
 			    "checkout or pass --config.dir\n",
-			    cdir, need[i]);
+			    cdir, g_units[k].config);
 			cli_fini(&c);
 			return 1;
 		}
@@ -418,68 +457,18 @@ int cli_up(int argc, char **argv)
 	}
 	mkdir("data/logs", 0755);
 
-#define LISTEN(d, i)                                                           \
-	do {                                                                   \
-		if (listen_of(c.urls[d][i], hp, sizeof(hp)) != 0) {            \
-			fprintf(stderr,                                        \
-			    "axon up: %s: want http://host:port for %s\n",      \
-			    c.urls[d][i], cli_daemon_name(d));                 \
-			rv = 2;                                                \
-			goto out;                                              \
-		}                                                              \
-		snprintf(arg2, sizeof(arg2), "--web.listen-address=%s", hp);   \
-	} while (0)
-#define CONF(file) snprintf(cf, sizeof(cf), "--config.file=%s/%s", cdir, file)
+	for (k = 0; k < N_UNITS && rv == 0; k++) {
+		const unit_t *u = &g_units[k];
+		int scraper = u->d == CLI_SCRAPER;
 
-	/* in start order */
-	LISTEN(CLI_DISCOVERER, 0);
-	CONF("discoverer.yml");
-	rv |= proc_set(&ps[n++], "axon-discoverer", "discoverer", bindir,
-	    "axon-discoverer", c.urls[CLI_DISCOVERER][0], cf, arg2,
-	    "--storage.path=data/discoverer", (char *)NULL);
-	ps[n - 1].stop_rank = RANK_DISCOVERER;
-	LISTEN(CLI_TSDB, 0);
-	CONF("tsdb.yml");
-	rv |= proc_set(&ps[n++], "axon-tsdb", "tsdb", bindir, "axon-tsdb",
-	    c.urls[CLI_TSDB][0], cf, arg2, "--storage.tsdb.path=data/tsdb",
-	    (char *)NULL);
-	ps[n - 1].stop_rank = RANK_TSDB;
-	LISTEN(CLI_ALERT_ROUTER, 0);
-	CONF("alert-router.yml");
-	rv |= proc_set(&ps[n++], "axon-alert-router", "alert-router", bindir,
-	    "axon-alert-router", c.urls[CLI_ALERT_ROUTER][0], cf, arg2,
-	    "--storage.path=data/alert-router", (char *)NULL);
-	ps[n - 1].stop_rank = RANK_ALERT_ROUTER;
-	for (i = 0; i < c.n_urls[CLI_SCRAPER]; i++) {
-		char nm[40], sn[40];
-
-		LISTEN(CLI_SCRAPER, i);
-		CONF("scraper.yml");
-		snprintf(nm, sizeof(nm), "axon-scraper-%zu", i + 1);
-		snprintf(sn, sizeof(sn), "scraper-%zu", i + 1);
-		snprintf(arg3, sizeof(arg3), "--sender-id=scraper-%zu", i + 1);
-		rv |= proc_set(&ps[n++], nm, sn, bindir, "axon-scraper",
-		    c.urls[CLI_SCRAPER][i], cf, arg2, arg3, (char *)NULL);
-		ps[n - 1].stop_rank = RANK_SCRAPER;
+		if (u->d == CLI_DEMO && !demo)
+			continue;
+		for (i = 0; i < (scraper ? c.n_urls[u->d] : 1) && rv == 0; i++)
+			rv = proc_set(&ps[n++], u, c.urls[u->d][i],
+			    scraper ? i + 1 : 0, bindir, cdir);
 	}
-	LISTEN(CLI_RULER, 0);
-	CONF("ruler.yml");
-	rv |= proc_set(&ps[n++], "axon-ruler", "ruler", bindir, "axon-ruler",
-	    c.urls[CLI_RULER][0], cf, arg2, (char *)NULL);
-	ps[n - 1].stop_rank = RANK_RULER;
-	if (demo) {
-		LISTEN(CLI_DEMO, 0);
-		CONF("demo.yml");
-		rv |= proc_set(&ps[n++], "axon-demo", "demo", bindir,
-		    "axon-demo", c.urls[CLI_DEMO][0], cf, arg2, (char *)NULL);
-		ps[n - 1].stop_rank = RANK_DEMO;
-		ps[n - 1].keep_stdout = 1;
-	}
-	if (rv != 0) {
-		fprintf(stderr, "axon up: out of memory\n");
-		rv = 1;
+	if (rv != 0)
 		goto out;
-	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -559,8 +548,6 @@ out:
 		proc_free(&ps[i]);
 	cli_fini(&c);
 	return rv;
-#undef LISTEN
-#undef CONF
 }
 
 /* ---- axon demo ---- */
@@ -578,8 +565,8 @@ static void join_names(const cJSON *arr, ax_buf_t *b)
 }
 
 /* The services that depend on name, directly or not, into b. */
-static void dependents(const cJSON *svcs, const char *name, ax_buf_t *b,
-    size_t *count)
+static void dependents(
+    const cJSON *svcs, const char *name, ax_buf_t *b, size_t *count)
 {
 	size_t n = (size_t)cJSON_GetArraySize(svcs), i, head = 0, tail = 0;
 	const char **queue = calloc(n + 1, sizeof(char *));
@@ -593,12 +580,13 @@ static void dependents(const cJSON *svcs, const char *name, ax_buf_t *b,
 		const char *cur = queue[head++];
 		const cJSON *s = NULL, *d;
 
-		cJSON_ArrayForEach(el, svcs) if (strcmp(cli_jstr(el, "name"), cur) == 0)
-		    s = el;
-		cJSON_ArrayForEach(d,
-		    cJSON_GetObjectItemCaseSensitive(s, "dependents"))
+		cJSON_ArrayForEach(el,
+		    svcs) if (strcmp(cli_jstr(el, "name"), cur) == 0) s = el;
+		cJSON_ArrayForEach(
+		    d, cJSON_GetObjectItemCaseSensitive(s, "dependents"))
 		{
-			const char *dn = cJSON_IsString(d) ? d->valuestring : "";
+			const char *dn =
+			    cJSON_IsString(d) ? d->valuestring : "";
 
 			for (i = 0; i < tail; i++)
 				if (strcmp(queue[i], dn) == 0)
@@ -635,25 +623,30 @@ int cli_demo(int argc, char **argv)
 			return cli_fail("demo", &err);
 		}
 		if (c.json) {
-			cli_print_json(cJSON_GetObjectItemCaseSensitive(ans, "data"));
+			cli_print_json(
+			    cJSON_GetObjectItemCaseSensitive(ans, "data"));
 		} else {
 			cli_table_init(&t, 5);
-			cli_table_row(&t, (const char *[]){"SERVICE", "PORT",
-			                      "STATE", "ERRORS", "DEPENDS ON"});
-			cJSON_ArrayForEach(el,
-			    cJSON_GetObjectItemCaseSensitive(ans, "data"))
+			cli_table_row(&t,
+			    (const char *[]){"SERVICE", "PORT", "STATE",
+			        "ERRORS", "DEPENDS ON"});
+			cJSON_ArrayForEach(
+			    el, cJSON_GetObjectItemCaseSensitive(ans, "data"))
 			{
 				char port[16], errs[32];
 				ax_buf_t deps = AX_BUF_INIT;
-				const cJSON *p = cJSON_GetObjectItemCaseSensitive(
-				    el, "port");
-				const cJSON *e = cJSON_GetObjectItemCaseSensitive(
-				    el, "errorRatio");
+				const cJSON *p =
+				    cJSON_GetObjectItemCaseSensitive(
+				        el, "port");
+				const cJSON *e =
+				    cJSON_GetObjectItemCaseSensitive(
+				        el, "errorRatio");
 
 				snprintf(port, sizeof(port), "%d",
 				    cJSON_IsNumber(p) ? p->valueint : 0);
 				snprintf(errs, sizeof(errs), "%.2f%%",
-				    cJSON_IsNumber(e) ? e->valuedouble * 100 : 0);
+				    cJSON_IsNumber(e) ? e->valuedouble * 100
+				                      : 0);
 				join_names(cJSON_GetObjectItemCaseSensitive(
 				               el, "dependsOn"),
 				    &deps);
@@ -667,8 +660,8 @@ int cli_demo(int argc, char **argv)
 			cli_table_print(&t, stdout);
 			cli_table_fini(&t);
 		}
-	} else if (argc == 3 && (strcmp(argv[1], "break") == 0 ||
-	                            strcmp(argv[1], "heal") == 0)) {
+	} else if (argc == 3 &&
+	    (strcmp(argv[1], "break") == 0 || strcmp(argv[1], "heal") == 0)) {
 		ax_buf_t path = AX_BUF_INIT, deps = AX_BUF_INIT;
 		cJSON *list = NULL;
 		size_t nd = 0;
@@ -689,7 +682,8 @@ int cli_demo(int argc, char **argv)
 			return cli_fail("demo", &err);
 		}
 		if (c.json) {
-			cli_print_json(cJSON_GetObjectItemCaseSensitive(ans, "data"));
+			cli_print_json(
+			    cJSON_GetObjectItemCaseSensitive(ans, "data"));
 		} else if (strcmp(argv[1], "break") == 0) {
 			if (cli_call(&c, CLI_DEMO, 0, "GET", "/api/v1/services",
 			        NULL, NULL, &list, &st, &err) == 0)
