@@ -32,7 +32,6 @@ void ax_msg_opts_defaults(ax_msg_opts_t *o)
 		o->workers = 4;
 }
 
-
 /* Listening on ipc://dir/x.sock needs dir: create it (and its parents),
  * as the data directory next to the socket may not exist yet. */
 static void ipc_dir(const char *addr)

@@ -12,20 +12,17 @@
 #include "ax_config.h"
 #include "ax_units.h"
 
-static const char *const g_names[CLI_N_DAEMONS] = {"axon-tsdb",
-    "axon-scraper", "axon-ruler", "axon-alert-router", "axon-discoverer",
-    "axon-demo"};
+static const char *const g_names[CLI_N_DAEMONS] = {"axon-tsdb", "axon-scraper",
+    "axon-ruler", "axon-alert-router", "axon-discoverer", "axon-demo"};
 static const char *const g_flags[CLI_N_DAEMONS] = {"--tsdb.url",
-    "--scraper.url", "--ruler.url", "--alert-router.url",
-    "--discoverer.url", "--demo.url"};
+    "--scraper.url", "--ruler.url", "--alert-router.url", "--discoverer.url",
+    "--demo.url"};
 static const char *const g_env[CLI_N_DAEMONS] = {"AXON_TSDB_URL",
     "AXON_SCRAPER_URL", "AXON_RULER_URL", "AXON_ALERT_ROUTER_URL",
     "AXON_DISCOVERER_URL", "AXON_DEMO_URL"};
-static const char *const g_default[CLI_N_DAEMONS] = {
-    "http://127.0.0.1:9090",
-    "http://127.0.0.1:9091,http://127.0.0.1:9095",
-    "http://127.0.0.1:9094", "http://127.0.0.1:9093",
-    "http://127.0.0.1:9092", "http://127.0.0.1:9400"};
+static const char *const g_default[CLI_N_DAEMONS] = {"http://127.0.0.1:9090",
+    "http://127.0.0.1:9091,http://127.0.0.1:9095", "http://127.0.0.1:9094",
+    "http://127.0.0.1:9093", "http://127.0.0.1:9092", "http://127.0.0.1:9400"};
 
 const char *cli_daemon_name(cli_daemon_t d)
 {

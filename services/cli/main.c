@@ -46,10 +46,8 @@ static const cmd_t cmds[] = {
         "cause.",
         cli_alerts},
     {"silence", "Silences: silence add|ls|expire.", cli_silence},
-    {"rules", "The ruler's groups and rules, with their health.",
-        cli_rules},
-    {"status", "Every daemon: reachable or not, and its version.",
-        cli_status},
+    {"rules", "The ruler's groups and rules, with their health.", cli_rules},
+    {"status", "Every daemon: reachable or not, and its version.", cli_status},
     {"up",
         "Start the local stack and the demo fleet, supervised: up "
         "[--config.dir=DIR] [--no-demo].",

@@ -72,10 +72,11 @@ int cli_targets(int argc, char **argv)
 			cli_age(cli_jstr(el, "lastScrape"), age, sizeof(age));
 			snprintf(dur, sizeof(dur), "%.3fs",
 			    cJSON_IsNumber(d) ? d->valuedouble : 0.0);
-			cli_table_row(&t, (const char *[]){cli_jstr(ls, "job"),
-			                      cli_jstr(ls, "instance"),
-			                      cli_jstr(el, "health"), age, dur,
-			                      cli_jstr(el, "lastError")});
+			cli_table_row(&t,
+			    (const char *[]){cli_jstr(ls, "job"),
+			        cli_jstr(ls, "instance"),
+			        cli_jstr(el, "health"), age, dur,
+			        cli_jstr(el, "lastError")});
 			if (all)
 				cJSON_AddItemToArray(all, cJSON_Duplicate(el, 1));
 		}
@@ -98,8 +99,8 @@ static const cJSON *by_fp(const cJSON *alerts, const char *fp)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, alerts) if (strcmp(cli_jstr(a, "fingerprint"), fp) ==
-	    0) return a;
+	cJSON_ArrayForEach(a,
+	    alerts) if (strcmp(cli_jstr(a, "fingerprint"), fp) == 0) return a;
 	return NULL;
 }
 
@@ -368,8 +369,8 @@ static int silence_ls(cli_t *c, int argc, char **argv)
 	                      "CREATED BY", "COMMENT"});
 	cJSON_ArrayForEach(s, ans)
 	{
-		const char *state =
-		    cli_jstr(cJSON_GetObjectItemCaseSensitive(s, "status"), "state");
+		const char *state = cli_jstr(
+		    cJSON_GetObjectItemCaseSensitive(s, "status"), "state");
 		const cJSON *m;
 		char ends[64];
 
@@ -490,14 +491,17 @@ int cli_rules(int argc, char **argv)
 			const char *type = cli_jstr(r, "type");
 			char age[64];
 
-			cli_age(cli_jstr(r, "lastEvaluation"), age, sizeof(age));
+			cli_age(
+			    cli_jstr(r, "lastEvaluation"), age, sizeof(age));
 			cli_table_row(&t,
-			    (const char *[]){cli_jstr(g, "name"), cli_jstr(r, "name"),
+			    (const char *[]){cli_jstr(g, "name"),
+			        cli_jstr(r, "name"),
 			        strcmp(type, "alerting") == 0 ? "alert"
 			                                      : "record",
 			        cli_jstr(r, "health"),
-			        strcmp(type, "alerting") == 0 ? cli_jstr(r, "state")
-			                                      : "",
+			        strcmp(type, "alerting") == 0
+			            ? cli_jstr(r, "state")
+			            : "",
 			        age, cli_jstr(r, "lastError")});
 		}
 	}

@@ -1456,9 +1456,11 @@ static void apply_job(jobrt_t *jr)
 			ax_labels_t *d;
 			uint64_t dh;
 
-			if (n == NULL || (n->labels == NULL) != (t->labels == NULL))
+			if (n == NULL ||
+			    (n->labels == NULL) != (t->labels == NULL))
 				continue;
-			if (t->labels ? n->hash != t->hash : n->dhash != t->dhash)
+			if (t->labels ? n->hash != t->hash
+			              : n->dhash != t->dhash)
 				continue;
 			/* take the new discovered labels and origin */
 			d = t->discovered;

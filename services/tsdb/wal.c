@@ -620,11 +620,12 @@ static int replay_impl(const char *dir, int from_segment, int to_segment,
 
 				ax_buf_reset(&dec);
 				if (snappy_uncompressed_length(
-				        (const char *)rec, rlen, &ulen) != SNAPPY_OK ||
+				        (const char *)rec, rlen, &ulen) !=
+				        SNAPPY_OK ||
 				    ulen > (1u << 30) ||
 				    ax_buf_reserve(&dec, ulen) != 0 ||
-				    snappy_uncompress((const char *)rec, rlen, dec.p,
-				        &ulen) != SNAPPY_OK) {
+				    snappy_uncompress((const char *)rec, rlen,
+				        dec.p, &ulen) != SNAPPY_OK) {
 					why = "snappy decoding failed";
 					k = -1;
 					break;
@@ -826,7 +827,8 @@ int tsdb_wal_tail_read(
 
 				ax_buf_reset(&t->dec);
 				if (snappy_uncompressed_length(
-				        (const char *)rec, rlen, &ulen) != SNAPPY_OK ||
+				        (const char *)rec, rlen, &ulen) !=
+				        SNAPPY_OK ||
 				    ulen > (1u << 30) ||
 				    ax_buf_reserve(&t->dec, ulen) != 0 ||
 				    snappy_uncompress((const char *)rec, rlen,

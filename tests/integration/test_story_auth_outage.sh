@@ -109,6 +109,10 @@ PY
 		sleep 0.5
 	done
 	[ "$n" = 51 ] || fail "rates for $n of 51 services after 60 s"
+	# the README's first query, as a new user types it
+	"$A" query 'sum by (service) (rate(http_requests_total[1m]))' >"$TMP/q.txt"
+	[ "$(grep -c '^{service="[a-z0-9-]*"}  *[0-9.e+-]*$' "$TMP/q.txt")" = 51 ] ||
+		{ cat "$TMP/q.txt"; fail "axon query: not one rate per service"; }
 	[ "$(events "$PAGES" trigger)" = 0 ] || { cat "$PAGES"; fail "pages before the outage"; }
 	pass "[$mode] axon up: 7 processes, 51 services registered, shared by 2 scrapers ($n1 + $n2), all up"
 	# who depends on auth, by the fleet's own graph
@@ -116,11 +120,11 @@ PY
 	AFFECTED=$(python3 - "$TMP/fleet.json" <<'PY'
 import json, sys
 svcs = {s["name"]: s for s in json.load(open(sys.argv[1]))}
-seen, todo = set(), ["auth"]
-while todo:
-    for d in svcs[todo.pop()]["dependents"]:
+seen, frontier = set(), ["auth"]
+while frontier:
+    for d in svcs[frontier.pop()]["dependents"]:
         if d not in seen:
-            seen.add(d); todo.append(d)
+            seen.add(d); frontier.append(d)
 print(" ".join(sorted(seen)))
 PY
 )

@@ -316,8 +316,8 @@ static void test_last_value_from_chunk(void **st)
 	assert_int_equal(tsdb_xor_append(&a, 1000, 1.5), 0);
 	assert_int_equal(tsdb_xor_append(&a, 2000, 2.5), 0);
 	assert_int_equal(tsdb_xor_append(&a, 3000, 3.5), 0);
-	assert_int_equal(tsdb_hchunks_write(hc, 7, 1000, 3000, a.b, a.len,
-	                     &mapped, NULL),
+	assert_int_equal(
+	    tsdb_hchunks_write(hc, 7, 1000, 3000, a.b, a.len, &mapped, NULL),
 	    0);
 	tsdb_xor_fini(&a);
 	tsdb_hchunks_close(hc); /* a restart */
@@ -343,27 +343,27 @@ static void test_last_value_from_chunk(void **st)
 	tsdb_head_set_hchunks(h, hc);
 	assert_int_equal(tsdb_head_replay(h, wal, &rs, &n, NULL), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(ax_labels_from_strings(&ls, NULL, "__name__", "m",
-	                     "j", "a", NULL),
+	assert_int_equal(
+	    ax_labels_from_strings(&ls, NULL, "__name__", "m", "j", "a", NULL),
 	    0);
 	smp.series = 0;
 	smp.t = 3000;
 	smp.v = 3.5;
-	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls,
-	                     1, &smp, 1, &r, NULL),
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls, 1,
+	                     &smp, 1, &r, NULL),
 	    0);
 	if (r.duplicates_ignored != 1)
 		fail_msg("accepted %zu ooo %zu bounds %zu dupts %zu",
 		    (size_t)r.accepted, (size_t)r.out_of_order,
 		    (size_t)r.out_of_bounds, (size_t)r.duplicate_timestamp);
 	smp.v = 9;
-	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls,
-	                     1, &smp, 1, &r, NULL),
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls, 1,
+	                     &smp, 1, &r, NULL),
 	    0);
 	assert_int_equal(r.duplicate_timestamp, 1);
 	smp.t = 4000;
-	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls,
-	                     1, &smp, 1, &r, NULL),
+	assert_int_equal(tsdb_head_append(h, (const ax_labels_t *const *)&ls, 1,
+	                     &smp, 1, &r, NULL),
 	    0);
 	assert_int_equal(r.accepted, 1);
 	ax_labels_free(ls);
