@@ -21,18 +21,17 @@
 typedef struct sent {
 	uint64_t ref;
 	ax_labels_t *ls;
-	uint64_t defined_session; /* the session that knows it */
-	uint64_t last_seq;        /* queue sequence of its last sample */
-	uint64_t mark;            /* the batch build that listed its def */
+	uint64_t release_seq; /* dropped: freed once the head passes it */
 	int dropped;
 } sent_t;
 
-typedef struct qs {
-	uint64_t ref;
-	int64_t t;
-	double v;
-	struct sent *e; /* its series (NULL: unknown), looked up once */
-} qs_t;
+typedef ax_ship_sample_t qs_t;
+
+/* A SeriesDef to send: with the batch that holds queue sequence seq (the
+ * first sample queued after ax_ship_store_series), or an earlier one. */
+typedef struct qdef {
+	uint64_t ref, seq;
+} qdef_t;
 
 #define MAX_META 10000
 #define META_PER_BATCH 1000
@@ -63,6 +62,10 @@ struct ax_ship {
 	int64_t flush_deadline;
 	ax_u64map_t series; /* ref -> sent_t */
 	size_t n_dropped_series;
+	qdef_t *defs; /* FIFO in seq order: defs[def_head..n_defs) */
+	size_t def_head, n_defs, cap_defs;
+	uint64_t *urgent; /* refs the receiver asked to define again */
+	size_t n_urgent, cap_urgent;
 	qs_t *q;
 	size_t cap, head, n;
 	uint64_t head_seq;
@@ -72,7 +75,7 @@ struct ax_ship {
 	uint64_t spill_n;    /* samples on disk, after the memory queue's */
 	off_t spill_rd;      /* read offset of the oldest */
 	off_t spill_wr;      /* append offset */
-	uint64_t session, batch_id, build_no;
+	uint64_t session, batch_id;
 	meta_t *meta;
 	size_t n_meta, cap_meta;
 	qex_t *ex;
@@ -157,8 +160,7 @@ static void unspill(ax_ship_t *s)
 			memcpy(&ref, buf + 24 * k, 8);
 			memcpy(&ts, buf + 24 * k + 8, 8);
 			memcpy(&v, buf + 24 * k + 16, 8);
-			s->q[(s->head + s->n) % s->cap] = (qs_t){
-			    ref, ts, v, ax_u64map_get(&s->series, ref)};
+			s->q[(s->head + s->n) % s->cap] = (qs_t){ref, ts, v};
 			s->n++;
 		}
 		s->spill_rd += (off_t)(got * 24);
@@ -197,7 +199,21 @@ int ax_ship_store_series(ax_ship_t *s, uint64_t ref, const ax_labels_t *ls)
 	}
 	e->ls = c;
 	e->dropped = 0;
-	e->defined_session = 0;
+	/* its def rides with the batch of its first sample queued from now */
+	if (s->def_head > 0 && s->def_head * 2 >= s->n_defs) {
+		memmove(s->defs, s->defs + s->def_head,
+		    (s->n_defs - s->def_head) * sizeof(*s->defs));
+		s->n_defs -= s->def_head;
+		s->def_head = 0;
+	}
+	if (ax_grow((void **)&s->defs, &s->cap_defs, s->n_defs + 1,
+	        sizeof(*s->defs)) != 0) {
+		/* the receiver will ask for it (UNKNOWN_REFS) */
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	s->defs[s->n_defs++] =
+	    (qdef_t){ref, s->head_seq + s->n + s->spill_n};
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -210,47 +226,69 @@ void ax_ship_drop_series(ax_ship_t *s, uint64_t ref)
 	e = ax_u64map_get(&s->series, ref);
 	if (e && !e->dropped) {
 		e->dropped = 1;
+		/* no sample of it is queued after this one */
+		e->release_seq = s->head_seq + s->n + s->spill_n;
 		s->n_dropped_series++;
 	}
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Queue one sample (mu held): memory, else the disk stage, else
+ * dropped (counted, logged once per episode).  0 or AX_EFULL. */
+static int append_one(ax_ship_t *s, const qs_t *x)
+{
+	if (s->spill_n == 0 && s->n < s->cap) {
+		s->q[(s->head + s->n) % s->cap] = *x;
+		s->n++;
+		return 0;
+	}
+	/* memory is full (or older samples wait on disk): to the disk
+	 * stage, in order */
+	if (spill(s, x->ref, x->t, x->v) == 0)
+		return 0;
+	s->st.dropped++;
+	ax_counter_add(s->m_drop, 1);
+	if (!s->overflowing)
+		ax_log_warn("the sample buffer for the tsdb is full; "
+		            "samples are dropped until it drains",
+		    "addr", s->addr);
+	s->overflowing = 1;
+	return AX_EFULL;
+}
+
 int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v)
 {
-	sent_t *e;
+	qs_t x = {ref, ts, v};
+
+	return ax_ship_append_many(s, &x, 1);
+}
+
+int ax_ship_append_many(ax_ship_t *s, const ax_ship_sample_t *v, size_t n)
+{
+	size_t i = 0;
+	int rv = 0;
 
 	pthread_mutex_lock(&s->mu);
-	if (s->spill_n > 0 || s->n == s->cap) {
-		/* memory is full (or older samples wait on disk): to the
-		 * disk stage, in order */
-		if (spill(s, ref, ts, v) == 0) {
-			e = ax_u64map_get(&s->series, ref);
-			if (e)
-				e->last_seq = s->head_seq + s->n + s->spill_n - 1;
-			pthread_mutex_unlock(&s->mu);
-			return 0;
+	if (s->spill_n == 0) {
+		/* the common case: copied into the ring in at most two runs */
+		size_t room = s->cap - s->n, k = n < room ? n : room;
+
+		while (i < k) {
+			size_t at = (s->head + s->n) % s->cap;
+			size_t run = s->cap - at < k - i ? s->cap - at : k - i;
+
+			memcpy(&s->q[at], v + i, run * sizeof(*v));
+			s->n += run;
+			i += run;
 		}
-		/* full: the newest sample is dropped, counted, logged once
-		 * per episode */
-		s->st.dropped++;
-		ax_counter_add(s->m_drop, 1);
-		if (!s->overflowing)
-			ax_log_warn("the sample buffer for the tsdb is full; "
-			            "samples are dropped until it drains",
-			    "addr", s->addr);
-		s->overflowing = 1;
-		pthread_mutex_unlock(&s->mu);
-		return AX_EFULL;
 	}
-	e = ax_u64map_get(&s->series, ref);
-	s->q[(s->head + s->n) % s->cap] = (qs_t){ref, ts, v, e};
-	s->n++;
-	if (e)
-		e->last_seq = s->head_seq + s->n - 1;
+	for (; i < n; i++)
+		if (append_one(s, &v[i]) != 0)
+			rv = AX_EFULL;
 	if (s->n >= s->o.max_batch)
 		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	return 0;
+	return rv;
 }
 
 int ax_ship_metadata(ax_ship_t *s, const char *family, int type,
@@ -328,7 +366,7 @@ static void reap(ax_ship_t *s)
 		return;
 	while ((e = ax_u64map_next(&s->series, &pos, NULL)) != NULL &&
 	    n < s->n_dropped_series)
-		if (e->dropped && e->last_seq < s->head_seq)
+		if (e->dropped && e->release_seq <= s->head_seq)
 			gone[n++] = e;
 	for (i = 0; i < n; i++) {
 		ax_u64map_del(&s->series, gone[i]->ref);
@@ -348,7 +386,8 @@ typedef struct batch {
 	double *vs;
 	Axon__V1__SeriesDef *defs, **defp;
 	Axon__V1__Label *lab, **labp;
-	size_t n, n_defs, n_lab, cap_lab;
+	size_t n, n_sent, n_defs, cap_defs, cap_defp, n_lab, cap_lab;
+	size_t n_qdefs; /* taken from the front of the def queue */
 	uint64_t first_seq;
 	Axon__V1__MetricMetadata md[META_PER_BATCH], *mdp[META_PER_BATCH];
 	size_t n_md;
@@ -426,56 +465,88 @@ static void exemplars_delivered(ax_ship_t *s, const batch_t *bt)
 	s->n_ex = k;
 }
 
-static int batch_build(ax_ship_t *s, batch_t *bt)
+/* Add the SeriesDef of ref to the batch (mu held); a ref no longer
+ * known is skipped.  0 or AX_ENOMEM. */
+static int batch_def(ax_ship_t *s, batch_t *bt, uint64_t ref)
 {
-	size_t i, k;
+	sent_t *e = ax_u64map_get(&s->series, ref);
+	size_t k;
 
-	s->build_no++;
+	if (e == NULL || e->ls == NULL)
+		return 0;
+	if (ax_grow((void **)&bt->defs, &bt->cap_defs, bt->n_defs + 1,
+	        sizeof(*bt->defs)) != 0)
+		return AX_ENOMEM;
+	if (bt->n_lab + e->ls->n > bt->cap_lab) {
+		size_t nc = (bt->n_lab + e->ls->n) * 2;
+		Axon__V1__Label *nl = realloc(bt->lab, nc * sizeof(*nl));
+		Axon__V1__Label **np;
+
+		if (nl == NULL)
+			return AX_ENOMEM;
+		bt->lab = nl;
+		np = realloc(bt->labp, nc * sizeof(*np));
+		if (np == NULL)
+			return AX_ENOMEM;
+		bt->labp = np;
+		bt->cap_lab = nc;
+	}
+	axon__v1__series_def__init(&bt->defs[bt->n_defs]);
+	bt->defs[bt->n_defs].ref = ref;
+	bt->defs[bt->n_defs].n_labels = e->ls->n;
+	/* label pointers are fixed up after all are placed */
+	bt->defs[bt->n_defs].labels =
+	    (Axon__V1__Label **)(uintptr_t)(bt->n_lab + 1);
+	for (k = 0; k < e->ls->n; k++) {
+		axon__v1__label__init(&bt->lab[bt->n_lab]);
+		bt->lab[bt->n_lab].name = (char *)e->ls->l[k].name;
+		bt->lab[bt->n_lab].value = (char *)e->ls->l[k].value;
+		bt->n_lab++;
+	}
+	bt->n_defs++;
+	return 0;
+}
+
+/* Build the batch at the queue's head (mu held): at most max_batch
+ * samples, or exactly the n of the last build when it is sent again (the
+ * receiver answers a resend of an applied batch with the same ack, so the
+ * same samples must be meant).  Defs: the refs the receiver asked for,
+ * then those queued for samples in the batch. */
+static int batch_build(ax_ship_t *s, batch_t *bt, int resend)
+{
+	size_t i;
+	uint64_t end;
+
 	bt->n = s->n < s->o.max_batch ? s->n : s->o.max_batch;
+	if (resend && bt->n_sent > 0 && bt->n_sent <= s->n)
+		bt->n = bt->n_sent;
 	bt->first_seq = s->head_seq;
+	end = bt->first_seq + bt->n;
 	bt->n_defs = 0;
 	bt->n_lab = 0;
+	bt->n_qdefs = 0;
 	for (i = 0; i < bt->n; i++) {
-		qs_t *q = &s->q[(s->head + i) % s->cap];
-		sent_t *e = q->e;
+		const qs_t *q = &s->q[(s->head + i) % s->cap];
 
 		bt->refs[i] = q->ref;
 		bt->ts[i] = q->t;
 		bt->vs[i] = q->v;
-		if (e == NULL || e->ls == NULL ||
-		    (e->defined_session == s->session && s->session != 0) ||
-		    e->mark == s->build_no)
-			continue;
-		e->mark = s->build_no;
-		if (bt->n_lab + e->ls->n > bt->cap_lab) {
-			size_t nc = (bt->n_lab + e->ls->n) * 2;
-			Axon__V1__Label *nl = realloc(bt->lab, nc * sizeof(*nl));
-			Axon__V1__Label **np;
-
-			if (nl == NULL)
-				return AX_ENOMEM;
-			bt->lab = nl;
-			np = realloc(bt->labp, nc * sizeof(*np));
-			if (np == NULL)
-				return AX_ENOMEM;
-			bt->labp = np;
-			bt->cap_lab = nc;
-		}
-		axon__v1__series_def__init(&bt->defs[bt->n_defs]);
-		bt->defs[bt->n_defs].ref = q->ref;
-		bt->defs[bt->n_defs].n_labels = e->ls->n;
-		/* label pointers are fixed up after all are placed */
-		bt->defs[bt->n_defs].labels = (Axon__V1__Label **)(uintptr_t)(
-		    bt->n_lab + 1);
-		for (k = 0; k < e->ls->n; k++) {
-			axon__v1__label__init(&bt->lab[bt->n_lab]);
-			bt->lab[bt->n_lab].name = (char *)e->ls->l[k].name;
-			bt->lab[bt->n_lab].value = (char *)e->ls->l[k].value;
-			bt->n_lab++;
-		}
-		bt->defp[bt->n_defs] = &bt->defs[bt->n_defs];
-		bt->n_defs++;
 	}
+	for (i = 0; i < s->n_urgent; i++)
+		if (batch_def(s, bt, s->urgent[i]) != 0)
+			return AX_ENOMEM;
+	while (s->def_head + bt->n_qdefs < s->n_defs &&
+	    s->defs[s->def_head + bt->n_qdefs].seq < end) {
+		if (batch_def(s, bt, s->defs[s->def_head + bt->n_qdefs].ref) !=
+		    0)
+			return AX_ENOMEM;
+		bt->n_qdefs++;
+	}
+	if (ax_grow((void **)&bt->defp, &bt->cap_defp, bt->n_defs + 1,
+	        sizeof(*bt->defp)) != 0)
+		return AX_ENOMEM;
+	for (i = 0; i < bt->n_defs; i++)
+		bt->defp[i] = &bt->defs[i];
 	for (i = 0; i < bt->n_lab; i++)
 		bt->labp[i] = &bt->lab[i];
 	for (i = 0; i < bt->n_defs; i++)
@@ -522,6 +593,53 @@ static void wait_ms(ax_ship_t *s, int64_t ms)
 	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 
+/* Drop the batch at the head (mu held): counted, logged with why. */
+static void drop_batch(ax_ship_t *s, batch_t *bt, const char *why)
+{
+	size_t pop = bt->n > s->n ? s->n : bt->n;
+
+	ax_log_error("the tsdb refused a sample batch as invalid; its samples "
+	             "are dropped",
+	    "addr", s->addr, "err", why);
+	s->head = (s->head + pop) % s->cap;
+	s->n -= pop;
+	s->head_seq += pop;
+	unspill(s);
+	s->st.dropped += pop;
+	ax_counter_add(s->m_drop, (double)pop);
+	exemplars_delivered(s, bt);
+	s->def_head += bt->n_qdefs;
+	s->n_urgent = 0;
+}
+
+/* The receiver does not know some refs of the batch (UNKNOWN_REFS, or a
+ * new session): they go with the next build (mu held).  A session reset
+ * that lists none means every ref of the batch.  0, or -1 when none of
+ * them can be defined (the batch would be refused forever). */
+static int ask_defs(
+    ax_ship_t *s, const batch_t *bt, const Axon__V1__SampleBatchAck *ack)
+{
+	const uint64_t *r = ack->unknown_refs;
+	size_t n = ack->n_unknown_refs, i, known = 0;
+
+	if (n == 0) {
+		r = bt->refs;
+		n = bt->n;
+	}
+	s->n_urgent = 0;
+	if (ax_grow((void **)&s->urgent, &s->cap_urgent, n,
+	        sizeof(*s->urgent)) != 0)
+		return 0; /* out of memory: the resend asks again */
+	for (i = 0; i < n; i++) {
+		const sent_t *e = ax_u64map_get(&s->series, r[i]);
+
+		if (e != NULL && e->ls != NULL)
+			known++;
+		s->urgent[s->n_urgent++] = r[i];
+	}
+	return known > 0 || n == 0 ? 0 : -1;
+}
+
 static void *ship_main(void *arg)
 {
 	ax_ship_t *s = arg;
@@ -534,9 +652,7 @@ static void *ship_main(void *arg)
 	bt.refs = calloc(s->o.max_batch, sizeof(*bt.refs));
 	bt.ts = calloc(s->o.max_batch, sizeof(*bt.ts));
 	bt.vs = calloc(s->o.max_batch, sizeof(*bt.vs));
-	bt.defs = calloc(s->o.max_batch, sizeof(*bt.defs));
-	bt.defp = calloc(s->o.max_batch, sizeof(*bt.defp));
-	if (!bt.refs || !bt.ts || !bt.vs || !bt.defs || !bt.defp) {
+	if (!bt.refs || !bt.ts || !bt.vs) {
 		ax_log_error("ship: out of memory; samples for the tsdb are not "
 		             "shipped",
 		    "addr", s->addr);
@@ -561,7 +677,7 @@ static void *ship_main(void *arg)
 				continue;
 			s->batch_id++;
 		}
-		if (batch_build(s, &bt) != 0) {
+		if (batch_build(s, &bt, resend) != 0) {
 			wait_ms(s, 100);
 			continue;
 		}
@@ -573,6 +689,8 @@ static void *ship_main(void *arg)
 		if (rv != 0) {
 			/* no answer: the same batch again, after a pause */
 			resend = 1;
+			if (bt.n_sent == 0)
+				bt.n_sent = bt.n;
 			s->st.retries++;
 			ax_counter_add(s->m_retry, 1);
 			wait_ms(s, backoff);
@@ -589,12 +707,9 @@ static void *ship_main(void *arg)
 			    : 0;
 
 			s->session = ack->session_id;
-			for (i = 0; i < bt.n_defs; i++) {
-				sent_t *e = ax_u64map_get(&s->series, bt.defs[i].ref);
-
-				if (e)
-					e->defined_session = s->session;
-			}
+			/* the defs it carried are known to the receiver */
+			s->def_head += bt.n_qdefs;
+			s->n_urgent = 0;
 			if (pop > s->n)
 				pop = s->n;
 			s->head = (s->head + pop) % s->cap;
@@ -622,19 +737,17 @@ static void *ship_main(void *arg)
 			break;
 		}
 		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__UNKNOWN_REFS:
-			for (i = 0; i < ack->n_unknown_refs; i++) {
-				sent_t *e = ax_u64map_get(&s->series, ack->unknown_refs[i]);
-
-				if (e)
-					e->defined_session = 0;
-			}
-			s->session = ack->session_id;
-			resend = 1;
-			break;
 		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__RESET_SESSION:
-			/* a new receiver session: every ref needs its def */
+			/* (a new receiver session knows none of our refs) */
 			s->session = ack->session_id;
-			resend = 1;
+			if (ask_defs(s, &bt, ack) == 0) {
+				resend = 1;
+				break;
+			}
+			drop_batch(s, &bt,
+			    "the tsdb asks for series this sender never "
+			    "defined; the batch is dropped");
+			resend = 0;
 			break;
 		case AXON__V1__SAMPLE_BATCH_ACK__STATUS__RETRY:
 			resend = 1;
@@ -645,24 +758,16 @@ static void *ship_main(void *arg)
 			        : backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			break;
-		default: {
-			size_t pop = bt.n > s->n ? s->n : bt.n;
-
-			ax_log_error("the tsdb refused a sample batch as invalid; "
-			             "its samples are dropped",
-			    "addr", s->addr, "err",
-			    ack->message ? ack->message : "");
-			s->head = (s->head + pop) % s->cap;
-			s->n -= pop;
-			s->head_seq += pop;
-			unspill(s);
-			s->st.dropped += pop;
-			ax_counter_add(s->m_drop, (double)pop);
-			exemplars_delivered(s, &bt);
+		default:
+			drop_batch(s, &bt,
+			    ack->message ? ack->message : "invalid batch");
 			resend = 0;
 			break;
 		}
-		}
+		if (!resend)
+			bt.n_sent = 0;
+		else if (bt.n_sent == 0)
+			bt.n_sent = bt.n;
 		protobuf_c_message_free_unpacked(&ack->base, NULL);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -810,6 +915,8 @@ void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms)
 		free(s->ex);
 	}
 	free(s->q);
+	free(s->defs);
+	free(s->urgent);
 	if (s->spill_fd >= 0) {
 		close(s->spill_fd);
 		unlink(s->spill_path); /* its refs die with this process */

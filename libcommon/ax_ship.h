@@ -5,8 +5,11 @@
  *
  * Series labels are stored once by ref (ax_ship_store_series); samples
  * are queued as (ref, ts, value) and a sender thread ships them in order,
- * in batches of at most max_batch samples, each carrying the SeriesDefs of
- * the refs the receiver's session has not seen yet.  Acks: ACCEPTED
+ * in batches of at most max_batch samples.  A stored series' SeriesDef
+ * rides with the batch holding the first sample queued after it was
+ * stored (queueing a sample looks nothing up); a receiver that does not
+ * know a ref (UNKNOWN_REFS, or RESET_SESSION after its restart) gets the
+ * batch again with the defs it listed.  Acks: ACCEPTED
  * (permanent per-sample rejections are counted, never retried); RETRY and
  * no answer keep the batch and retry the same batch_id with backoff (the
  * receiver deduplicates a resend); UNKNOWN_REFS and RESET_SESSION resend
@@ -63,8 +66,17 @@ void ax_ship_stop_free(ax_ship_t *s, int64_t flush_ms);
 int ax_ship_store_series(ax_ship_t *s, uint64_t ref, const ax_labels_t *ls);
 /* Forget series ref once its queued samples are shipped. */
 void ax_ship_drop_series(ax_ship_t *s, uint64_t ref);
-/* Queue a sample (never blocks; past the bound the oldest go). */
+/* Queue a sample (never blocks).  Past the memory bound it goes to the
+ * disk stage; past that it is dropped (AX_EFULL, counted). */
 int ax_ship_append(ax_ship_t *s, uint64_t ref, int64_t ts, double v);
+typedef struct ax_ship_sample {
+	uint64_t ref;
+	int64_t t; /* ms */
+	double v;
+} ax_ship_sample_t;
+/* Queue n samples in order under one lock (v is copied); as
+ * ax_ship_append for each. */
+int ax_ship_append_many(ax_ship_t *s, const ax_ship_sample_t *v, size_t n);
 void ax_ship_stats(ax_ship_t *s, ax_ship_stats_t *out);
 /* Queue an exemplar of series ref (labels copied, ts in ms): it rides with
  * the batch that carries the sample queued last before it, so append the
