@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
+#include <xxhash.h>
 
 #include "ax_expo.h"
 #include "ax_hmap.h"
@@ -50,11 +51,17 @@ typedef struct mfam {
 
 #define META_RESEND_MS (10 * 60 * 1000)
 
-typedef struct pending {
+typedef ax_ship_sample_t pending_t;
+
+/* A target's series in the order its last scrape exposed them: the next
+ * scrape of an unchanged body matches them one by one by the hash of the
+ * raw series text (128 bits), without a map lookup or a touch of the
+ * series itself.  ref 0: dropped by metric_relabel_configs. */
+typedef struct oent {
+	XXH128_hash_t h;
+	series_t *s;
 	uint64_t ref;
-	int64_t t;
-	double v;
-} pending_t;
+} oent_t;
 
 /* An exemplar of this scrape, shipped with its sample if the scrape
  * succeeds; its labels are "name\0value\0" pairs at off in exbuf. */
@@ -106,6 +113,8 @@ typedef struct target {
 	int in_flight, too_big;
 	int64_t start_ms, start_mono;
 	ax_hmap_t cache; /* raw series key -> series_t */
+	oent_t *ord;     /* the last scrape's series, in body order */
+	size_t n_ord, cap_ord;
 	uint64_t iter;
 	ax_expo_t parser;
 	pending_t *pend;
@@ -138,6 +147,8 @@ struct scraper_engine {
 	uv_async_t refresh_async;
 	uint64_t *next_ref; /* shared by the engines of one process */
 	ax_buf_t key;       /* scratch */
+	oent_t *order;      /* a scrape's series order once it differs */
+	size_t cap_order;
 	ax_buf_t scratch;
 	ax_metric_t *m_scrapes, *m_failed, *m_missed;
 };
@@ -327,6 +338,7 @@ static void target_free(target_t *t)
 		free(s);
 	}
 	ax_hmap_fini(&t->cache);
+	free(t->ord);
 	pos = 0;
 	while ((he = ax_hmap_next(&t->meta, &pos)) != NULL) {
 		mfam_t *m = he->val;
@@ -369,6 +381,18 @@ static int deliver(scraper_engine_t *e, uint64_t ref, int64_t t, double v)
 	if (e->ship && ax_ship_append(e->ship, ref, t, v) != 0)
 		rv = -1;
 	return rv;
+}
+
+/* deliver for a scrape's samples, in order (one lock for the tsdb) */
+static void deliver_many(scraper_engine_t *e, const pending_t *p, size_t n)
+{
+	size_t i, r;
+
+	for (r = 0; r < e->n_rw; r++)
+		for (i = 0; i < n; i++)
+			ax_rw_offer(e->rw[r], p[i].ref, p[i].t, p[i].v);
+	if (e->ship && n > 0)
+		ax_ship_append_many(e->ship, p, n);
 }
 
 static series_t *series_new(scraper_engine_t *e, ax_labels_t *ls)
@@ -695,20 +719,25 @@ static void ship_meta(target_t *t)
 		t->meta_sent_ms = now;
 }
 
-/* Parse the body into pending samples.  0, or an error with err. */
-static int parse_body(
-    target_t *t, size_t *scraped, size_t *added, ax_err_t *err)
+/* Parse the body into pending samples.  OUT: *np series in this scrape's
+ * order so far, *fast whether they are still the previous scrape's (in
+ * t->ord; else in e->order, with seen set).  0, or an error with err. */
+static int parse_body(target_t *t, size_t *scraped, size_t *added,
+    size_t *np, int *fast, ax_err_t *err)
 {
 	scraper_engine_t *e = t->eng;
 	int om = strncmp(t->ctype, "application/openmetrics-text", 28) == 0;
 	int rv;
-	size_t i;
+	size_t i, p = 0;
 
 	*scraped = *added = 0;
+	*np = 0;
+	*fast = 1;
 	ax_expo_reset(&t->parser, t->body.p ? t->body.p : "", t->body.len, om);
 	while ((rv = ax_expo_next(&t->parser)) > 0) {
 		ax_expo_t *x = &t->parser;
 		series_t *s;
+		oent_t o;
 		int64_t ts;
 
 		if (rv != AX_EXPO_SAMPLE) {
@@ -730,37 +759,62 @@ static int parse_body(
 		}
 		if (e->key.oom)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
-		s = ax_hmap_get(&t->cache, e->key.p, e->key.len);
-		if (s == NULL) {
-			ax_labels_t *ls = NULL;
-
-			rv = final_labels(t, x, &ls, err);
-			if (rv < 0)
-				return rv;
-			if (ls && (rv = check_limits(t->job, ls, err)) != 0) {
-				ax_labels_free(ls);
-				return rv;
+		o.h = XXH3_128bits(e->key.p, e->key.len);
+		if (*fast && p < t->n_ord && XXH128_isEqual(o.h, t->ord[p].h)) {
+			/* the same series as at this place last time */
+			o = t->ord[p];
+		} else {
+			if (*fast) {
+				/* the body differs from here on: the series
+				 * so far are marked seen, the order goes on
+				 * in scratch */
+				*fast = 0;
+				if (ax_grow((void **)&e->order,
+				        &e->cap_order, p + 1,
+				        sizeof(*e->order)) != 0)
+					return ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+				for (i = 0; i < p; i++)
+					t->ord[i].s->seen = t->iter;
+				memcpy(e->order, t->ord, p * sizeof(*t->ord));
 			}
-			if ((s = series_new(e, ls)) == NULL ||
-			    ax_hmap_put(&t->cache, e->key.p, e->key.len, s,
-			        NULL) != 0) {
-				ax_labels_free(ls);
-				free(s);
+			s = ax_hmap_get(&t->cache, e->key.p, e->key.len);
+			if (s == NULL) {
+				ax_labels_t *ls = NULL;
+
+				rv = final_labels(t, x, &ls, err);
+				if (rv < 0)
+					return rv;
+				if (ls &&
+				    (rv = check_limits(t->job, ls, err)) != 0) {
+					ax_labels_free(ls);
+					return rv;
+				}
+				if ((s = series_new(e, ls)) == NULL ||
+				    ax_hmap_put(&t->cache, e->key.p,
+				        e->key.len, s, NULL) != 0) {
+					ax_labels_free(ls);
+					free(s);
+					return ax_err_set(
+					    err, AX_ENOMEM, "out of memory");
+				}
+				if (ls)
+					(*added)++;
+			}
+			if (s->seen == t->iter)
+				continue; /* the same series twice in one body */
+			s->seen = t->iter;
+			o.s = s;
+			o.ref = s->ls ? s->ref : 0;
+			if (ax_grow((void **)&e->order, &e->cap_order,
+			        p + 1, sizeof(*e->order)) != 0)
 				return ax_err_set(
 				    err, AX_ENOMEM, "out of memory");
-			}
-			if (ls)
-				(*added)++;
+			e->order[p] = o;
 		}
-		if (s->ls == NULL) {
-			s->seen =
-			    t->iter; /* dropped by metric_relabel_configs */
-			continue;
-		}
-		if (s->seen == t->iter) {
-			/* the same series twice in one body */
-			continue;
-		}
+		*np = ++p;
+		if (o.ref == 0)
+			continue; /* dropped by metric_relabel_configs */
 		if (t->job->sample_limit > 0 &&
 		    t->n_pend >= (size_t)t->job->sample_limit)
 			return ax_err_set(err, AX_ELIMIT,
@@ -768,43 +822,96 @@ static int parse_body(
 			    (long long)t->job->sample_limit);
 		ts = t->job->honor_timestamps && x->has_ts ? x->ts_ms
 		                                           : t->start_ms;
-		if (push_pending(t, s->ref, ts, x->value) != 0)
+		if (push_pending(t, o.ref, ts, x->value) != 0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
 		if (x->has_ex && (e->ship || e->n_rw) &&
-		    push_exemplar(t, s->ref, x->ex_has_ts ? x->ex_ts_ms : ts, x) !=
+		    push_exemplar(t, o.ref, x->ex_has_ts ? x->ex_ts_ms : ts, x) !=
 		        0)
 			return ax_err_set(err, AX_ENOMEM, "out of memory");
-		s->seen = t->iter;
 	}
 	if (rv == AX_EXPO_ERROR)
 		return ax_err_set(err, AX_EPARSE, "%s", t->parser.err);
 	return 0;
 }
 
-/* Staleness markers for series seen in the scrape before this one and
- * not in it; forget long-stale series. */
-static void mark_stale(target_t *t, int64_t ts)
+/* Forget the series not exposed for FORGET_AFTER scrapes (their refs
+ * dropped from the senders). */
+static void forget_series(target_t *t)
 {
-	size_t pos = 0;
+	size_t pos = 0, i;
 	ax_hmap_ent_t *he;
 
 	while ((he = ax_hmap_next(&t->cache, &pos)) != NULL) {
 		series_t *s = he->val;
 
-		if (s->ls != NULL && s->seen + 1 == t->iter && s->seen != 0)
-			deliver(t->eng, s->ref, ts, stale_nan());
-		else if (s->seen + FORGET_AFTER < t->iter) {
-			size_t i;
+		if (s->seen + FORGET_AFTER >= t->iter)
+			continue;
+		for (i = 0; i < t->eng->n_rw; i++)
+			ax_rw_drop_series(t->eng->rw[i], s->ref);
+		if (t->eng->ship)
+			ax_ship_drop_series(t->eng->ship, s->ref);
+		ax_labels_free(s->ls);
+		free(s);
+		ax_hmap_del(&t->cache, he->key, he->klen);
+	}
+}
 
-			for (i = 0; i < t->eng->n_rw; i++)
-				ax_rw_drop_series(t->eng->rw[i], s->ref);
-			if (t->eng->ship)
-				ax_ship_drop_series(t->eng->ship, s->ref);
-			ax_labels_free(s->ls);
-			free(s);
-			ax_hmap_del(&t->cache, he->key, he->klen);
+/* After a scrape whose body gave n series (parse_body's np and fast; a
+ * failed scrape: 0 and 1): staleness markers at ts for the series of the
+ * previous scrape not in this one, this scrape's order kept for the
+ * next, long-absent series forgotten.  An unchanged body costs nothing
+ * here.  0 or AX_ENOMEM (the order is then forgotten: the next scrape
+ * looks every series up). */
+static int finish_series(target_t *t, int64_t ts, size_t n, int fast)
+{
+	scraper_engine_t *e = t->eng;
+	size_t i, n_rep = 0;
+	int rv = 0;
+
+	if (!fast || n != t->n_ord) {
+		if (fast)
+			for (i = 0; i < n; i++)
+				t->ord[i].s->seen = t->iter;
+		for (i = 0; i < t->n_ord; i++) {
+			series_t *s = t->ord[i].s;
+
+			if (s->seen == t->iter)
+				continue;
+			if (t->ord[i].ref != 0)
+				deliver(e, t->ord[i].ref, ts, stale_nan());
+			s->seen = t->iter - 1; /* exposed last time */
+		}
+		t->n_ord = n;
+		if (!fast) {
+			if (ax_grow((void **)&t->ord, &t->cap_ord, n,
+			        sizeof(*t->ord)) != 0) {
+				t->n_ord = 0;
+				rv = AX_ENOMEM;
+			} else if (n > 0)
+				memcpy(t->ord, e->order, n * sizeof(*t->ord));
 		}
 	}
+	for (i = 0; i < 5; i++)
+		n_rep += t->rep[i] != NULL;
+	if (t->cache.n > t->n_ord + n_rep) {
+		/* some series are not in this scrape: forget the long gone */
+		for (i = 0; i < t->n_ord; i++)
+			t->ord[i].s->seen = t->iter;
+		forget_series(t);
+	}
+	return rv;
+}
+
+/* The target goes away (t->iter already advanced): staleness markers at
+ * ts for the series of its last scrape, its report series included. */
+static void mark_stale(target_t *t, int64_t ts)
+{
+	size_t i;
+
+	finish_series(t, ts, 0, 1);
+	for (i = 0; i < 5; i++)
+		if (t->rep[i] && t->rep[i]->seen + 1 == t->iter)
+			deliver(t->eng, t->rep[i]->ref, ts, stale_nan());
 }
 
 static void report(
@@ -846,7 +953,8 @@ static void report(
 static void scrape_done(target_t *t, CURLcode result, long code)
 {
 	scraper_engine_t *e = t->eng;
-	size_t scraped = 0, added = 0, i;
+	size_t scraped = 0, added = 0, n_ser = 0, i;
+	int fast = 1;
 	double dur = (double)(ax_mono_ms() - t->start_mono) / 1000.0;
 	char why[512] = "";
 	ax_err_t err;
@@ -867,20 +975,23 @@ static void scrape_done(target_t *t, CURLcode result, long code)
 	else if (code != 200)
 		snprintf(
 		    why, sizeof(why), "server returned HTTP status %ld", code);
-	else if (parse_body(t, &scraped, &added, &err) != 0)
+	else if (parse_body(t, &scraped, &added, &n_ser, &fast, &err) != 0)
 		snprintf(why, sizeof(why), "%s", err.msg);
 	if (why[0] == '\0') {
-		for (i = 0; i < t->n_pend; i++)
-			deliver(e, t->pend[i].ref, t->pend[i].t, t->pend[i].v);
+		deliver_many(e, t->pend, t->n_pend);
 		ship_exemplars(t);
 		report(t, 1, dur, scraped, t->n_pend, added);
-		mark_stale(t, t->start_ms);
+		finish_series(t, t->start_ms, n_ser, fast);
 		ship_meta(t);
 	} else {
-		/* nothing of a failed scrape is kept */
+		/* nothing of a failed scrape is kept: all of the last
+		 * scrape's series go stale */
 		t->n_pend = 0;
 		report(t, 0, dur, 0, 0, 0);
-		mark_stale(t, t->start_ms);
+		if (!fast)
+			for (i = 0; i < t->n_ord; i++)
+				t->ord[i].s->seen = 0;
+		finish_series(t, t->start_ms, 0, 1);
 		ax_counter_add(e->m_failed, 1);
 	}
 	ax_counter_add(e->m_scrapes, 1);
@@ -1689,6 +1800,7 @@ void scraper_engine_stop(
 	free(e->rw);
 	ax_buf_fini(&e->key);
 	ax_buf_fini(&e->scratch);
+	free(e->order);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
 }

@@ -29,6 +29,9 @@
  *   ax-testpeer http-file ADDR FILE [CONTENT-TYPE]
  *       serve FILE (as JSON, or CONTENT-TYPE) at every GET path on ADDR
  *       (host:port) until killed: a stand-in for a peer daemon's API
+ *   ax-testpeer http-live ADDR FILE [CONTENT-TYPE]
+ *       the same, FILE read again for every request (a target whose
+ *       body a test changes by renaming a new file over it)
  *   ax-testpeer count-targets N PORTFILE HITLOG
  *       serve N metrics targets on free loopback ports (listed in
  *       PORTFILE); each request is logged to HITLOG as "<port> <unix ms>"
@@ -544,12 +547,27 @@ static int rw_sink(const char *addr)
 
 static char *g_file_body;
 static const char *g_file_ctype = "application/json";
+static const char *g_live_path; /* http-live: read for every request */
 
 static void h_file(ax_http_req_t *req, ax_http_resp_t *resp, void *arg)
 {
 	(void)req;
 	(void)arg;
 	resp->content_type = g_file_ctype;
+	if (g_live_path) {
+		FILE *f = fopen(g_live_path, "r");
+		char tmp[4096];
+		size_t n;
+
+		if (f == NULL) {
+			resp->status = 404;
+			return;
+		}
+		while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+			ax_buf_append(&resp->body, tmp, n);
+		fclose(f);
+		return;
+	}
 	ax_buf_puts(&resp->body, g_file_body);
 }
 
@@ -1612,9 +1630,12 @@ int main(int argc, char **argv)
 		return query_call(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "promql-compare") == 0)
 		return promql_compare(argc, argv);
-	if ((argc == 4 || argc == 5) && strcmp(argv[1], "http-file") == 0) {
+	if ((argc == 4 || argc == 5) && (strcmp(argv[1], "http-file") == 0 ||
+	                                     strcmp(argv[1], "http-live") == 0)) {
 		if (argc == 5)
 			g_file_ctype = argv[4];
+		if (strcmp(argv[1], "http-live") == 0)
+			g_live_path = argv[3];
 		return http_file(argv[2], argv[3]);
 	}
 	if (argc >= 2 && strcmp(argv[1], "alert-batch") == 0)
