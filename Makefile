@@ -49,7 +49,7 @@ all: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
 clang:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
-# Side-by-side with Prometheus 2.42 (tests/bench/run.sh); about 7 minutes.
+# Side-by-side with Prometheus 2.42 (tests/bench/run.sh); about 5 minutes.
 bench: deps all
 	@bash tests/bench/run.sh
 

@@ -18,6 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "bench: $*" >&2; exit 1; }
+phase() { echo "bench: [${SECONDS}s] $*"; }
 freeport() { "$T/ax-testpeer" freeport; }
 start() { # NAME CMD... -> PID in NAME_PID
 	local name=$1
