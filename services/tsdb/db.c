@@ -585,6 +585,7 @@ int tsdb_db_delete(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
 
 typedef struct set_series {
 	ax_labels_t *ls;
+	int borrowed; /* ls is the head series' own (the read lock keeps it) */
 	tsdb_chunk_ref_t *chunks;
 	size_t n, cap;
 } set_series_t;
@@ -593,7 +594,10 @@ struct tsdb_series_set {
 	tsdb_db_t *db;
 	set_series_t *s;
 	size_t n, cap;
-	ax_hmap_t by_labels; /* serialized labels -> index + 1 */
+	ax_hmap_t by_labels; /* serialized labels -> index + 1, kept only
+	                        once a second source (block or head)
+	                        contributes: one source has no duplicates */
+	size_t n_mapped;     /* s[0..n_mapped) are in by_labels */
 	uint8_t **owned;     /* copies of open head chunks */
 	size_t n_owned;
 	ax_buf_t key;
@@ -620,47 +624,79 @@ static int set_add_chunk(set_series_t *ss, const uint8_t *b, size_t len,
 	return 0;
 }
 
-/* The series entry for ls (created empty); NULL on OOM.  Takes ls. */
-static set_series_t *set_series(tsdb_series_set_t *set, ax_labels_t *ls)
+/* Put s[i] in by_labels (its key in set->key).  0 or AX_ENOMEM. */
+static int set_map(tsdb_series_set_t *set, size_t i)
 {
-	uint32_t i;
-	uintptr_t idx;
+	const ax_labels_t *ls = set->s[i].ls;
+	uint32_t k;
 
 	ax_buf_reset(&set->key);
-	for (i = 0; i < ls->n; i++) {
-		ax_buf_puts(&set->key, ls->l[i].name);
+	for (k = 0; k < ls->n; k++) {
+		ax_buf_puts(&set->key, ls->l[k].name);
 		ax_buf_putc(&set->key, '\xff');
-		ax_buf_puts(&set->key, ls->l[i].value);
+		ax_buf_puts(&set->key, ls->l[k].value);
 		ax_buf_putc(&set->key, '\xff');
 	}
-	if (!ax_buf_ok(&set->key)) {
-		ax_labels_free(ls);
-		return NULL;
-	}
-	idx = (uintptr_t)ax_hmap_get(&set->by_labels, set->key.p, set->key.len);
-	if (idx) {
-		ax_labels_free(ls);
-		return &set->s[idx - 1];
+	if (!ax_buf_ok(&set->key) ||
+	    ax_hmap_put(&set->by_labels, set->key.p, set->key.len,
+	        (void *)(uintptr_t)(i + 1), NULL) != 0)
+		return AX_ENOMEM;
+	return 0;
+}
+
+/* The series entry for ls (created empty); NULL on OOM.  Takes ls unless
+ * borrowed.  dedupe: an earlier source may hold the same series. */
+static set_series_t *set_series(
+    tsdb_series_set_t *set, ax_labels_t *ls, int borrowed, int dedupe)
+{
+	uintptr_t idx;
+
+	if (dedupe) {
+		uint32_t i;
+
+		for (; set->n_mapped < set->n; set->n_mapped++)
+			if (set_map(set, set->n_mapped) != 0)
+				goto oom;
+		ax_buf_reset(&set->key);
+		for (i = 0; i < ls->n; i++) {
+			ax_buf_puts(&set->key, ls->l[i].name);
+			ax_buf_putc(&set->key, '\xff');
+			ax_buf_puts(&set->key, ls->l[i].value);
+			ax_buf_putc(&set->key, '\xff');
+		}
+		if (!ax_buf_ok(&set->key))
+			goto oom;
+		idx = (uintptr_t)ax_hmap_get(
+		    &set->by_labels, set->key.p, set->key.len);
+		if (idx) {
+			if (!borrowed)
+				ax_labels_free(ls);
+			return &set->s[idx - 1];
+		}
 	}
 	if (set->n == set->cap) {
 		size_t nc = set->cap ? set->cap * 2 : 64;
 		set_series_t *np = realloc(set->s, nc * sizeof(*np));
 
-		if (np == NULL) {
-			ax_labels_free(ls);
-			return NULL;
-		}
+		if (np == NULL)
+			goto oom;
 		set->s = np;
 		set->cap = nc;
 	}
-	if (ax_hmap_put(&set->by_labels, set->key.p, set->key.len,
-	        (void *)(uintptr_t)(set->n + 1), NULL) != 0) {
-		ax_labels_free(ls);
-		return NULL;
+	if (dedupe) {
+		if (ax_hmap_put(&set->by_labels, set->key.p, set->key.len,
+		        (void *)(uintptr_t)(set->n + 1), NULL) != 0)
+			goto oom;
+		set->n_mapped = set->n + 1;
 	}
 	memset(&set->s[set->n], 0, sizeof(set->s[0]));
 	set->s[set->n].ls = ls;
+	set->s[set->n].borrowed = borrowed;
 	return &set->s[set->n++];
+oom:
+	if (!borrowed)
+		ax_labels_free(ls);
+	return NULL;
 }
 
 static int chunk_ref_cmp(const void *a, const void *b)
@@ -670,18 +706,13 @@ static int chunk_ref_cmp(const void *a, const void *b)
 	return x->mint < y->mint ? -1 : x->mint > y->mint;
 }
 
-static int series_entry_cmp(const void *a, const void *b)
-{
-	return ax_labels_cmp(
-	    ((const set_series_t *)a)->ls, ((const set_series_t *)b)->ls);
-}
-
 int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
     int64_t mint, int64_t maxt, tsdb_series_set_t **out, ax_err_t *err)
 {
 	tsdb_series_set_t *set = calloc(1, sizeof(*set));
 	tsdb_plist_t refs = {0};
 	size_t b, i, k;
+	int dedupe = 0;
 	int rv = 0;
 
 	if (set == NULL)
@@ -696,6 +727,7 @@ int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
 			continue;
 		if ((rv = tsdb_block_select(blk, ms, n, &refs, err)) != 0)
 			break;
+		dedupe = set->n > 0;
 		for (i = 0; i < refs.n && rv == 0; i++) {
 			ax_labels_t *ls;
 			tsdb_chunk_meta_t *m;
@@ -718,7 +750,8 @@ int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
 				         blk, m[k].ref, &d, &dl, err)) != 0)
 					break;
 				if (ss == NULL &&
-				    (ss = set_series(set, ls)) == NULL) {
+				    (ss = set_series(set, ls, 0, dedupe)) ==
+				        NULL) {
 					ls = NULL;
 					rv = ax_err_set(
 					    err, AX_ENOMEM, "out of memory");
@@ -736,13 +769,15 @@ int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
 	}
 	if (rv == 0)
 		rv = tsdb_head_select(db->head, ms, n, mint, maxt, &refs, err);
+	dedupe = set->n > 0;
 	for (i = 0; rv == 0 && i < refs.n; i++) {
 		tsdb_series_t *s = tsdb_head_series(db->head, refs.v[i]);
-		ax_labels_t *ls;
 		set_series_t *ss;
 
-		if (s == NULL || (ls = ax_labels_dup(s->ls)) == NULL ||
-		    (ss = set_series(set, ls)) == NULL) {
+		/* the head series' labels live while the set holds the read
+		 * lock (series are freed only under the write lock) */
+		if (s == NULL ||
+		    (ss = set_series(set, s->ls, 1, dedupe)) == NULL) {
 			rv = ax_err_set(err, AX_ENOMEM, "out of memory");
 			break;
 		}
@@ -795,9 +830,6 @@ int tsdb_db_select(tsdb_db_t *db, ax_matcher_t *const *ms, size_t n,
 		if (set->s[i].n > 1)
 			qsort(set->s[i].chunks, set->s[i].n,
 			    sizeof(tsdb_chunk_ref_t), chunk_ref_cmp);
-	if (set->n > 1)
-		qsort(set->s, set->n, sizeof(*set->s), series_entry_cmp);
-	/* the lookup map is stale after sorting; it is no longer needed */
 	*out = set;
 	return 0;
 }
@@ -830,7 +862,8 @@ void tsdb_series_set_free(tsdb_series_set_t *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->n; i++) {
-		ax_labels_free(s->s[i].ls);
+		if (!s->s[i].borrowed)
+			ax_labels_free(s->s[i].ls);
 		free(s->s[i].chunks);
 	}
 	free(s->s);
@@ -866,7 +899,7 @@ int tsdb_sample_it_next(tsdb_sample_it_t *it)
 		tsdb_xor_it_at(&it->it, &it->t, &it->v);
 		if (it->t <= it->last_t)
 			continue; /* overlapping sources: first one wins */
-		if (it->chunks[it->i].del &&
+		if (it->chunks[it->i].del && it->chunks[it->i].del->n > 0 &&
 		    tsdb_ivs_deleted(it->chunks[it->i].del, it->t))
 			continue;
 		it->last_t = it->t;

@@ -70,8 +70,10 @@ int tsdb_db_delete(tsdb_db_t *db, ax_selector_t *const *sel, size_t n_sel,
 
 /*
  * The select interface for queries: the series matching ms with samples in
- * [mint, maxt], across blocks and head, merged by label set and sorted,
- * each with a sample iterator that walks its chunks in time order
+ * [mint, maxt], across blocks and head, merged by label set, in no
+ * particular order (the blocks' series, then the head's; PromQL sorts what
+ * it must, as Prometheus' engine selects unsorted), each with a sample
+ * iterator that walks its chunks in time order
  * (duplicates from overlapping sources dropped, tombstoned samples
  * skipped) and can seek.  A set holds the db read lock until it is freed:
  * keep it short-lived (one query).
