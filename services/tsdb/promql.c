@@ -221,21 +221,26 @@ static void labels_key(pq_ctx_t *c, const ax_labels_t *ls)
 	}
 }
 
-/* An output value whose series are found by label set. */
+/* An output value whose series are found by label set: by the label
+ * set's 64-bit hash (computed when it was made), the labels compared on a
+ * hit; a set whose hash another set already holds goes by its bytes. */
 typedef struct pq_out {
 	pq_val_t *v;
-	ax_hmap_t map;
+	ax_u64map_t by_hash; /* hash | 1 -> index + 1 */
+	ax_hmap_t collided;  /* labels_key -> index + 1 */
 } pq_out_t;
 
 static void out_init(pq_out_t *o, pq_val_t *v)
 {
 	o->v = v;
-	ax_hmap_init(&o->map);
+	ax_u64map_init(&o->by_hash);
+	ax_hmap_init(&o->collided);
 }
 
 static void out_fini(pq_out_t *o)
 {
-	ax_hmap_fini(&o->map);
+	ax_u64map_fini(&o->by_hash);
+	ax_hmap_fini(&o->collided);
 }
 
 /* The series for ls (taken), created on first use. */
@@ -244,14 +249,32 @@ static int out_series(pq_ctx_t *c, pq_out_t *o, ax_labels_t *ls, size_t *idx)
 	void *hit;
 	int rv;
 
+	uint64_t h;
+
 	if (ls == NULL)
 		return oom(c);
+	h = ls->hash | 1;
+	hit = ax_u64map_get(&o->by_hash, h);
+	if (hit == NULL) {
+		if ((rv = val_add(c, o->v, ls, idx)) != 0)
+			return rv;
+		if (ax_u64map_put(&o->by_hash, h, (void *)(uintptr_t)(*idx + 1)) !=
+		    0)
+			return oom(c);
+		return 0;
+	}
+	if (ax_labels_equal(o->v->s[(size_t)(uintptr_t)hit - 1].ls, ls)) {
+		ax_labels_free(ls);
+		*idx = (size_t)(uintptr_t)hit - 1;
+		return 0;
+	}
+	/* another label set with the same hash: by bytes */
 	labels_key(c, ls);
 	if (c->kb.oom) {
 		ax_labels_free(ls);
 		return oom(c);
 	}
-	hit = ax_hmap_get(&o->map, c->kb.p, c->kb.len);
+	hit = ax_hmap_get(&o->collided, c->kb.p, c->kb.len);
 	if (hit != NULL) {
 		ax_labels_free(ls);
 		*idx = (size_t)(uintptr_t)hit - 1;
@@ -260,7 +283,7 @@ static int out_series(pq_ctx_t *c, pq_out_t *o, ax_labels_t *ls, size_t *idx)
 	if ((rv = val_add(c, o->v, ls, idx)) != 0)
 		return rv;
 	labels_key(c, o->v->s[*idx].ls);
-	if (c->kb.oom || ax_hmap_put(&o->map, c->kb.p, c->kb.len,
+	if (c->kb.oom || ax_hmap_put(&o->collided, c->kb.p, c->kb.len,
 	                     (void *)(uintptr_t)(*idx + 1), NULL) != 0)
 		return oom(c);
 	return 0;
