@@ -304,20 +304,27 @@ typedef struct collect {
 	ax_buf_t key;
 } collect_t;
 
+/* ls as a map key in b ("name\xffvalue\xff" per label).  0 or AX_ENOMEM. */
+static int labels_key(ax_buf_t *b, const ax_labels_t *ls)
+{
+	uint32_t i;
+
+	ax_buf_reset(b);
+	for (i = 0; i < ls->n; i++) {
+		ax_buf_puts(b, ls->l[i].name);
+		ax_buf_putc(b, '\xff');
+		ax_buf_puts(b, ls->l[i].value);
+		ax_buf_putc(b, '\xff');
+	}
+	return ax_buf_ok(b) ? 0 : AX_ENOMEM;
+}
+
 static int add_series(
     collect_t *c, const ax_labels_t *ls, int take, ax_labels_t *owned)
 {
-	uint32_t i;
 	ax_labels_t *copy;
 
-	ax_buf_reset(&c->key);
-	for (i = 0; i < ls->n; i++) {
-		ax_buf_puts(&c->key, ls->l[i].name);
-		ax_buf_putc(&c->key, '\xff');
-		ax_buf_puts(&c->key, ls->l[i].value);
-		ax_buf_putc(&c->key, '\xff');
-	}
-	if (!ax_buf_ok(&c->key))
+	if (labels_key(&c->key, ls) != 0)
 		return AX_ENOMEM;
 	if (ax_hmap_get(&c->seen, c->key.p, c->key.len)) {
 		if (take)
@@ -627,17 +634,7 @@ static int set_add_chunk(set_series_t *ss, const uint8_t *b, size_t len,
 /* Put s[i] in by_labels (its key in set->key).  0 or AX_ENOMEM. */
 static int set_map(tsdb_series_set_t *set, size_t i)
 {
-	const ax_labels_t *ls = set->s[i].ls;
-	uint32_t k;
-
-	ax_buf_reset(&set->key);
-	for (k = 0; k < ls->n; k++) {
-		ax_buf_puts(&set->key, ls->l[k].name);
-		ax_buf_putc(&set->key, '\xff');
-		ax_buf_puts(&set->key, ls->l[k].value);
-		ax_buf_putc(&set->key, '\xff');
-	}
-	if (!ax_buf_ok(&set->key) ||
+	if (labels_key(&set->key, set->s[i].ls) != 0 ||
 	    ax_hmap_put(&set->by_labels, set->key.p, set->key.len,
 	        (void *)(uintptr_t)(i + 1), NULL) != 0)
 		return AX_ENOMEM;
@@ -652,19 +649,10 @@ static set_series_t *set_series(
 	uintptr_t idx;
 
 	if (dedupe) {
-		uint32_t i;
-
 		for (; set->n_mapped < set->n; set->n_mapped++)
 			if (set_map(set, set->n_mapped) != 0)
 				goto oom;
-		ax_buf_reset(&set->key);
-		for (i = 0; i < ls->n; i++) {
-			ax_buf_puts(&set->key, ls->l[i].name);
-			ax_buf_putc(&set->key, '\xff');
-			ax_buf_puts(&set->key, ls->l[i].value);
-			ax_buf_putc(&set->key, '\xff');
-		}
-		if (!ax_buf_ok(&set->key))
+		if (labels_key(&set->key, ls) != 0)
 			goto oom;
 		idx = (uintptr_t)ax_hmap_get(
 		    &set->by_labels, set->key.p, set->key.len);
