@@ -331,6 +331,26 @@ static void settle_last(tsdb_series_t *s)
 }
 
 /* Append one in-order sample to the series' chunks (series lock held). */
+/* At most this many Samples records per appended batch. */
+#define SAMPLE_RUNS 16
+
+/* Does a new group of samples (a scrape: its samples share a timestamp)
+ * start at k, the current record having started at start?  Yes when k's
+ * timestamp differs from the record's and the 8 samples from k share it;
+ * samples that each carry their own time (backfill) form no groups. */
+static int group_starts(
+    const tsdb_rec_sample_t *s, size_t k, size_t n, size_t start)
+{
+	size_t j;
+
+	if (s[k].t == s[start].t || k + 8 > n)
+		return 0;
+	for (j = k + 1; j < k + 8; j++)
+		if (s[j].t != s[k].t)
+			return 0;
+	return 1;
+}
+
 static int series_append(tsdb_head_t *h, tsdb_series_t *s, int64_t t, double v)
 {
 	uint16_t n = s->app.n;
@@ -583,6 +603,7 @@ int tsdb_head_append_hinted(tsdb_head_t *h, const ax_labels_t *const *series,
 	ax_buf_reset(&h->rec_samples);
 	{
 		int any_series = 0;
+		size_t run_end[SAMPLE_RUNS], n_runs = 0;
 
 		for (i = 0; i < n_series; i++) {
 			tsdb_series_t *s = h->bs[i];
@@ -596,8 +617,25 @@ int tsdb_head_append_hinted(tsdb_head_t *h, const ax_labels_t *const *series,
 			s->pend =
 			    2; /* listed once even if repeated in the batch */
 		}
-		if (n_acc > 0)
-			tsdb_rec_samples(&h->rec_samples, h->acc, n_acc);
+		if (n_acc > 0) {
+			/* one Samples record per scrape-like group: a record
+			 * stores deltas from its first sample's ref and time,
+			 * so a batch that holds several scrapes encodes
+			 * smaller in one record each, as Prometheus writes
+			 * one per commit */
+			size_t start = 0, k;
+
+			for (k = 1; k <= n_acc; k++) {
+				if (k < n_acc && (n_runs + 1 == SAMPLE_RUNS ||
+				                     !group_starts(h->acc, k,
+				                         n_acc, start)))
+					continue;
+				tsdb_rec_samples(
+				    &h->rec_samples, h->acc + start, k - start);
+				run_end[n_runs++] = h->rec_samples.len;
+				start = k;
+			}
+		}
 		/* exemplars of resolved series, checked against the store */
 		ax_buf_reset(&h->rec_ex);
 		if (n_ex > 0 && h->ex &&
@@ -638,16 +676,18 @@ int tsdb_head_append_hinted(tsdb_head_t *h, const ax_labels_t *const *series,
 			goto out;
 		}
 		if (h->wal && (any_series || n_acc > 0 || n_exacc > 0)) {
-			const uint8_t *recs[3];
-			size_t lens[3], nr = 0;
+			const uint8_t *recs[SAMPLE_RUNS + 2];
+			size_t lens[SAMPLE_RUNS + 2], nr = 0, k;
 
 			if (any_series) {
 				recs[nr] = (const uint8_t *)h->rec_series.p;
 				lens[nr++] = h->rec_series.len;
 			}
-			if (n_acc > 0) {
-				recs[nr] = (const uint8_t *)h->rec_samples.p;
-				lens[nr++] = h->rec_samples.len;
+			for (k = 0; k < n_runs; k++) {
+				size_t at = k ? run_end[k - 1] : 0;
+
+				recs[nr] = (const uint8_t *)h->rec_samples.p + at;
+				lens[nr++] = run_end[k] - at;
 			}
 			if (n_exacc > 0) {
 				recs[nr] = (const uint8_t *)h->rec_ex.p;

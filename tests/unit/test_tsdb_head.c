@@ -373,6 +373,58 @@ static void test_wal_replay(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* One append holding three scrapes (each a timestamp shared by its
+ * samples) writes a Series record and a Samples record per scrape, as
+ * Prometheus writes one per commit; samples that each carry their own
+ * time stay in one record.  Replay gets every sample back. */
+static void test_wal_samples_per_scrape(void **st)
+{
+	char dir[] = "/tmp/axheadXXXXXX", cmd[64], name[16];
+	tsdb_wal_opts_t wo = {0, 1, TSDB_WAL_FSYNC_NEVER};
+	tsdb_wal_t *w;
+	tsdb_head_t *h = new_head(), *h2 = new_head();
+	ax_labels_t *ls[30];
+	const ax_labels_t *ser[30];
+	tsdb_sample_in_t s[30];
+	tsdb_append_result_t r;
+	tsdb_wal_replay_stats_t rs;
+	uint64_t n;
+	int i;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tsdb_wal_open(dir, &wo, &w, NULL), 0);
+	tsdb_head_set_wal(h, w);
+	for (i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "i%d", i);
+		ls[i] = L("m", "j", name);
+		ser[i] = ls[i];
+		s[i].series = (size_t)i;
+		s[i].t = 1000 * (i / 10 + 1); /* three scrapes of 10 */
+		s[i].v = i;
+	}
+	assert_int_equal(tsdb_head_append(h, ser, 30, s, 30, &r, NULL), 0);
+	assert_int_equal(r.accepted, 30);
+	/* then 30 samples with a time each: one record */
+	for (i = 0; i < 30; i++) {
+		s[i].series = 0;
+		s[i].t = 10000 + i;
+	}
+	assert_int_equal(tsdb_head_append(h, ser, 1, s, 30, &r, NULL), 0);
+	assert_int_equal(r.accepted, 30);
+	tsdb_wal_close(w);
+	tsdb_head_free(h);
+	assert_int_equal(tsdb_head_replay(h2, dir, &rs, &n, NULL), 0);
+	assert_int_equal(n, 60);
+	/* series, 3 x samples; then samples */
+	assert_int_equal(rs.records, 5);
+	for (i = 0; i < 30; i++)
+		ax_labels_free(ls[i]);
+	tsdb_head_free(h2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Records that pass the WAL's CRC but carry damaged payloads (a bug or a
  * bad disk in the writer): replay decodes them bounded, reports an error
  * or skips, and never crashes (ASan checks the reads). */
@@ -513,6 +565,7 @@ int main(void)
 	    cmocka_unit_test(test_chunks_cut_like_prometheus),
 	    cmocka_unit_test(test_select_matchers),
 	    cmocka_unit_test(test_wal_replay),
+	    cmocka_unit_test(test_wal_samples_per_scrape),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_replay_damaged_records),
 	};
