@@ -281,26 +281,26 @@ NCTRL=$(events "$PAGES" trigger)
 pass "control (topology inhibition off): one page per affected service, $NCTRL pages"
 
 # supervision: a daemon killed with SIGKILL comes back
-rpid=$(sed -n 's/^  axon-ruler *http[^ ]* *pid \([0-9]*\) .*/\1/p' "$UPLOG")
-kill -KILL "$rpid"
-for ((i = 0; i < 100; i++)); do
-	grep -q 'restarted axon-ruler' "$UPLOG" && break
-	sleep 0.1
-done
-grep -q 'axon-ruler exited (killed by signal 9); restarting in 1 s' "$UPLOG" &&
-	grep -q 'restarted axon-ruler' "$UPLOG" || { tail "$UPLOG"; fail "the killed ruler was not restarted"; }
+# kill_restarted NAME: SIGKILL axon-NAME (its pid from axon up's table) and
+# wait until axon up says it restarted it after 1 s
+kill_restarted() {
+	local pid i
+	pid=$(sed -n "s/^  axon-$1 *http[^ ]* *pid \([0-9]*\) .*/\1/p" "$UPLOG")
+	kill -KILL "$pid"
+	for ((i = 0; i < 100; i++)); do
+		grep -q "restarted axon-$1" "$UPLOG" && break
+		sleep 0.1
+	done
+	grep -q "axon-$1 exited (killed by signal 9); restarting in 1 s" "$UPLOG" &&
+		grep -q "restarted axon-$1" "$UPLOG" || { tail "$UPLOG"; fail "the killed $1 was not restarted"; }
+}
+kill_restarted ruler
 wait_http "$AXON_RULER_URL/-/ready" 30
 pass "supervision: the ruler killed with SIGKILL was restarted within 1 s"
 # the demo fleet killed: restarted, its services back on their registered
 # ports (where the scrapers look)
 "$A" demo ls -o json | jq -c '[.[] | [.name, .port]]' >"$TMP/ports.before"
-dpid=$(sed -n 's/^  axon-demo *http[^ ]* *pid \([0-9]*\) .*/\1/p' "$UPLOG")
-kill -KILL "$dpid"
-for ((i = 0; i < 100; i++)); do
-	grep -q 'restarted axon-demo' "$UPLOG" && break
-	sleep 0.1
-done
-grep -q 'restarted axon-demo' "$UPLOG" || { tail "$UPLOG"; fail "the killed demo was not restarted"; }
+kill_restarted demo
 wait_http "$AXON_DEMO_URL/-/ready" 30
 "$A" demo ls -o json | jq -c '[.[] | [.name, .port]]' >"$TMP/ports.after"
 cmp -s "$TMP/ports.before" "$TMP/ports.after" || fail "the restarted demo moved its services: $(diff "$TMP/ports.before" "$TMP/ports.after" | head -5)"
